@@ -1,0 +1,366 @@
+//! Command-line interface: argument definitions (clap), the commands, and exit codes.
+//! Exit codes: 0 success; 1 a run-time failure (e.g. writing `--out`, or `validate` found a
+//! failing case); 2 bad input (arguments, scenario, catalog); 3 GPU unavailable or failed.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use clustersweep::backend::cpu::CpuBackend;
+use clustersweep::backend::Backend;
+use clustersweep::catalog::Catalog;
+use clustersweep::input::InputError;
+use clustersweep::params::Param;
+use clustersweep::plan::SweepPlan;
+use clustersweep::report;
+use clustersweep::scenario::Scenario;
+use clustersweep::summary::{describe, run_sweep};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+/// Exit code for bad input.
+pub const EXIT_INPUT: i32 = 2;
+/// Exit code for run-time failures.
+pub const EXIT_RUNTIME: i32 = 1;
+/// Exit code when the GPU is unavailable or fails.
+pub const EXIT_GPU: i32 = 3;
+
+/// An error for the user: a one-line message and an exit code.
+#[derive(Debug)]
+pub struct CliError {
+    pub code: i32,
+    pub message: String,
+}
+
+impl CliError {
+    fn input(message: impl Into<String>) -> Self {
+        CliError {
+            code: EXIT_INPUT,
+            message: message.into(),
+        }
+    }
+    fn runtime(message: impl Into<String>) -> Self {
+        CliError {
+            code: EXIT_RUNTIME,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<InputError> for CliError {
+    fn from(e: InputError) -> Self {
+        CliError::input(e.to_string())
+    }
+}
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "clustersweep",
+    version,
+    about = "Estimate throughput, power, energy and cost of AI clusters; sweep huge grids of configurations on the GPU or CPU."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BackendChoice {
+    /// A real GPU when there is one, else the CPU.
+    Auto,
+    /// The CPU (rayon, f64).
+    Cpu,
+    /// wgpu on any adapter (llvmpipe included).
+    Gpu,
+}
+
+#[derive(clap::Args, Debug)]
+struct CatalogArg {
+    /// Hardware catalog to use instead of the built-in configs/hardware.toml.
+    #[arg(long, value_name = "FILE")]
+    catalog: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Sweep a scenario's grid and report the best configurations.
+    Sweep {
+        /// Scenario file (TOML); the built-in default scenario when omitted.
+        scenario: Option<PathBuf>,
+        /// Where to evaluate.
+        #[arg(long, value_enum, default_value = "auto")]
+        backend: BackendChoice,
+        /// Print the summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Write summary.json, best_by.csv and pareto.csv into this folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Axes whose values group `best_by` (comma-separated; `none` for no groups).
+        #[arg(long, value_name = "AXES", value_delimiter = ',')]
+        group_by: Option<Vec<String>>,
+        /// CPU threads (default: one per core).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        #[command(flatten)]
+        catalog: CatalogArg,
+    },
+    /// Evaluate one configuration (axes at their first value unless set).
+    Eval {
+        /// Scenario file (TOML); the built-in default scenario when omitted.
+        scenario: Option<PathBuf>,
+        /// Set a parameter: name=value (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        catalog: CatalogArg,
+    },
+    /// List the hardware catalog.
+    Catalog {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        catalog: CatalogArg,
+    },
+}
+
+/// Parse arguments and run; returns the exit code on success paths.
+pub fn main() -> Result<i32, CliError> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Sweep {
+            scenario,
+            backend,
+            json,
+            out,
+            group_by,
+            threads,
+            catalog,
+        } => sweep(scenario, backend, json, out, group_by, threads, catalog),
+        Command::Eval {
+            scenario,
+            set,
+            json,
+            catalog,
+        } => eval(scenario, set, json, catalog),
+        Command::Catalog { json, catalog } => list_catalog(json, catalog),
+    }
+}
+
+fn load_catalog(arg: &CatalogArg) -> Result<Catalog, CliError> {
+    Ok(match &arg.catalog {
+        Some(p) => Catalog::load(&p.to_string_lossy())?,
+        None => Catalog::builtin()?,
+    })
+}
+
+fn load_scenario(path: &Option<PathBuf>, catalog: &Catalog) -> Result<Scenario, CliError> {
+    Ok(match path {
+        Some(p) => Scenario::load(&p.to_string_lossy(), catalog)?,
+        None => Scenario::builtin_default(catalog)?,
+    })
+}
+
+fn sweep(
+    scenario: Option<PathBuf>,
+    backend: BackendChoice,
+    json: bool,
+    out: Option<PathBuf>,
+    group_by: Option<Vec<String>>,
+    threads: Option<usize>,
+    catalog: CatalogArg,
+) -> Result<i32, CliError> {
+    // Parse and validate everything before doing anything.
+    let catalog = load_catalog(&catalog)?;
+    let scenario = load_scenario(&scenario, &catalog)?;
+    if threads == Some(0) {
+        return Err(CliError::input("--threads: must be at least 1"));
+    }
+    if let Some(dir) = &out {
+        if dir.exists() && !dir.is_dir() {
+            return Err(CliError::input(format!(
+                "--out: {} exists and is not a folder",
+                dir.display()
+            )));
+        }
+    }
+    let plan = SweepPlan::new(scenario, group_by.as_deref()).map_err(|e| CliError::input(e.0))?;
+    let cpu = CpuBackend::new(threads.unwrap_or(0)).map_err(|e| CliError::runtime(e.message))?;
+    let primary: &dyn Backend = match backend {
+        BackendChoice::Cpu | BackendChoice::Auto => &cpu,
+        BackendChoice::Gpu => return Err(CliError {
+            code: EXIT_GPU,
+            message:
+                "--backend gpu: the GPU backend is not built into this version; use --backend cpu"
+                    .into(),
+        }),
+    };
+    let bar = progress_bar(plan.grid.size);
+    let tick = |n: u64| bar.inc(n);
+    let summary = run_sweep(&plan, primary, None, &tick).map_err(|e| CliError {
+        code: EXIT_GPU,
+        message: e.message,
+    })?;
+    bar.finish_and_clear();
+    for n in &summary.notices {
+        eprintln!("clustersweep: notice: {n}");
+    }
+    let doc = report::json::summary(&summary);
+    if let Some(dir) = &out {
+        write_out(dir, &summary, &doc)?;
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
+        );
+    } else {
+        print!("{}", report::table::summary(&summary));
+        if let Some(dir) = &out {
+            println!(
+                "\nwrote {}/summary.json, best_by.csv, pareto.csv",
+                dir.display()
+            );
+        }
+    }
+    Ok(0)
+}
+
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40} {percent:>3}% {human_pos}/{human_len} configurations, eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn write_out(
+    dir: &std::path::Path,
+    summary: &clustersweep::summary::Summary,
+    doc: &serde_json::Value,
+) -> Result<(), CliError> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        CliError::runtime(format!(
+            "--out: cannot write {}: {e}",
+            dir.join(what).display()
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail("", &e))?;
+    let json = serde_json::to_vec_pretty(doc).map_err(|e| fail("summary.json", &e))?;
+    report::write_atomic(&dir.join("summary.json"), &json).map_err(|e| fail("summary.json", &e))?;
+    let best_by = report::csv::best_by(summary).map_err(|e| fail("best_by.csv", &e))?;
+    report::write_atomic(&dir.join("best_by.csv"), &best_by)
+        .map_err(|e| fail("best_by.csv", &e))?;
+    let pareto = report::csv::pareto(summary).map_err(|e| fail("pareto.csv", &e))?;
+    report::write_atomic(&dir.join("pareto.csv"), &pareto).map_err(|e| fail("pareto.csv", &e))?;
+    Ok(())
+}
+
+fn eval(
+    scenario: Option<PathBuf>,
+    set: Vec<String>,
+    json: bool,
+    catalog: CatalogArg,
+) -> Result<i32, CliError> {
+    let catalog = load_catalog(&catalog)?;
+    let mut scenario = load_scenario(&scenario, &catalog)?;
+    for s in &set {
+        let (name, value) = s
+            .split_once('=')
+            .ok_or_else(|| CliError::input(format!("--set `{s}`: expected NAME=VALUE")))?;
+        let param = Param::from_name(name.trim()).ok_or_else(|| {
+            CliError::input(format!(
+                "--set `{s}`: unknown parameter `{}`; expected one of: {}",
+                name.trim(),
+                Param::all().map(Param::name).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        scenario
+            .set_from_text(param, value.trim())
+            .map_err(|e| CliError::input(format!("--set `{s}`: {e}")))?;
+    }
+    let digits = vec![0u64; scenario.axes.len()];
+    let r = describe(&scenario, 0, &scenario.values_at(&digits));
+    if json {
+        let doc = report::json::eval_object(&r);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
+        );
+    } else {
+        print!("{}", report::table::eval(&scenario.name, &r));
+    }
+    Ok(0)
+}
+
+fn list_catalog(json: bool, catalog: CatalogArg) -> Result<i32, CliError> {
+    let catalog = load_catalog(&catalog)?;
+    if json {
+        let list: Vec<serde_json::Value> = catalog
+            .accelerators
+            .iter()
+            .map(|a| {
+                let peaks: serde_json::Map<String, serde_json::Value> = clustersweep::params::Precision::ALL
+                    .iter()
+                    .filter_map(|p| a.peak(*p).map(|x| (p.name().to_string(), report::json::num(x))))
+                    .collect();
+                serde_json::json!({
+                    "id": a.id, "name": a.name, "vendor": a.vendor, "peak_tflops": peaks,
+                    "tdp_w": a.tdp_w, "idle_w": a.idle_w, "min_power_w": a.min_power_w,
+                    "dvfs_exponent": a.dvfs_exponent, "host_w": a.host_w, "mtbf_hours": a.mtbf_hours,
+                    "price_usd": a.price_usd, "host_capex_usd": a.host_capex_usd, "hbm_gb": a.hbm_gb,
+                    "source": a.source, "sources": catalog.sources.get(&a.id),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({"catalog": catalog.file, "accelerators": list});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
+        );
+        return Ok(0);
+    }
+    println!("catalog: {}", catalog.file);
+    println!(
+        "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>5} {:>6} {:>8} {:>8} {:>6}",
+        "id",
+        "bf16",
+        "fp8",
+        "fp4",
+        "tdp_w",
+        "idle_w",
+        "min_w",
+        "gamma",
+        "host_w",
+        "mtbf_h",
+        "price",
+        "hbm_gb"
+    );
+    let peak = |x: Option<f64>| x.map_or("-".to_string(), report::fmt_num);
+    for a in &catalog.accelerators {
+        use clustersweep::params::Precision as Pr;
+        println!(
+            "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>5} {:>6} {:>8} {:>8} {:>6}",
+            a.id,
+            peak(a.peak(Pr::Bf16)),
+            peak(a.peak(Pr::Fp8)),
+            peak(a.peak(Pr::Fp4)),
+            report::fmt_num(a.tdp_w),
+            report::fmt_num(a.idle_w),
+            report::fmt_num(a.min_power_w),
+            report::fmt_num(a.dvfs_exponent),
+            report::fmt_num(a.host_w),
+            report::fmt_num(a.mtbf_hours),
+            report::fmt_num(a.price_usd),
+            report::fmt_num(a.hbm_gb),
+        );
+    }
+    println!("peaks in dense TFLOP/s; sources: clustersweep catalog --json");
+    Ok(0)
+}

@@ -1,0 +1,19 @@
+//! clustersweep: estimate the compute throughput, power, energy and cost of AI clusters,
+//! and sweep huge grids of cluster configurations on the GPU (WGSL through wgpu) or the CPU.
+//!
+//! Data flows one way: scenario TOML → [`scenario::Scenario`] → [`plan::SweepPlan`] →
+//! [`backend::Backend::run`] over ranges of flat indices → mergeable
+//! [`reduce::Reductions`] → [`summary::Summary`] (reported configurations re-evaluated with
+//! the f64 [`model`]) → [`report`] exporters.
+
+pub mod backend;
+pub mod catalog;
+pub mod grid;
+pub mod input;
+pub mod model;
+pub mod params;
+pub mod plan;
+pub mod reduce;
+pub mod report;
+pub mod scenario;
+pub mod summary;

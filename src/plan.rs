@@ -1,0 +1,201 @@
+//! The sweep plan: a validated scenario plus everything a backend needs to evaluate index
+//! ranges and reduce them identically: the grid, the group-by axes of `best_by`, and the
+//! Pareto bins over facility power. Built once, before any evaluation (parse, validate,
+//! then plan).
+
+use crate::grid::Grid;
+use crate::params::Param;
+use crate::scenario::{Scenario, Source};
+use std::fmt;
+
+/// Number of log-spaced facility-power bins for the Pareto frontier.
+pub const PARETO_BINS: usize = 512;
+/// Most `best_by` groups accepted.
+pub const MAX_GROUPS: u64 = 1 << 16;
+
+/// Log-spaced bins of facility power (MW).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ParetoBins {
+    /// ln of the lower edge of bin 0, in MW.
+    pub ln_lo: f64,
+    /// Bins per unit of ln(MW).
+    pub per_ln: f64,
+    pub count: usize,
+}
+
+impl ParetoBins {
+    /// The bin of a facility power; values outside the range go to the end bins.
+    #[inline]
+    pub fn bin(&self, facility_mw: f64) -> usize {
+        let x = (facility_mw.ln() - self.ln_lo) * self.per_ln;
+        // `as usize` saturates: NaN and negatives go to 0.
+        (x as usize).min(self.count - 1)
+    }
+
+    /// Bins spanning `[lo, hi]` MW (with a little margin).
+    pub fn spanning(lo: f64, hi: f64) -> ParetoBins {
+        let lo = if lo.is_finite() && lo > 0.0 { lo } else { 1e-6 };
+        let hi = if hi.is_finite() && hi > lo {
+            hi
+        } else {
+            lo * 10.0
+        };
+        let ln_lo = lo.ln() - 1e-9;
+        let ln_hi = hi.ln() + 1e-9;
+        ParetoBins {
+            ln_lo,
+            per_ln: PARETO_BINS as f64 / (ln_hi - ln_lo),
+            count: PARETO_BINS,
+        }
+    }
+}
+
+/// A problem building the plan (a bad `--group-by`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct PlanError(pub String);
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Everything a backend needs.
+#[derive(Clone, Debug)]
+pub struct SweepPlan {
+    pub scenario: Scenario,
+    pub grid: Grid,
+    /// Axes whose values form `best_by` groups (positions in `scenario.axes`).
+    pub group_axes: Vec<usize>,
+    /// Number of groups (product of the group axes' lengths; 1 with no group axes).
+    pub group_count: usize,
+    pub pareto: ParetoBins,
+}
+
+impl SweepPlan {
+    /// Plan a sweep. `group_by`: `None` for the default (the `accelerator` axis, else the
+    /// first categorical axis, else none); `Some(list)` names axes (empty = no groups).
+    pub fn new(scenario: Scenario, group_by: Option<&[String]>) -> Result<SweepPlan, PlanError> {
+        let grid = scenario.grid();
+        let group_axes: Vec<usize> = match group_by {
+            None => scenario
+                .axis_of(Param::Accelerator)
+                .or_else(|| {
+                    scenario
+                        .axes
+                        .iter()
+                        .position(|a| a.param.kind() == crate::params::ParamKind::Categorical)
+                })
+                .into_iter()
+                .collect(),
+            Some(names) => {
+                let mut v = Vec::new();
+                for n in names.iter().filter(|n| !n.is_empty() && *n != "none") {
+                    let k = Param::from_name(n)
+                        .and_then(|p| scenario.axis_of(p))
+                        .ok_or_else(|| {
+                            PlanError(format!(
+                                "--group-by: `{n}` is not an axis of scenario `{}`; axes: {}",
+                                scenario.name,
+                                scenario
+                                    .axes
+                                    .iter()
+                                    .map(|a| a.param.name())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ))
+                        })?;
+                    if !v.contains(&k) {
+                        v.push(k);
+                    }
+                }
+                v
+            }
+        };
+        let mut groups: u64 = 1;
+        for &k in &group_axes {
+            groups = groups.saturating_mul(grid.lens[k]);
+        }
+        if groups > MAX_GROUPS {
+            return Err(PlanError(format!(
+                "--group-by: {groups} groups is more than the {MAX_GROUPS} supported; group by shorter axes"
+            )));
+        }
+        let (lo, hi) = facility_bounds(&scenario);
+        Ok(SweepPlan {
+            pareto: ParetoBins::spanning(lo, hi),
+            scenario,
+            grid,
+            group_axes,
+            group_count: groups as usize,
+        })
+    }
+
+    /// The group of per-axis positions (mixed radix over the group axes).
+    #[inline]
+    pub fn group_of(&self, digits: &[u64]) -> usize {
+        let mut g = 0usize;
+        for &k in &self.group_axes {
+            g = g * self.grid.lens[k] as usize + digits[k] as usize;
+        }
+        g
+    }
+
+    /// Per-group-axis positions of a group number.
+    pub fn group_digits(&self, mut group: usize) -> Vec<(usize, u64)> {
+        let mut out = vec![(0usize, 0u64); self.group_axes.len()];
+        for (slot, &k) in self.group_axes.iter().enumerate().rev() {
+            let len = self.grid.lens[k] as usize;
+            out[slot] = (k, (group % len) as u64);
+            group /= len;
+        }
+        out
+    }
+}
+
+/// Lower and upper bounds of provisioned facility power (MW) over the grid:
+/// N * (P + host_w) * pue is monotone in each factor, so extremes of each give the bounds.
+fn facility_bounds(s: &Scenario) -> (f64, f64) {
+    let range = |p: Param| -> Option<(f64, f64)> {
+        match s.sources[p.index()] {
+            Source::Default => None,
+            Source::Fixed(x) => Some((x, x)),
+            Source::Axis(k) => {
+                let v = &s.axes[k].values;
+                Some((
+                    v.iter().copied().fold(f64::INFINITY, f64::min),
+                    v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                ))
+            }
+        }
+    };
+    let accs: Vec<&crate::model::Accelerator> = match s.sources[Param::Accelerator.index()] {
+        Source::Axis(k) => s.axes[k]
+            .values
+            .iter()
+            .map(|&c| &s.accelerators[c as usize])
+            .collect(),
+        Source::Fixed(c) => vec![&s.accelerators[c as usize]],
+        Source::Default => s.accelerators.iter().collect(),
+    };
+    let over_accs = |f: &dyn Fn(&crate::model::Accelerator) -> f64| -> (f64, f64) {
+        accs.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), a| {
+                (lo.min(f(a)), hi.max(f(a)))
+            })
+    };
+    let power = if let Some((flo, fhi)) = range(Param::PowerFrac) {
+        let (tlo, thi) = over_accs(&|a| a.tdp_w);
+        (flo.max(0.0) * tlo, fhi * thi)
+    } else if let Some(r) = range(Param::PowerW) {
+        r
+    } else {
+        over_accs(&|a| a.tdp_w)
+    };
+    let host = range(Param::HostW).unwrap_or_else(|| over_accs(&|a| a.host_w));
+    let n = range(Param::GpuCount).unwrap_or((1.0, 1.0));
+    let pue = range(Param::Pue).unwrap_or((1.2, 1.2));
+    let lo = n.0.max(1.0) * (power.0 + host.0).max(1.0) * pue.0.max(1.0) / 1e6;
+    let hi = n.1 * (power.1 + host.1) * pue.1.min(3.0) / 1e6;
+    (lo, hi)
+}

@@ -1,0 +1,133 @@
+//! Mergeable reductions over evaluated configurations: counts, the best configuration
+//! (lowest index on ties), the best per group, the best per Pareto bin, and min/max/sum of
+//! every metric over feasible configurations. Each is a monoid: threads, GPU chunks and
+//! shards produce [`Reductions`] that [`Reductions::merge`] combines; merging in a fixed
+//! order makes results independent of scheduling.
+
+use crate::model::{Metrics, Objective, METRIC_COUNT};
+use crate::plan::SweepPlan;
+use serde::{Deserialize, Serialize};
+
+/// A reported configuration: its objective value (as the backend computed it) and index.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub objective: f64,
+    pub index: u64,
+}
+
+/// Min, max and sum of one metric over feasible configurations.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MetricStats {
+    pub min: f64,
+    pub max: f64,
+    pub sum: f64,
+}
+
+impl Default for MetricStats {
+    fn default() -> Self {
+        MetricStats {
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sum: 0.0,
+        }
+    }
+}
+
+impl MetricStats {
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+        self.sum += x;
+    }
+    pub fn merge(&mut self, o: &MetricStats) {
+        self.min = self.min.min(o.min);
+        self.max = self.max.max(o.max);
+        self.sum += o.sum;
+    }
+}
+
+/// Everything a backend returns for a range of flat indices.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reductions {
+    pub evaluated: u64,
+    pub invalid: u64,
+    pub feasible: u64,
+    pub best: Option<Candidate>,
+    /// Best per `best_by` group (length = the plan's group count).
+    pub best_by: Vec<Option<Candidate>>,
+    /// Best per Pareto bin of facility power (length = the plan's bin count).
+    pub pareto: Vec<Option<Candidate>>,
+    /// Per metric, indexed by `Metric::index`.
+    pub stats: Vec<MetricStats>,
+}
+
+/// Keep the better of `slot` and `c` (ties: lowest index).
+#[inline]
+pub fn offer(slot: &mut Option<Candidate>, c: Candidate, objective: &Objective) {
+    match slot {
+        Some(cur) if !objective.beats(c.objective, c.index, cur.objective, cur.index) => {}
+        _ => *slot = Some(c),
+    }
+}
+
+impl Reductions {
+    /// Empty reductions shaped for a plan.
+    pub fn empty(plan: &SweepPlan) -> Reductions {
+        Reductions {
+            evaluated: 0,
+            invalid: 0,
+            feasible: 0,
+            best: None,
+            best_by: vec![None; plan.group_count],
+            pareto: vec![None; plan.pareto.count],
+            stats: vec![MetricStats::default(); METRIC_COUNT],
+        }
+    }
+
+    /// Account one feasible configuration.
+    #[inline]
+    pub fn add_feasible(
+        &mut self,
+        index: u64,
+        metrics: &Metrics,
+        objective: &Objective,
+        group: usize,
+        bin: usize,
+    ) {
+        self.feasible += 1;
+        let c = Candidate {
+            objective: metrics[objective.metric as usize],
+            index,
+        };
+        offer(&mut self.best, c, objective);
+        offer(&mut self.best_by[group], c, objective);
+        offer(&mut self.pareto[bin], c, objective);
+        for (s, &x) in self.stats.iter_mut().zip(metrics.iter()) {
+            s.add(x);
+        }
+    }
+
+    /// Combine with the reductions of another range.
+    pub fn merge(&mut self, o: &Reductions, objective: &Objective) {
+        self.evaluated += o.evaluated;
+        self.invalid += o.invalid;
+        self.feasible += o.feasible;
+        if let Some(c) = o.best {
+            offer(&mut self.best, c, objective);
+        }
+        for (a, b) in self.best_by.iter_mut().zip(&o.best_by) {
+            if let Some(c) = b {
+                offer(a, *c, objective);
+            }
+        }
+        for (a, b) in self.pareto.iter_mut().zip(&o.pareto) {
+            if let Some(c) = b {
+                offer(a, *c, objective);
+            }
+        }
+        for (a, b) in self.stats.iter_mut().zip(&o.stats) {
+            a.merge(b);
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! JSON output: the `clustersweep.summary/1` document and the `eval --json` object.
+//! Non-finite numbers are written as `null`.
+
+use crate::backend::BackendInfo;
+use crate::params::Param;
+use crate::summary::{ParamValue, Reported, Summary};
+use serde_json::{json, Map, Value};
+
+/// Schema name of the summary document.
+pub const SUMMARY_SCHEMA: &str = "clustersweep.summary/1";
+
+/// A number, or null when not finite.
+pub fn num(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+}
+
+fn param_value(v: &ParamValue) -> Value {
+    match v {
+        ParamValue::Text(s) => Value::String(s.clone()),
+        ParamValue::Int(i) => json!(i),
+        ParamValue::Real(x) => num(*x),
+    }
+}
+
+/// `{name: value}` for parameters.
+pub fn params_object(params: &[(Param, ParamValue)]) -> Value {
+    let mut m = Map::new();
+    for (p, v) in params {
+        m.insert(p.name().to_string(), param_value(v));
+    }
+    Value::Object(m)
+}
+
+/// `{metric: value}` for a reported configuration.
+pub fn metrics_object(r: &Reported) -> Value {
+    let mut m = Map::new();
+    for (k, v) in &r.metrics {
+        m.insert(k.name().to_string(), num(*v));
+    }
+    Value::Object(m)
+}
+
+/// `{index, params, metrics}`.
+pub fn reported(r: &Reported) -> Value {
+    json!({"index": r.index, "params": params_object(&r.params), "metrics": metrics_object(r)})
+}
+
+/// The `eval --json` object.
+pub fn eval_object(r: &Reported) -> Value {
+    json!({"params": params_object(&r.params), "metrics": metrics_object(r), "valid": r.valid, "feasible": r.feasible})
+}
+
+/// The `backend` object.
+pub fn backend_object(b: &BackendInfo) -> Value {
+    json!({"kind": b.kind, "name": b.name, "api": b.api, "device_type": b.device_type, "driver": b.driver})
+}
+
+/// The whole summary document.
+pub fn summary(s: &Summary) -> Value {
+    let stats: Map<String, Value> = s
+        .stats
+        .iter()
+        .map(|r| {
+            (
+                r.metric.name().to_string(),
+                json!({"min": num(r.min), "max": num(r.max), "mean": num(r.mean)}),
+            )
+        })
+        .collect();
+    json!({
+        "schema": SUMMARY_SCHEMA,
+        "scenario": {"name": s.scenario_name, "file": s.scenario_file, "description": s.description},
+        "backend": backend_object(&s.backend),
+        "grid": {"size": s.size, "axes": s.axes.iter().map(|(p, len)| json!({"name": p.name(), "len": len})).collect::<Vec<_>>()},
+        "counts": {"evaluated": s.evaluated, "invalid": s.invalid, "feasible": s.feasible},
+        "objective": {"metric": s.objective.metric.name(), "sense": s.objective.sense.name()},
+        "best": s.best.as_ref().map_or(Value::Null, reported),
+        "best_by": s.best_by.iter().map(|g| {
+            let mut v = reported(&g.best);
+            v.as_object_mut().expect("reported is an object").insert("group".into(), params_object(&g.group));
+            v
+        }).collect::<Vec<_>>(),
+        "pareto": s.pareto.iter().map(reported).collect::<Vec<_>>(),
+        "stats": stats,
+        "timing": {"elapsed_s": num(s.elapsed_s), "configs_per_s": num(s.configs_per_s)},
+        "notices": s.notices,
+    })
+}

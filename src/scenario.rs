@@ -1,0 +1,729 @@
+//! Scenario files (TOML) in, validated plain data out. Every user-facing problem with a
+//! scenario is reported here as an [`InputError`] naming the file, line:column, key and
+//! reason; after parsing, a [`Scenario`] is known to be well formed (its configurations may
+//! still be invalid, which the model counts, never reports as an error).
+
+use crate::catalog::{parse_accelerator, Catalog};
+use crate::grid::Grid;
+use crate::input::{get, join_key, Doc, InputError, Table, Value};
+use crate::model::{
+    Accelerator, Config, Constraints, Metric, MetricNeeds, Objective, Sense, Workload,
+};
+use crate::params::{
+    round_integer, CostModel, Param, ParamDefault, ParamKind, Precision, PARAM_COUNT,
+};
+use toml::de::DeValue;
+
+/// The scenario run when none is given.
+pub const DEFAULT_SCENARIO: &str = include_str!("../configs/scenarios/openai-aws-2025.toml");
+/// Name of the default scenario in messages.
+pub const DEFAULT_SCENARIO_NAME: &str = "<built-in configs/scenarios/openai-aws-2025.toml>";
+
+/// Longest axis accepted (values are kept in memory).
+pub const MAX_AXIS_LEN: u64 = 1 << 24;
+
+/// Top-level keys of a scenario.
+const TOP_KEYS: [&str; 8] = [
+    "name",
+    "description",
+    "axes",
+    "fixed",
+    "constraints",
+    "objective",
+    "workload",
+    "accelerators",
+];
+
+/// Where a parameter's value comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Source {
+    /// The spec's default (or the accelerator's figure).
+    Default,
+    /// One value for the whole grid (codes for categorical parameters).
+    Fixed(f64),
+    /// The axis at this position.
+    Axis(usize),
+}
+
+/// One axis of the sweep.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Axis {
+    pub param: Param,
+    /// Values; categorical parameters hold codes (accelerator index, precision, cost model).
+    pub values: Vec<f64>,
+}
+
+/// Per-parameter raw values of one configuration; NaN = not set (use the default).
+pub type ParamValues = [f64; PARAM_COUNT];
+
+/// A parsed, validated scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub file: String,
+    pub name: String,
+    pub description: String,
+    /// The accelerator table: the catalog (with the scenario's overrides), then the
+    /// scenario's own definitions. Accelerator codes index this table.
+    pub accelerators: Vec<Accelerator>,
+    pub sources: [Source; PARAM_COUNT],
+    pub axes: Vec<Axis>,
+    pub constraints: Constraints,
+    pub objective: Objective,
+    pub workload: Workload,
+}
+
+impl Scenario {
+    /// The built-in default scenario.
+    pub fn builtin_default(catalog: &Catalog) -> Result<Scenario, InputError> {
+        Scenario::parse(DEFAULT_SCENARIO_NAME, DEFAULT_SCENARIO, catalog)
+    }
+
+    /// Read and parse a scenario file.
+    pub fn load(path: &str, catalog: &Catalog) -> Result<Scenario, InputError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InputError::file(path, format!("cannot read scenario: {e}")))?;
+        Scenario::parse(path, &text, catalog)
+    }
+
+    /// Parse scenario text.
+    pub fn parse(file: &str, text: &str, catalog: &Catalog) -> Result<Scenario, InputError> {
+        let doc = Doc { file, text };
+        let top = doc.parse()?;
+        Scenario::from_table(&doc, &top, catalog, &[])
+    }
+
+    /// Build a scenario from a parsed table; `extra_keys` are top-level keys the caller
+    /// handles itself (e.g. `compare` and `source` in validation cases).
+    pub fn from_table(
+        doc: &Doc<'_>,
+        top: &Table<'_>,
+        catalog: &Catalog,
+        extra_keys: &[&str],
+    ) -> Result<Scenario, InputError> {
+        let allowed: Vec<&str> = TOP_KEYS.iter().chain(extra_keys).copied().collect();
+        doc.only_keys(top, "", &allowed)?;
+        let name = match get(top, "name") {
+            Some(v) => doc.string(v, "name")?.to_string(),
+            None => std::path::Path::new(doc.file).file_stem().map_or_else(
+                || doc.file.to_string(),
+                |s| s.to_string_lossy().into_owned(),
+            ),
+        };
+        let description = match get(top, "description") {
+            Some(v) => doc.string(v, "description")?.to_string(),
+            None => String::new(),
+        };
+        let accelerators = parse_accelerators(doc, top, catalog)?;
+        let workload = parse_workload(doc, top)?;
+
+        let mut sources = [Source::Default; PARAM_COUNT];
+        let mut axes = Vec::new();
+        let mut first_key_of: [Option<(String, Value<'_>)>; PARAM_COUNT] = Default::default();
+
+        if let Some(v) = get(top, "axes") {
+            for (k, av) in doc.table(v, "axes")?.iter() {
+                let key = join_key("axes", k.get_ref());
+                let param = param_named(doc, k.get_ref(), k.span(), &key)?;
+                check_not_twice(doc, &first_key_of, param, k.span(), &key)?;
+                let values = parse_axis(doc, av, &key, param, &accelerators, catalog)?;
+                sources[param.index()] = Source::Axis(axes.len());
+                axes.push(Axis { param, values });
+                first_key_of[param.index()] = Some((key, av.clone()));
+            }
+        }
+        if let Some(v) = get(top, "fixed") {
+            for (k, fv) in doc.table(v, "fixed")?.iter() {
+                let key = join_key("fixed", k.get_ref());
+                let param = param_named(doc, k.get_ref(), k.span(), &key)?;
+                check_not_twice(doc, &first_key_of, param, k.span(), &key)?;
+                let value = parse_value(doc, fv, &key, param, &accelerators, catalog)?;
+                sources[param.index()] = Source::Fixed(value);
+                first_key_of[param.index()] = Some((key, fv.clone()));
+            }
+        }
+        if let (Some(_), Some((key, v))) = (
+            &first_key_of[Param::PowerW.index()],
+            &first_key_of[Param::PowerFrac.index()],
+        ) {
+            return Err(doc.error(v.span(), key, "set either power_w or power_frac, not both"));
+        }
+        for required in [Param::Accelerator, Param::GpuCount] {
+            if sources[required.index()] == Source::Default {
+                return Err(
+                    doc.error_no_pos(required.name(), "required: set it in [fixed] or [axes]")
+                );
+            }
+        }
+
+        let lens: Vec<u64> = axes.iter().map(|a| a.values.len() as u64).collect();
+        if Grid::new(&lens).is_none() {
+            let span = get(top, "axes").map(|v| v.span()).unwrap_or(0..0);
+            return Err(doc.error(
+                span,
+                "axes",
+                format!(
+                    "the grid has more than 2^64 - 1 configurations (axis lengths {})",
+                    lens.iter()
+                        .map(u64::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" x ")
+                ),
+            ));
+        }
+
+        let constraints = parse_constraints(doc, top, &workload)?;
+        let objective = parse_objective(doc, top, &workload)?;
+        Ok(Scenario {
+            file: doc.file.to_string(),
+            name,
+            description,
+            accelerators,
+            sources,
+            axes,
+            constraints,
+            objective,
+            workload,
+        })
+    }
+
+    /// The grid of this scenario.
+    pub fn grid(&self) -> Grid {
+        let lens: Vec<u64> = self.axes.iter().map(|a| a.values.len() as u64).collect();
+        Grid::new(&lens).expect("axis lengths checked when parsing")
+    }
+
+    /// Raw parameter values at the given per-axis positions.
+    pub fn values_at(&self, digits: &[u64]) -> ParamValues {
+        let mut v = [f64::NAN; PARAM_COUNT];
+        for (i, s) in self.sources.iter().enumerate() {
+            v[i] = match *s {
+                Source::Default => f64::NAN,
+                Source::Fixed(x) => x,
+                Source::Axis(k) => self.axes[k].values[digits[k] as usize],
+            };
+        }
+        v
+    }
+
+    /// Raw parameter values at a flat index.
+    pub fn values_at_index(&self, index: u64) -> ParamValues {
+        let grid = self.grid();
+        let mut digits = vec![0; grid.lens.len()];
+        grid.decode(index, &mut digits);
+        self.values_at(&digits)
+    }
+
+    /// Resolve raw values into a full configuration and its accelerator.
+    pub fn resolve<'a>(&'a self, v: &ParamValues) -> (Config, &'a Accelerator) {
+        let acc = &self.accelerators[v[Param::Accelerator.index()] as usize];
+        let or = |p: Param, acc_default: f64| -> f64 {
+            let x = v[p.index()];
+            if !x.is_nan() {
+                return x;
+            }
+            match p.info().default {
+                ParamDefault::Value(d) => d,
+                _ => acc_default,
+            }
+        };
+        let frac = v[Param::PowerFrac.index()];
+        let (power_w, power_frac) = if frac.is_nan() {
+            (or(Param::PowerW, acc.tdp_w), None)
+        } else {
+            (frac * acc.tdp_w, Some(frac))
+        };
+        let config = Config {
+            precision: Precision::from_code(or(Param::Precision, f64::NAN)),
+            cost_model: CostModel::from_code(or(Param::CostModel, f64::NAN)),
+            gpu_count: or(Param::GpuCount, f64::NAN),
+            power_w,
+            power_frac,
+            utilization: or(Param::Utilization, f64::NAN),
+            load_frac: or(Param::LoadFrac, f64::NAN),
+            pue: or(Param::Pue, f64::NAN),
+            host_w: or(Param::HostW, acc.host_w),
+            job_gpus: or(Param::JobGpus, f64::NAN),
+            mtbf_hours: or(Param::MtbfHours, acc.mtbf_hours),
+            checkpoint_s: or(Param::CheckpointS, f64::NAN),
+            restart_s: or(Param::RestartS, f64::NAN),
+            years: or(Param::Years, f64::NAN),
+            electricity_usd_per_kwh: or(Param::ElectricityUsdPerKwh, f64::NAN),
+            gpu_price_usd: or(Param::GpuPriceUsd, acc.price_usd),
+            host_capex_usd: or(Param::HostCapexUsd, acc.host_capex_usd),
+            facility_usd_per_w: or(Param::FacilityUsdPerW, f64::NAN),
+            gpu_hour_usd: or(Param::GpuHourUsd, f64::NAN),
+            carbon_kg_per_kwh: or(Param::CarbonKgPerKwh, f64::NAN),
+        };
+        (config, acc)
+    }
+
+    /// The text form of a parameter's raw value (accelerator id, precision name, number).
+    pub fn label(&self, param: Param, code: f64) -> String {
+        match param {
+            Param::Accelerator => self.accelerators[code as usize].id.clone(),
+            Param::Precision => Precision::from_code(code).name().to_string(),
+            Param::CostModel => CostModel::from_code(code).name().to_string(),
+            _ => format!("{code}"),
+        }
+    }
+
+    /// Position of the axis over `param`, if it is an axis.
+    pub fn axis_of(&self, param: Param) -> Option<usize> {
+        self.axes.iter().position(|a| a.param == param)
+    }
+
+    /// Replace a parameter's source with a fixed value given as text (`eval --set`).
+    pub fn set_from_text(&mut self, param: Param, text: &str) -> Result<(), String> {
+        let value = match param {
+            Param::Accelerator => self
+                .accelerators
+                .iter()
+                .position(|a| a.id == text)
+                .or_else(|| {
+                    self.accelerators
+                        .iter()
+                        .position(|a| a.id.eq_ignore_ascii_case(text))
+                })
+                .ok_or_else(|| {
+                    format!(
+                        "unknown accelerator `{text}`; known: {}",
+                        self.accelerators
+                            .iter()
+                            .map(|a| a.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })? as f64,
+            Param::Precision => Precision::from_name(text)
+                .ok_or_else(|| format!("unknown precision `{text}`; expected fp4, fp8 or bf16"))?
+                as u8 as f64,
+            Param::CostModel => CostModel::from_name(text)
+                .ok_or_else(|| format!("unknown cost model `{text}`; expected own or rent"))?
+                as u8 as f64,
+            _ => {
+                let x: f64 = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("expected a number, got `{text}`"))?;
+                if x.is_nan() {
+                    return Err("expected a number, got nan".into());
+                }
+                if param.kind() == ParamKind::Integer {
+                    round_integer(x)
+                } else {
+                    x
+                }
+            }
+        };
+        if let Some(k) = self.axis_of(param) {
+            // Keep the axis (positions stay meaningful) but make it a single value.
+            self.axes[k].values = vec![value];
+        } else {
+            self.sources[param.index()] = Source::Fixed(value);
+        }
+        // power_w and power_frac are alternatives: setting one drops the other.
+        let other = match param {
+            Param::PowerW => Some(Param::PowerFrac),
+            Param::PowerFrac => Some(Param::PowerW),
+            _ => None,
+        };
+        if let Some(o) = other {
+            if let Some(k) = self.axis_of(o) {
+                self.axes[k].values = vec![f64::NAN];
+            }
+            self.sources[o.index()] = match self.sources[o.index()] {
+                Source::Axis(k) => Source::Axis(k),
+                _ => Source::Default,
+            };
+        }
+        Ok(())
+    }
+}
+
+fn param_named(
+    doc: &Doc<'_>,
+    name: &str,
+    span: std::ops::Range<usize>,
+    key: &str,
+) -> Result<Param, InputError> {
+    Param::from_name(name).ok_or_else(|| {
+        doc.error(
+            span,
+            key,
+            format!(
+                "unknown parameter; expected one of: {}",
+                Param::all().map(Param::name).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })
+}
+
+fn check_not_twice(
+    doc: &Doc<'_>,
+    seen: &[Option<(String, Value<'_>)>; PARAM_COUNT],
+    param: Param,
+    span: std::ops::Range<usize>,
+    key: &str,
+) -> Result<(), InputError> {
+    if let Some((first, _)) = &seen[param.index()] {
+        return Err(doc.error(
+            span,
+            key,
+            format!("already set as `{first}`; a parameter is either fixed or an axis"),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_accelerators(
+    doc: &Doc<'_>,
+    top: &Table<'_>,
+    catalog: &Catalog,
+) -> Result<Vec<Accelerator>, InputError> {
+    let mut table: Vec<Accelerator> = catalog.accelerators.clone();
+    if let Some(v) = get(top, "accelerators") {
+        for (id, av) in doc.table(v, "accelerators")?.iter() {
+            let key = join_key("accelerators", id.get_ref());
+            let t = doc.table(av, &key)?;
+            let existing = table.iter().position(|a| a.id == *id.get_ref());
+            match existing {
+                Some(i) => {
+                    table[i] = parse_accelerator(doc, &key, id.get_ref(), t, Some(&table[i]))?
+                }
+                None => table.push(parse_accelerator(doc, &key, id.get_ref(), t, None)?),
+            }
+        }
+    }
+    Ok(table)
+}
+
+fn parse_workload(doc: &Doc<'_>, top: &Table<'_>) -> Result<Workload, InputError> {
+    let mut w = Workload::default();
+    if let Some(v) = get(top, "workload") {
+        let t = doc.table(v, "workload")?;
+        doc.only_keys(t, "workload", &["train_flop", "model_params"])?;
+        for (k, x) in t.iter() {
+            let key = join_key("workload", k.get_ref());
+            let n = doc.number(x, &key)?;
+            if !(n.is_finite() && n > 0.0) {
+                return Err(doc.error(
+                    x.span(),
+                    &key,
+                    format!("must be a finite number > 0, got {n}"),
+                ));
+            }
+            if k.get_ref() == "train_flop" {
+                w.train_flop = Some(n);
+            } else {
+                w.model_params = Some(n);
+            }
+        }
+    }
+    Ok(w)
+}
+
+fn needs_workload(
+    doc: &Doc<'_>,
+    span: std::ops::Range<usize>,
+    key: &str,
+    metric: Metric,
+    w: &Workload,
+) -> Result<(), InputError> {
+    if metric.applies(w) {
+        return Ok(());
+    }
+    let what = if metric.needs() == MetricNeeds::TrainFlop {
+        "train_flop"
+    } else {
+        "model_params"
+    };
+    Err(doc.error(span, key, format!("`{metric}` needs [workload] {what}")))
+}
+
+fn parse_constraints(
+    doc: &Doc<'_>,
+    top: &Table<'_>,
+    w: &Workload,
+) -> Result<Constraints, InputError> {
+    let mut c = Constraints::default();
+    if let Some(v) = get(top, "constraints") {
+        let t = doc.table(v, "constraints")?;
+        doc.only_keys(t, "constraints", &Constraints::NAMES)?;
+        for (k, x) in t.iter() {
+            let key = join_key("constraints", k.get_ref());
+            let n = doc.number(x, &key)?;
+            if k.get_ref() == "max_train_days" {
+                needs_workload(doc, x.span(), &key, Metric::TrainDays, w)?;
+            }
+            c.set(k.get_ref(), n);
+        }
+    }
+    Ok(c)
+}
+
+fn parse_objective(doc: &Doc<'_>, top: &Table<'_>, w: &Workload) -> Result<Objective, InputError> {
+    let Some(v) = get(top, "objective") else {
+        return Ok(Objective::default());
+    };
+    let t = doc.table(v, "objective")?;
+    doc.only_keys(t, "objective", &["metric", "sense"])?;
+    let Some(mv) = get(t, "metric") else {
+        return Err(doc.error(
+            v.span(),
+            "objective.metric",
+            "missing: name the metric to optimise",
+        ));
+    };
+    let name = doc.string(mv, "objective.metric")?;
+    let metric = Metric::from_name(name).ok_or_else(|| {
+        doc.error(
+            mv.span(),
+            "objective.metric",
+            format!(
+                "unknown metric `{name}`; expected one of: {}",
+                Metric::ALL
+                    .iter()
+                    .map(|m| m.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    })?;
+    needs_workload(doc, mv.span(), "objective.metric", metric, w)?;
+    let sense = match get(t, "sense") {
+        Some(sv) => {
+            let s = doc.string(sv, "objective.sense")?;
+            Sense::from_name(s).ok_or_else(|| {
+                doc.error(
+                    sv.span(),
+                    "objective.sense",
+                    format!("expected \"max\" or \"min\", got `{s}`"),
+                )
+            })?
+        }
+        None => Objective::spec_default_sense(metric).ok_or_else(|| {
+            doc.error(
+                mv.span(),
+                "objective.metric",
+                format!("`{name}` has no default sense; add sense = \"max\" or \"min\""),
+            )
+        })?,
+    };
+    Ok(Objective { metric, sense })
+}
+
+/// Parse one fixed value (or one list element) of a parameter into its raw code.
+fn parse_value(
+    doc: &Doc<'_>,
+    v: &Value<'_>,
+    key: &str,
+    param: Param,
+    accelerators: &[Accelerator],
+    catalog: &Catalog,
+) -> Result<f64, InputError> {
+    match param {
+        Param::Accelerator => {
+            let id = doc.string(v, key)?;
+            accelerators
+                .iter()
+                .position(|a| a.id == id)
+                .or_else(|| accelerators.iter().position(|a| a.id.eq_ignore_ascii_case(id)))
+                .map(|i| i as f64)
+                .ok_or_else(|| {
+                    doc.error(
+                        v.span(),
+                        key,
+                        format!(
+                            "unknown accelerator `{id}`; the catalog ({}) has: {} (or define it under [accelerators.{id}])",
+                            catalog.file,
+                            accelerators.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                })
+        }
+        Param::Precision => {
+            let s = doc.string(v, key)?;
+            Precision::from_name(s)
+                .map(|p| p as u8 as f64)
+                .ok_or_else(|| {
+                    doc.error(
+                        v.span(),
+                        key,
+                        format!("unknown precision `{s}`; expected fp4, fp8 or bf16"),
+                    )
+                })
+        }
+        Param::CostModel => {
+            let s = doc.string(v, key)?;
+            CostModel::from_name(s)
+                .map(|c| c as u8 as f64)
+                .ok_or_else(|| {
+                    doc.error(
+                        v.span(),
+                        key,
+                        format!("unknown cost model `{s}`; expected own or rent"),
+                    )
+                })
+        }
+        _ => {
+            let x = doc.number(v, key)?;
+            if !x.is_finite() {
+                return Err(doc.error(v.span(), key, format!("must be finite, got {x}")));
+            }
+            Ok(if param.kind() == ParamKind::Integer {
+                round_integer(x)
+            } else {
+                x
+            })
+        }
+    }
+}
+
+/// Parse an axis: a non-empty list, or a range table.
+fn parse_axis(
+    doc: &Doc<'_>,
+    v: &Value<'_>,
+    key: &str,
+    param: Param,
+    accelerators: &[Accelerator],
+    catalog: &Catalog,
+) -> Result<Vec<f64>, InputError> {
+    let mut values = match v.get_ref() {
+        DeValue::Array(items) => {
+            if items.is_empty() {
+                return Err(doc.error(v.span(), key, "an axis needs at least one value"));
+            }
+            if items.len() as u64 > MAX_AXIS_LEN {
+                return Err(doc.error(
+                    v.span(),
+                    key,
+                    format!("an axis may have at most {MAX_AXIS_LEN} values"),
+                ));
+            }
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    parse_value(
+                        doc,
+                        item,
+                        &format!("{key}[{i}]"),
+                        param,
+                        accelerators,
+                        catalog,
+                    )
+                })
+                .collect::<Result<Vec<f64>, InputError>>()?
+        }
+        DeValue::Table(t) => {
+            if param.kind() == ParamKind::Categorical {
+                return Err(doc.error(
+                    v.span(),
+                    key,
+                    "a categorical parameter takes a list of names, not a range",
+                ));
+            }
+            parse_range(doc, v, t, key)?
+        }
+        other => {
+            return Err(doc.error(
+                v.span(),
+                key,
+                format!(
+                    "an axis is a list or a range {{ from, to, steps, scale }}, found {}",
+                    other.type_str()
+                ),
+            ))
+        }
+    };
+    if param.kind() == ParamKind::Integer {
+        let mut seen = std::collections::HashSet::new();
+        values = values
+            .into_iter()
+            .map(round_integer)
+            .filter(|x| seen.insert(x.to_bits()))
+            .collect();
+    }
+    Ok(values)
+}
+
+fn parse_range(
+    doc: &Doc<'_>,
+    v: &Value<'_>,
+    t: &Table<'_>,
+    key: &str,
+) -> Result<Vec<f64>, InputError> {
+    doc.only_keys(t, key, &["from", "to", "steps", "scale"])?;
+    let field = |name: &str| -> Result<(f64, &Value<'_>), InputError> {
+        let k = join_key(key, name);
+        let fv = get(t, name)
+            .ok_or_else(|| doc.error(v.span(), &k, "missing: a range needs from, to and steps"))?;
+        let x = doc.number(fv, &k)?;
+        if !x.is_finite() {
+            return Err(doc.error(fv.span(), &k, format!("must be finite, got {x}")));
+        }
+        Ok((x, fv))
+    };
+    let (from, _) = field("from")?;
+    let (to, tv) = field("to")?;
+    let (steps, sv) = field("steps")?;
+    let steps_key = join_key(key, "steps");
+    if !sv.get_ref().is_integer() {
+        return Err(doc.error(sv.span(), &steps_key, "must be an integer"));
+    }
+    if steps < 1.0 {
+        return Err(doc.error(
+            sv.span(),
+            &steps_key,
+            format!("a range needs at least 1 step, got {steps}"),
+        ));
+    }
+    if steps > MAX_AXIS_LEN as f64 {
+        return Err(doc.error(
+            sv.span(),
+            &steps_key,
+            format!("at most {MAX_AXIS_LEN} steps per axis"),
+        ));
+    }
+    let log = match get(t, "scale") {
+        None => false,
+        Some(sc) => match doc.string(sc, &join_key(key, "scale"))? {
+            "linear" => false,
+            "log" => true,
+            other => {
+                return Err(doc.error(
+                    sc.span(),
+                    &join_key(key, "scale"),
+                    format!("expected \"linear\" or \"log\", got `{other}`"),
+                ))
+            }
+        },
+    };
+    if log && (from <= 0.0 || to <= 0.0) {
+        return Err(doc.error(
+            if from <= 0.0 { v.span() } else { tv.span() },
+            key,
+            format!("a log range needs from > 0 and to > 0, got from = {from}, to = {to}"),
+        ));
+    }
+    let n = steps as u64;
+    Ok(range_values(from, to, n, log))
+}
+
+/// The values of a range `{ from, to, steps, scale }`, both ends included.
+pub fn range_values(from: f64, to: f64, steps: u64, log: bool) -> Vec<f64> {
+    if steps == 1 {
+        return vec![from];
+    }
+    let last = (steps - 1) as f64;
+    (0..steps)
+        .map(|k| {
+            let t = k as f64 / last;
+            if log {
+                from * (to / from).powf(t)
+            } else {
+                from + (to - from) * t
+            }
+        })
+        .collect()
+}

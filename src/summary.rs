@@ -1,0 +1,313 @@
+//! Running a sweep and summarising it: drives a backend over the whole grid (with an
+//! optional fallback backend that finishes the remaining indices if the first one fails),
+//! then turns the reductions into a [`Summary`]. Every configuration that is reported
+//! (best, best_by, Pareto) is re-evaluated with the f64 model, so printed numbers are exact
+//! for that index whatever backend found it.
+
+use crate::backend::{Backend, BackendError, BackendInfo};
+use crate::model::{evaluate, is_feasible, Metric, Objective, Sense};
+use crate::params::{Param, ParamKind, PARAMS};
+use crate::plan::SweepPlan;
+use crate::reduce::Reductions;
+use crate::scenario::Scenario;
+use std::time::Instant;
+
+/// A parameter's value as reported.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ParamValue {
+    Text(String),
+    Int(i64),
+    Real(f64),
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Text(s) => f.write_str(s),
+            ParamValue::Int(i) => write!(f, "{i}"),
+            ParamValue::Real(x) => write!(f, "{}", crate::report::fmt_num(*x)),
+        }
+    }
+}
+
+/// One configuration, fully described.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reported {
+    pub index: u64,
+    pub params: Vec<(Param, ParamValue)>,
+    /// The metrics that apply to the scenario, in the spec's order.
+    pub metrics: Vec<(Metric, f64)>,
+    pub valid: bool,
+    pub feasible: bool,
+}
+
+impl Reported {
+    pub fn metric(&self, m: Metric) -> f64 {
+        self.metrics
+            .iter()
+            .find(|(k, _)| *k == m)
+            .map_or(f64::NAN, |(_, v)| *v)
+    }
+}
+
+/// The best configuration of one `best_by` group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupBest {
+    pub group: Vec<(Param, ParamValue)>,
+    pub best: Reported,
+}
+
+/// Min, max and mean of one metric over feasible configurations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StatRow {
+    pub metric: Metric,
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+/// The result of a sweep.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub scenario_name: String,
+    pub scenario_file: String,
+    pub description: String,
+    pub backend: BackendInfo,
+    pub axes: Vec<(Param, u64)>,
+    pub size: u64,
+    pub evaluated: u64,
+    pub invalid: u64,
+    pub feasible: u64,
+    pub objective: Objective,
+    pub best: Option<Reported>,
+    pub best_by: Vec<GroupBest>,
+    pub pareto: Vec<Reported>,
+    pub stats: Vec<StatRow>,
+    pub elapsed_s: f64,
+    pub configs_per_s: f64,
+    /// Things the user should know about how the run went (e.g. a fallback).
+    pub notices: Vec<String>,
+}
+
+/// Describe one configuration of a scenario given its raw parameter values.
+pub fn describe(s: &Scenario, index: u64, values: &crate::scenario::ParamValues) -> Reported {
+    let (cfg, acc) = s.resolve(values);
+    let e = evaluate(&cfg, acc, &s.workload);
+    let feasible = is_feasible(&e, &s.constraints);
+    let mut params = Vec::with_capacity(PARAMS.len());
+    for info in PARAMS.iter() {
+        let p = info.param;
+        let real = match p {
+            Param::Accelerator => {
+                params.push((p, ParamValue::Text(acc.id.clone())));
+                continue;
+            }
+            Param::Precision => {
+                params.push((p, ParamValue::Text(cfg.precision.name().into())));
+                continue;
+            }
+            Param::CostModel => {
+                params.push((p, ParamValue::Text(cfg.cost_model.name().into())));
+                continue;
+            }
+            Param::GpuCount => cfg.gpu_count,
+            Param::PowerW => cfg.power_w,
+            Param::PowerFrac => cfg.power_frac.unwrap_or(cfg.power_w / acc.tdp_w),
+            Param::Utilization => cfg.utilization,
+            Param::LoadFrac => cfg.load_frac,
+            Param::Pue => cfg.pue,
+            Param::HostW => cfg.host_w,
+            Param::JobGpus => cfg.job_gpus,
+            Param::MtbfHours => cfg.mtbf_hours,
+            Param::CheckpointS => cfg.checkpoint_s,
+            Param::RestartS => cfg.restart_s,
+            Param::Years => cfg.years,
+            Param::ElectricityUsdPerKwh => cfg.electricity_usd_per_kwh,
+            Param::GpuPriceUsd => cfg.gpu_price_usd,
+            Param::HostCapexUsd => cfg.host_capex_usd,
+            Param::FacilityUsdPerW => cfg.facility_usd_per_w,
+            Param::GpuHourUsd => cfg.gpu_hour_usd,
+            Param::CarbonKgPerKwh => cfg.carbon_kg_per_kwh,
+        };
+        let v = if info.kind == ParamKind::Integer && real.fract() == 0.0 && real.abs() < 9e15 {
+            ParamValue::Int(real as i64)
+        } else {
+            ParamValue::Real(real)
+        };
+        params.push((p, v));
+    }
+    let metrics = Metric::ALL
+        .iter()
+        .filter(|m| m.applies(&s.workload))
+        .map(|&m| (m, e.metrics[m as usize]))
+        .collect();
+    Reported {
+        index,
+        params,
+        metrics,
+        valid: e.valid,
+        feasible,
+    }
+}
+
+/// Describe the configuration at a flat index.
+pub fn report_index(plan: &SweepPlan, index: u64) -> Reported {
+    describe(&plan.scenario, index, &plan.scenario.values_at_index(index))
+}
+
+/// Run `primary` over the whole grid; if it fails part-way and a `fallback` is given, the
+/// fallback evaluates what remains (and a notice says so).
+pub fn run_sweep(
+    plan: &SweepPlan,
+    primary: &dyn Backend,
+    fallback: Option<&dyn Backend>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary, BackendError> {
+    let start = Instant::now();
+    let mut notices = Vec::new();
+    let full = 0..plan.grid.size;
+    let reductions = match primary.run(plan, full, progress) {
+        Ok(r) => r,
+        Err(err) => match fallback {
+            None => return Err(err),
+            Some(fb) => {
+                notices.push(format!(
+                    "{} failed ({}); the remaining {} configurations ran on {}",
+                    primary.info().name,
+                    err.message,
+                    err.remaining.end - err.remaining.start,
+                    fb.info().name
+                ));
+                let mut done = err
+                    .done
+                    .map(|b| *b)
+                    .unwrap_or_else(|| Reductions::empty(plan));
+                let rest = fb.run(plan, err.remaining.clone(), progress)?;
+                done.merge(&rest, &plan.scenario.objective);
+                done
+            }
+        },
+    };
+    let elapsed_s = start.elapsed().as_secs_f64();
+    let mut summary = summarise(plan, &reductions, primary.info(), elapsed_s);
+    summary.notices = notices;
+    Ok(summary)
+}
+
+/// Turn reductions into a summary (re-evaluating reported configurations in f64).
+pub fn summarise(
+    plan: &SweepPlan,
+    r: &Reductions,
+    backend: BackendInfo,
+    elapsed_s: f64,
+) -> Summary {
+    let s = &plan.scenario;
+    let best = r.best.map(|c| report_index(plan, c.index));
+    let best_by = r
+        .best_by
+        .iter()
+        .enumerate()
+        .filter_map(|(g, c)| c.map(|c| (g, c)))
+        .map(|(g, c)| GroupBest {
+            group: plan
+                .group_digits(g)
+                .into_iter()
+                .map(|(k, d)| {
+                    let axis = &s.axes[k];
+                    let code = axis.values[d as usize];
+                    let v = match axis.param.kind() {
+                        ParamKind::Categorical => ParamValue::Text(s.label(axis.param, code)),
+                        ParamKind::Integer => ParamValue::Int(code as i64),
+                        ParamKind::Real => ParamValue::Real(code),
+                    };
+                    (axis.param, v)
+                })
+                .collect(),
+            best: report_index(plan, c.index),
+        })
+        .collect();
+    let pareto = pareto_front(plan, r);
+    let stats = if r.feasible == 0 {
+        Vec::new()
+    } else {
+        Metric::ALL
+            .iter()
+            .filter(|m| m.applies(&s.workload))
+            .map(|&m| {
+                let st = r.stats[m as usize];
+                StatRow {
+                    metric: m,
+                    min: st.min,
+                    max: st.max,
+                    mean: st.sum / r.feasible as f64,
+                }
+            })
+            .collect()
+    };
+    Summary {
+        scenario_name: s.name.clone(),
+        scenario_file: s.file.clone(),
+        description: s.description.clone(),
+        backend,
+        axes: s
+            .axes
+            .iter()
+            .map(|a| (a.param, a.values.len() as u64))
+            .collect(),
+        size: plan.grid.size,
+        evaluated: r.evaluated,
+        invalid: r.invalid,
+        feasible: r.feasible,
+        objective: s.objective,
+        best,
+        best_by,
+        pareto,
+        stats,
+        elapsed_s,
+        configs_per_s: if elapsed_s > 0.0 {
+            r.evaluated as f64 / elapsed_s
+        } else {
+            0.0
+        },
+        notices: Vec::new(),
+    }
+}
+
+/// The non-dominated bin leaders: lower facility power and a better objective are both
+/// preferred. Sorted by facility power, ascending.
+fn pareto_front(plan: &SweepPlan, r: &Reductions) -> Vec<Reported> {
+    let obj = plan.scenario.objective;
+    let mut points: Vec<Reported> = r
+        .pareto
+        .iter()
+        .flatten()
+        .map(|c| report_index(plan, c.index))
+        .collect();
+    points.sort_by(|a, b| {
+        let fa = a.metric(Metric::FacilityMw);
+        let fb = b.metric(Metric::FacilityMw);
+        fa.total_cmp(&fb).then_with(|| {
+            let (oa, ob) = (a.metric(obj.metric), b.metric(obj.metric));
+            let better = match obj.sense {
+                Sense::Max => ob.total_cmp(&oa),
+                Sense::Min => oa.total_cmp(&ob),
+            };
+            better.then(a.index.cmp(&b.index))
+        })
+    });
+    let mut front: Vec<Reported> = Vec::new();
+    for p in points {
+        let v = p.metric(obj.metric);
+        let dominated = front.last().is_some_and(|q| {
+            let best = q.metric(obj.metric);
+            match obj.sense {
+                Sense::Max => v <= best,
+                Sense::Min => v >= best,
+            }
+        });
+        if !dominated {
+            front.push(p);
+        }
+    }
+    front
+}
