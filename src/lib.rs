@@ -17,3 +17,4 @@ pub mod reduce;
 pub mod report;
 pub mod scenario;
 pub mod summary;
+pub mod validate;
