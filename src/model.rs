@@ -11,6 +11,15 @@ pub const HOURS_PER_YEAR: f64 = 8766.0;
 pub const SECONDS_PER_YEAR: f64 = 31_557_600.0;
 /// Yearly electricity use of one US home (EIA, ~10,500 kWh in 2023).
 pub const HOME_KWH_PER_YEAR: f64 = 10_500.0;
+/// kWh drawn in a year by one watt of average draw.
+pub const KWH_PER_W_YEAR: f64 = HOURS_PER_YEAR / 1000.0;
+/// US homes with the same yearly use as one watt of average draw.
+pub const HOMES_PER_W: f64 = KWH_PER_W_YEAR / HOME_KWH_PER_YEAR;
+/// Days per second.
+pub const DAYS_PER_SECOND: f64 = 1.0 / 86400.0;
+
+// Unit conversions below multiply by powers of ten (1e-6 ...) rather than divide: the same
+// formulas, with one division fewer each in every kernel that mirrors this file.
 
 /// One accelerator's figures (a catalog entry, possibly overridden by a scenario).
 #[derive(Clone, Debug, PartialEq)]
@@ -274,8 +283,9 @@ pub fn goodput(c: &Config) -> f64 {
     } else {
         c.job_gpus.min(n)
     };
-    let m = c.mtbf_hours * 3600.0 / j;
-    let lost = (2.0 * c.checkpoint_s / m).sqrt() + c.restart_s / m;
+    // 1 / M: one division, then products.
+    let inv_m = j / (c.mtbf_hours * 3600.0);
+    let lost = (2.0 * c.checkpoint_s * inv_m).sqrt() + c.restart_s * inv_m;
     (1.0 - lost).clamp(0.0, 1.0)
 }
 
@@ -299,7 +309,7 @@ pub fn evaluate_with(c: &Config, a: &Accelerator, w: &Workload, s: f64, g: f64) 
     let it_w = n * (p + c.host_w);
     let facility_w = it_w * c.pue;
     let avg_w = n * (draw_w + c.host_w) * c.pue;
-    let energy_kwh = avg_w / 1000.0 * HOURS_PER_YEAR * c.years;
+    let energy_kwh = avg_w * KWH_PER_W_YEAR * c.years;
 
     let (capex, tco) = match c.cost_model {
         CostModel::Own => {
@@ -313,39 +323,39 @@ pub fn evaluate_with(c: &Config, a: &Accelerator, w: &Workload, s: f64, g: f64) 
     let usd_per_eflop = if total_flop == 0.0 {
         f64::INFINITY
     } else {
-        tco / (total_flop / 1e18)
+        tco * 1e18 / total_flop
     };
 
     let mut out = [f64::NAN; METRIC_COUNT];
     out[Metric::ClockFactor as usize] = s;
     out[Metric::Goodput as usize] = g;
-    out[Metric::ThroughputPflops as usize] = flops / 1e15;
-    out[Metric::ItMw as usize] = it_w / 1e6;
-    out[Metric::FacilityMw as usize] = facility_w / 1e6;
-    out[Metric::AvgFacilityMw as usize] = avg_w / 1e6;
-    out[Metric::EnergyGwh as usize] = energy_kwh / 1e6;
+    out[Metric::ThroughputPflops as usize] = flops * 1e-15;
+    out[Metric::ItMw as usize] = it_w * 1e-6;
+    out[Metric::FacilityMw as usize] = facility_w * 1e-6;
+    out[Metric::AvgFacilityMw as usize] = avg_w * 1e-6;
+    out[Metric::EnergyGwh as usize] = energy_kwh * 1e-6;
     out[Metric::CapexUsd as usize] = capex;
     out[Metric::TcoUsd as usize] = tco;
-    out[Metric::TotalEflop as usize] = total_flop / 1e18;
+    out[Metric::TotalEflop as usize] = total_flop * 1e-18;
     out[Metric::UsdPerEflop as usize] = usd_per_eflop;
-    out[Metric::GflopsPerW as usize] = flops / avg_w / 1e9;
-    out[Metric::Homes as usize] = avg_w * HOURS_PER_YEAR / 1000.0 / HOME_KWH_PER_YEAR;
-    out[Metric::Co2T as usize] = energy_kwh * c.carbon_kg_per_kwh / 1000.0;
+    out[Metric::GflopsPerW as usize] = flops / avg_w * 1e-9;
+    out[Metric::Homes as usize] = avg_w * HOMES_PER_W;
+    out[Metric::Co2T as usize] = energy_kwh * c.carbon_kg_per_kwh * 1e-3;
     if let Some(train_flop) = w.train_flop {
         let days = if flops == 0.0 {
             f64::INFINITY
         } else {
-            train_flop / flops / 86400.0
+            train_flop / flops * DAYS_PER_SECOND
         };
-        let energy_mwh = avg_w * days * 24.0 / 1e6;
+        let energy_mwh = avg_w * days * 24.0 * 1e-6;
         out[Metric::TrainDays as usize] = days;
         out[Metric::TrainGpuHours as usize] = n * days * 24.0;
         out[Metric::TrainEnergyMwh as usize] = energy_mwh;
-        out[Metric::TrainCostUsd as usize] = usd_per_eflop * train_flop / 1e18;
+        out[Metric::TrainCostUsd as usize] = usd_per_eflop * (train_flop * 1e-18);
         out[Metric::TrainCo2T as usize] = energy_mwh * c.carbon_kg_per_kwh;
     }
     if let Some(model_params) = w.model_params {
-        out[Metric::TokensPerS as usize] = flops / (6.0 * model_params);
+        out[Metric::TokensPerS as usize] = flops * (1.0 / (6.0 * model_params));
     }
     Evaluation {
         valid,

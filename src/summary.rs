@@ -206,6 +206,11 @@ pub fn summarise(
     let best_by = r
         .best_by
         .iter()
+        .take(if plan.group_axes.is_empty() {
+            0
+        } else {
+            r.best_by.len()
+        })
         .enumerate()
         .filter_map(|(g, c)| c.map(|c| (g, c)))
         .map(|(g, c)| GroupBest {
