@@ -85,7 +85,9 @@ impl Catalog {
             let key = format!("accelerators.{id}");
             let table = doc.table(v, &key)?;
             let acc = parse_accelerator(&doc, &key, &id, table, None)?;
-            sources.insert(id, parse_sources(&doc, &key, table)?);
+            let cited = parse_sources(&doc, &key, table)?;
+            audit_entry(&doc, &key, table, &acc, &cited)?;
+            sources.insert(id, cited);
             out.push(acc);
         }
         if out.is_empty() {
@@ -111,6 +113,58 @@ impl Catalog {
     pub fn ids(&self) -> Vec<&str> {
         self.accelerators.iter().map(|a| a.id.as_str()).collect()
     }
+}
+
+/// The catalog's own rules, beyond what any accelerator table must satisfy: a `source`,
+/// a citation for every figure, and dense peaks that do not fall from bf16 to fp8 to fp4.
+fn audit_entry(
+    doc: &Doc<'_>,
+    key: &str,
+    table: &Table<'_>,
+    acc: &Accelerator,
+    cited: &BTreeMap<String, String>,
+) -> Result<(), InputError> {
+    let source_ok = get(table, "source").is_some() && !acc.source.trim().is_empty();
+    if !source_ok {
+        let span = get(table, "source").map(|v| v.span());
+        let k = join_key(key, "source");
+        let reason = "every catalog entry needs a non-empty source";
+        return Err(match span {
+            Some(s) => doc.error(s, &k, reason),
+            None => doc.error_no_pos(&k, reason),
+        });
+    }
+    for field in REQUIRED_NUMBERS
+        .iter()
+        .chain(["peak_tflops", "dvfs_exponent"].iter())
+    {
+        if cited.get(*field).is_none_or(|c| c.trim().is_empty()) {
+            return Err(doc.error_no_pos(
+                &join_key(&join_key(key, "sources"), field),
+                "missing: every catalog figure needs a citation (or \"estimate: <reasoning>\")",
+            ));
+        }
+    }
+    let peaks: Vec<(Precision, f64)> = [Precision::Fp4, Precision::Fp8, Precision::Bf16]
+        .into_iter()
+        .filter_map(|p| acc.peak(p).map(|x| (p, x)))
+        .collect();
+    for pair in peaks.windows(2) {
+        let ((lo_p, lo), (hi_p, hi)) = (pair[0], pair[1]);
+        if lo < hi {
+            let span = get(table, "peak_tflops").map(|v| v.span()).unwrap_or(0..0);
+            return Err(doc.error(
+                span,
+                &join_key(key, "peak_tflops"),
+                format!(
+                    "dense peaks must rise fp4 >= fp8 >= bf16, got {} = {lo} < {} = {hi} (a sparse figure?)",
+                    lo_p.name(),
+                    hi_p.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_sources(
@@ -233,12 +287,14 @@ pub fn parse_accelerator(
                 }
             }
         }
-        None if base.is_none() => return Err(doc.error_no_pos(
-            &join_key(key, "peak_tflops"),
-            format!(
+        None if base.is_none() => {
+            return Err(doc.error_no_pos(
+                &join_key(key, "peak_tflops"),
+                format!(
                 "missing: accelerator `{id}` is not in the catalog, so it must define every field"
             ),
-        )),
+            ))
+        }
         None => {}
     }
     if acc.peak_tflops.iter().all(Option::is_none) {

@@ -4,6 +4,7 @@
 
 use clap::{Parser, Subcommand, ValueEnum};
 use clustersweep::backend::cpu::CpuBackend;
+use clustersweep::backend::gpu::{GpuBackend, GpuOptions};
 use clustersweep::backend::Backend;
 use clustersweep::catalog::Catalog;
 use clustersweep::input::InputError;
@@ -99,8 +100,17 @@ enum Command {
         /// CPU threads (default: one per core).
         #[arg(long, value_name = "N")]
         threads: Option<usize>,
+        /// GPU adapter whose name contains this text (see `clustersweep adapters`).
+        #[arg(long, value_name = "SUBSTRING")]
+        adapter: Option<String>,
         #[command(flatten)]
         catalog: CatalogArg,
+    },
+    /// List the GPU adapters wgpu finds (name, vendor, type, driver, API, key limits).
+    Adapters {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Evaluate one configuration (axes at their first value unless set).
     Eval {
@@ -112,6 +122,17 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        catalog: CatalogArg,
+    },
+    /// Run the built-in backtests against published training runs (exit 1 if any fails).
+    Validate {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also run every *.toml case in this folder.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
         #[command(flatten)]
         catalog: CatalogArg,
     },
@@ -136,8 +157,12 @@ pub fn main() -> Result<i32, CliError> {
             out,
             group_by,
             threads,
+            adapter,
             catalog,
-        } => sweep(scenario, backend, json, out, group_by, threads, catalog),
+        } => sweep(
+            scenario, backend, json, out, group_by, threads, adapter, catalog,
+        ),
+        Command::Adapters { json } => list_adapters(json),
         Command::Eval {
             scenario,
             set,
@@ -145,6 +170,7 @@ pub fn main() -> Result<i32, CliError> {
             catalog,
         } => eval(scenario, set, json, catalog),
         Command::Catalog { json, catalog } => list_catalog(json, catalog),
+        Command::Validate { json, dir, catalog } => validate(json, dir, catalog),
     }
 }
 
@@ -162,6 +188,7 @@ fn load_scenario(path: &Option<PathBuf>, catalog: &Catalog) -> Result<Scenario, 
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn sweep(
     scenario: Option<PathBuf>,
     backend: BackendChoice,
@@ -169,6 +196,7 @@ fn sweep(
     out: Option<PathBuf>,
     group_by: Option<Vec<String>>,
     threads: Option<usize>,
+    adapter: Option<String>,
     catalog: CatalogArg,
 ) -> Result<i32, CliError> {
     // Parse and validate everything before doing anything.
@@ -187,18 +215,34 @@ fn sweep(
     }
     let plan = SweepPlan::new(scenario, group_by.as_deref()).map_err(|e| CliError::input(e.0))?;
     let cpu = CpuBackend::new(threads.unwrap_or(0)).map_err(|e| CliError::runtime(e.message))?;
-    let primary: &dyn Backend = match backend {
-        BackendChoice::Cpu | BackendChoice::Auto => &cpu,
-        BackendChoice::Gpu => return Err(CliError {
-            code: EXIT_GPU,
-            message:
-                "--backend gpu: the GPU backend is not built into this version; use --backend cpu"
-                    .into(),
-        }),
+    let gpu_backend;
+    let (primary, fallback): (&dyn Backend, Option<&dyn Backend>) = match backend {
+        BackendChoice::Cpu => (&cpu, None),
+        BackendChoice::Gpu => {
+            gpu_backend = GpuBackend::open(adapter.as_deref(), true, GpuOptions::default())
+                .map_err(|e| CliError {
+                    code: EXIT_GPU,
+                    message: format!("--backend gpu: {e}"),
+                })?;
+            (&gpu_backend, None)
+        }
+        // A named adapter is used even when it is CPU-type; otherwise only real GPUs.
+        BackendChoice::Auto => {
+            match GpuBackend::open(adapter.as_deref(), adapter.is_some(), GpuOptions::default()) {
+                Ok(g) => {
+                    gpu_backend = g;
+                    (&gpu_backend, Some(&cpu as &dyn Backend))
+                }
+                Err(e) => {
+                    eprintln!("clustersweep: notice: no usable GPU ({e}); running on the CPU");
+                    (&cpu, None)
+                }
+            }
+        }
     };
     let bar = progress_bar(plan.grid.size);
     let tick = |n: u64| bar.inc(n);
-    let summary = run_sweep(&plan, primary, None, &tick).map_err(|e| CliError {
+    let summary = run_sweep(&plan, primary, fallback, &tick).map_err(|e| CliError {
         code: EXIT_GPU,
         message: e.message,
     })?;
@@ -362,5 +406,85 @@ fn list_catalog(json: bool, catalog: CatalogArg) -> Result<i32, CliError> {
         );
     }
     println!("peaks in dense TFLOP/s; sources: clustersweep catalog --json");
+    Ok(0)
+}
+
+fn validate(json: bool, dir: Option<PathBuf>, catalog: CatalogArg) -> Result<i32, CliError> {
+    let catalog = load_catalog(&catalog)?;
+    let results = clustersweep::validate::run_all(&catalog, dir.as_deref())?;
+    let failed = results.iter().filter(|r| !r.pass).count();
+    if json {
+        let cases: Vec<serde_json::Value> = results
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "name": r.name, "quantity": r.quantity, "published": report::json::num(r.published),
+                    "predicted": report::json::num(r.predicted), "error": report::json::num(r.error),
+                    "tolerance": r.tolerance, "pass": r.pass, "source": r.source,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({"cases": cases});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
+        );
+    } else {
+        println!(
+            "{:<16} {:<18} {:>14} {:>14} {:>8} {:>6}  {:<4}  source",
+            "case", "quantity", "published", "predicted", "error", "tol", ""
+        );
+        for r in &results {
+            println!(
+                "{:<16} {:<18} {:>14} {:>14} {:>+7.1}% {:>5.0}%  {:<4}  {}",
+                r.name,
+                r.quantity,
+                report::fmt_num(r.published),
+                report::fmt_num(r.predicted),
+                r.error * 100.0,
+                r.tolerance * 100.0,
+                if r.pass { "pass" } else { "FAIL" },
+                r.source
+            );
+        }
+        println!("{} passed, {} failed", results.len() - failed, failed);
+    }
+    Ok(if failed > 0 { EXIT_RUNTIME } else { 0 })
+}
+
+fn list_adapters(json: bool) -> Result<i32, CliError> {
+    let list: Vec<_> = clustersweep::backend::gpu::adapters()
+        .iter()
+        .map(clustersweep::backend::gpu::summarize)
+        .collect();
+    if json {
+        let doc = serde_json::json!({ "adapters": list });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
+        );
+        return Ok(0);
+    }
+    if list.is_empty() {
+        println!("no GPU adapters found; for a Vulkan CPU adapter install Mesa's lavapipe (apt-get install mesa-vulkan-drivers)");
+        return Ok(0);
+    }
+    for a in &list {
+        println!("{}", a.name);
+        println!("  vendor       {}", a.vendor);
+        println!("  device type  {}", a.device_type);
+        println!("  driver       {}", a.driver);
+        println!("  api          {}", a.api);
+        println!(
+            "  limits       max_buffer_size {} B, max_storage_buffer_binding_size {} B, \
+             max_compute_workgroups_per_dimension {}, max_compute_invocations_per_workgroup {}, \
+             max_compute_workgroup_storage_size {} B",
+            a.max_buffer_size,
+            a.max_storage_buffer_binding_size,
+            a.max_compute_workgroups_per_dimension,
+            a.max_compute_invocations_per_workgroup,
+            a.max_compute_workgroup_storage_size
+        );
+    }
     Ok(0)
 }

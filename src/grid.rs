@@ -120,7 +120,12 @@ mod tests {
     #[test]
     fn sizes_beyond_u64_are_refused() {
         assert!(Grid::new(&[1 << 32, 1 << 32]).is_none());
-        assert_eq!(Grid::new(&[1 << 32, (1 << 32) - 1]).unwrap().size, u64::MAX);
+        assert_eq!(
+            Grid::new(&[1 << 32, (1 << 32) - 1]).unwrap().size,
+            u64::MAX - (1 << 32) + 1
+        );
+        assert_eq!(Grid::new(&[3, 5, u64::MAX / 15]).unwrap().size, u64::MAX);
+        assert!(Grid::new(&[2, u64::MAX / 2 + 1]).is_none());
         assert!(Grid::new(&[3, 0]).is_none());
     }
 

@@ -305,8 +305,8 @@ impl Scenario {
                     .trim()
                     .parse()
                     .map_err(|_| format!("expected a number, got `{text}`"))?;
-                if x.is_nan() {
-                    return Err("expected a number, got nan".into());
+                if !x.is_finite() {
+                    return Err(format!("expected a finite number, got `{text}`"));
                 }
                 if param.kind() == ParamKind::Integer {
                     round_integer(x)
@@ -640,7 +640,7 @@ fn parse_axis(
         let mut seen = std::collections::HashSet::new();
         values = values
             .into_iter()
-            .map(round_integer)
+            .map(|x| round_integer(x) + 0.0) // + 0.0: -0 and 0 are one value
             .filter(|x| seen.insert(x.to_bits()))
             .collect();
     }

@@ -4,17 +4,50 @@
 
 /// The built-in cases: (file name, text).
 pub const BUILTIN_CASES: &[(&str, &str)] = &[
-    ("configs/validation/30gw-homes.toml", include_str!("../configs/validation/30gw-homes.toml")),
-    ("configs/validation/aws-38b.toml", include_str!("../configs/validation/aws-38b.toml")),
-    ("configs/validation/bloom-176b.toml", include_str!("../configs/validation/bloom-176b.toml")),
-    ("configs/validation/capex-per-gw.toml", include_str!("../configs/validation/capex-per-gw.toml")),
-    ("configs/validation/deepseek-v3.toml", include_str!("../configs/validation/deepseek-v3.toml")),
-    ("configs/validation/gpt3-175b.toml", include_str!("../configs/validation/gpt3-175b.toml")),
-    ("configs/validation/llama-65b.toml", include_str!("../configs/validation/llama-65b.toml")),
-    ("configs/validation/llama2-70b.toml", include_str!("../configs/validation/llama2-70b.toml")),
-    ("configs/validation/llama3.1-405b.toml", include_str!("../configs/validation/llama3.1-405b.toml")),
-    ("configs/validation/megascale-175b.toml", include_str!("../configs/validation/megascale-175b.toml")),
-    ("configs/validation/opt-175b.toml", include_str!("../configs/validation/opt-175b.toml")),
+    (
+        "configs/validation/30gw-homes.toml",
+        include_str!("../configs/validation/30gw-homes.toml"),
+    ),
+    (
+        "configs/validation/aws-38b.toml",
+        include_str!("../configs/validation/aws-38b.toml"),
+    ),
+    (
+        "configs/validation/bloom-176b.toml",
+        include_str!("../configs/validation/bloom-176b.toml"),
+    ),
+    (
+        "configs/validation/capex-per-gw.toml",
+        include_str!("../configs/validation/capex-per-gw.toml"),
+    ),
+    (
+        "configs/validation/deepseek-v3.toml",
+        include_str!("../configs/validation/deepseek-v3.toml"),
+    ),
+    (
+        "configs/validation/gpt3-175b.toml",
+        include_str!("../configs/validation/gpt3-175b.toml"),
+    ),
+    (
+        "configs/validation/llama-65b.toml",
+        include_str!("../configs/validation/llama-65b.toml"),
+    ),
+    (
+        "configs/validation/llama2-70b.toml",
+        include_str!("../configs/validation/llama2-70b.toml"),
+    ),
+    (
+        "configs/validation/llama3.1-405b.toml",
+        include_str!("../configs/validation/llama3.1-405b.toml"),
+    ),
+    (
+        "configs/validation/megascale-175b.toml",
+        include_str!("../configs/validation/megascale-175b.toml"),
+    ),
+    (
+        "configs/validation/opt-175b.toml",
+        include_str!("../configs/validation/opt-175b.toml"),
+    ),
 ];
 
 use crate::catalog::Catalog;
@@ -25,7 +58,14 @@ use crate::summary::describe;
 use toml::de::DeValue;
 
 /// Keys of one `[[compare]]` entry.
-const COMPARE_KEYS: [&str; 6] = ["quantity", "published", "tolerance", "source", "why", "over_days"];
+const COMPARE_KEYS: [&str; 6] = [
+    "quantity",
+    "published",
+    "tolerance",
+    "source",
+    "why",
+    "over_days",
+];
 
 /// One compared quantity of a case, with its outcome.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,17 +92,26 @@ pub fn run_case(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<CaseRes
     let top = doc.parse()?;
     let scenario = Scenario::from_table(&doc, &top, catalog, &["source", "compare"])?;
     if !scenario.axes.is_empty() {
-        return Err(doc.error_no_pos("axes", "a validation case fixes every parameter; it has no axes"));
+        return Err(doc.error_no_pos(
+            "axes",
+            "a validation case fixes every parameter; it has no axes",
+        ));
     }
     let case_source = match get(&top, "source") {
         Some(v) => doc.string(v, "source")?.to_string(),
-        None => return Err(doc.error_no_pos("source", "missing: a case must cite its primary source")),
+        None => {
+            return Err(doc.error_no_pos("source", "missing: a case must cite its primary source"))
+        }
     };
     let Some(cmp) = get(&top, "compare") else {
         return Err(doc.error_no_pos("compare", "missing: add at least one [[compare]] entry"));
     };
     let DeValue::Array(entries) = cmp.get_ref() else {
-        return Err(doc.error(cmp.span(), "compare", "expected an array of tables ([[compare]])"));
+        return Err(doc.error(
+            cmp.span(),
+            "compare",
+            "expected an array of tables ([[compare]])",
+        ));
     };
     let r = describe(&scenario, 0, &scenario.values_at(&[]));
     let (cfg, acc) = scenario.resolve(&scenario.values_at(&[]));
@@ -80,9 +129,15 @@ pub fn run_case(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<CaseRes
         let published = doc.number(field("published")?, &join_key(&key, "published"))?;
         let tolerance = doc.number(field("tolerance")?, &join_key(&key, "tolerance"))?;
         if !(tolerance > 0.0 && tolerance < 1.0) {
-            return Err(doc.error(entry.span(), &join_key(&key, "tolerance"), "a relative tolerance in (0, 1)"));
+            return Err(doc.error(
+                entry.span(),
+                &join_key(&key, "tolerance"),
+                "a relative tolerance in (0, 1)",
+            ));
         }
-        let source = doc.string(field("source")?, &join_key(&key, "source"))?.to_string();
+        let source = doc
+            .string(field("source")?, &join_key(&key, "source"))?
+            .to_string();
         let why = match get(t, "why") {
             Some(v) => doc.string(v, &join_key(&key, "why"))?.to_string(),
             None => String::new(),
@@ -108,7 +163,11 @@ pub fn run_case(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<CaseRes
             error,
             tolerance,
             pass: error.abs() <= tolerance,
-            source: if source.is_empty() { case_source.clone() } else { source },
+            source: if source.is_empty() {
+                case_source.clone()
+            } else {
+                source
+            },
             why,
         });
     }
@@ -116,7 +175,10 @@ pub fn run_case(file: &str, text: &str, catalog: &Catalog) -> Result<Vec<CaseRes
 }
 
 /// Run the built-in cases, then every `*.toml` in `extra_dir` (sorted by name).
-pub fn run_all(catalog: &Catalog, extra_dir: Option<&std::path::Path>) -> Result<Vec<CaseResult>, InputError> {
+pub fn run_all(
+    catalog: &Catalog,
+    extra_dir: Option<&std::path::Path>,
+) -> Result<Vec<CaseResult>, InputError> {
     let mut out = Vec::new();
     for (file, text) in BUILTIN_CASES {
         out.extend(run_case(file, text, catalog)?);
@@ -131,7 +193,8 @@ pub fn run_all(catalog: &Catalog, extra_dir: Option<&std::path::Path>) -> Result
         files.sort();
         for p in files {
             let f = p.display().to_string();
-            let text = std::fs::read_to_string(&p).map_err(|e| InputError::file(&f, format!("cannot read case: {e}")))?;
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| InputError::file(&f, format!("cannot read case: {e}")))?;
             out.extend(run_case(&f, &text, catalog)?);
         }
     }
@@ -147,7 +210,12 @@ mod tests {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/configs/validation");
         let mut on_disk: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
-            .map(|e| format!("configs/validation/{}", e.unwrap().file_name().to_string_lossy()))
+            .map(|e| {
+                format!(
+                    "configs/validation/{}",
+                    e.unwrap().file_name().to_string_lossy()
+                )
+            })
             .filter(|f| f.ends_with(".toml"))
             .collect();
         on_disk.sort();
@@ -161,7 +229,11 @@ mod tests {
         let catalog = Catalog::builtin().unwrap();
         let results = run_all(&catalog, None).unwrap();
         assert!(results.len() >= BUILTIN_CASES.len());
-        let failing: Vec<_> = results.iter().filter(|r| !r.pass).map(|r| format!("{} {}: {:+.1}%", r.name, r.quantity, r.error * 100.0)).collect();
+        let failing: Vec<_> = results
+            .iter()
+            .filter(|r| !r.pass)
+            .map(|r| format!("{} {}: {:+.1}%", r.name, r.quantity, r.error * 100.0))
+            .collect();
         assert!(failing.is_empty(), "failing cases: {failing:?}");
     }
 

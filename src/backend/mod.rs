@@ -3,6 +3,7 @@
 //! through wgpu. Backends know nothing of files or the CLI.
 
 pub mod cpu;
+pub mod gpu;
 
 use crate::plan::SweepPlan;
 use crate::reduce::Reductions;

@@ -1,0 +1,372 @@
+//! Catalog audit (issue 5, item 4): the built-in catalog parses; every entry has a source and
+//! a per-field citation for every numeric figure; `idle_w < min_power_w <= tdp_w`;
+//! `dvfs_exponent > 0`; dense peaks rise fp4 >= fp8 >= bf16 where present; the ten required
+//! accelerators are there. Then, for each rule, a catalog that breaks it is fed to
+//! `Catalog::parse` and must be rejected with a message naming the offending key.
+
+use clustersweep::catalog::Catalog;
+use clustersweep::model::Accelerator;
+use clustersweep::params::Precision;
+
+/// Accelerators the catalog must contain (issue 1 / spec).
+const REQUIRED_IDS: [&str; 10] = [
+    "A100-SXM4-80GB",
+    "H100-SXM",
+    "H200-SXM",
+    "B200",
+    "GB200",
+    "GB300",
+    "MI300X",
+    "MI355X",
+    "TPU-v5p",
+    "Trainium2",
+];
+
+/// Numeric fields of an entry; each needs a citation in `[accelerators.ID.sources]`.
+const NUMERIC_FIELDS: [&str; 10] = [
+    "peak_tflops",
+    "tdp_w",
+    "idle_w",
+    "min_power_w",
+    "dvfs_exponent",
+    "host_w",
+    "mtbf_hours",
+    "price_usd",
+    "host_capex_usd",
+    "hbm_gb",
+];
+
+fn builtin() -> Catalog {
+    Catalog::builtin().unwrap_or_else(|e| panic!("built-in catalog does not parse: {e}"))
+}
+
+/// Every audit rule an entry breaks, each naming the key.
+fn audit(c: &Catalog, a: &Accelerator) -> Vec<String> {
+    let mut bad = Vec::new();
+    let key = format!("accelerators.{}", a.id);
+    if a.source.trim().is_empty() {
+        bad.push(format!("{key}.source is empty"));
+    }
+    let cites = c.sources.get(&a.id);
+    for f in NUMERIC_FIELDS {
+        let ok = cites
+            .and_then(|m| m.get(f))
+            .is_some_and(|s| !s.trim().is_empty());
+        if !ok {
+            bad.push(format!("{key}.sources.{f} is missing or empty"));
+        }
+    }
+    if !(a.idle_w < a.min_power_w && a.min_power_w <= a.tdp_w) {
+        bad.push(format!(
+            "{key}: needs idle_w < min_power_w <= tdp_w, got {} / {} / {}",
+            a.idle_w, a.min_power_w, a.tdp_w
+        ));
+    }
+    if !(a.dvfs_exponent > 0.0 && a.dvfs_exponent.is_finite()) {
+        bad.push(format!(
+            "{key}.dvfs_exponent must be > 0, got {}",
+            a.dvfs_exponent
+        ));
+    }
+    let (fp4, fp8, bf16) = (
+        a.peak(Precision::Fp4),
+        a.peak(Precision::Fp8),
+        a.peak(Precision::Bf16),
+    );
+    for (hi_name, hi, lo_name, lo) in [
+        ("fp4", fp4, "fp8", fp8),
+        ("fp8", fp8, "bf16", bf16),
+        ("fp4", fp4, "bf16", bf16),
+    ] {
+        if let (Some(h), Some(l)) = (hi, lo) {
+            if h < l {
+                bad.push(format!(
+                    "{key}.peak_tflops: {hi_name} ({h}) < {lo_name} ({l}); dense peaks must rise fp4 >= fp8 >= bf16"
+                ));
+            }
+        }
+    }
+    for p in Precision::ALL {
+        if let Some(x) = a.peak(p) {
+            if !(x.is_finite() && x > 0.0) {
+                bad.push(format!("{key}.peak_tflops.{} must be > 0", p.name()));
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn builtin_catalog_parses_and_has_the_required_ids() {
+    let c = builtin();
+    let ids = c.ids();
+    for id in REQUIRED_IDS {
+        assert!(ids.contains(&id), "catalog lacks `{id}`; has {ids:?}");
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), ids.len(), "duplicate ids in {ids:?}");
+}
+
+#[test]
+fn every_entry_passes_the_audit() {
+    let c = builtin();
+    let problems: Vec<String> = c.accelerators.iter().flat_map(|a| audit(&c, a)).collect();
+    assert!(
+        problems.is_empty(),
+        "catalog audit:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn every_entry_has_a_source_and_a_citation_per_numeric_field() {
+    let c = builtin();
+    for a in &c.accelerators {
+        assert!(!a.source.trim().is_empty(), "{}: empty source", a.id);
+        let cites = c
+            .sources
+            .get(&a.id)
+            .unwrap_or_else(|| panic!("{}: no [accelerators.{}.sources] table", a.id, a.id));
+        for f in NUMERIC_FIELDS {
+            assert!(
+                cites.get(f).is_some_and(|s| !s.trim().is_empty()),
+                "{}: no citation for `{f}`",
+                a.id
+            );
+        }
+    }
+}
+
+#[test]
+fn every_entry_has_a_usable_power_range_and_rising_peaks() {
+    let c = builtin();
+    for a in &c.accelerators {
+        assert!(
+            a.idle_w < a.min_power_w && a.min_power_w <= a.tdp_w,
+            "{}: idle_w {} < min_power_w {} <= tdp_w {} does not hold",
+            a.id,
+            a.idle_w,
+            a.min_power_w,
+            a.tdp_w
+        );
+        assert!(a.dvfs_exponent > 0.0, "{}: dvfs_exponent", a.id);
+        assert!(a.peak(Precision::Bf16).is_some(), "{}: no bf16 peak", a.id);
+        if let (Some(f8), Some(b)) = (a.peak(Precision::Fp8), a.peak(Precision::Bf16)) {
+            assert!(f8 >= b, "{}: fp8 {f8} < bf16 {b}", a.id);
+        }
+        if let (Some(f4), Some(f8)) = (a.peak(Precision::Fp4), a.peak(Precision::Fp8)) {
+            assert!(f4 >= f8, "{}: fp4 {f4} < fp8 {f8}", a.id);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Broken catalogs.
+
+/// A one-entry catalog that passes every rule; `edit` replaces whole lines by key.
+fn entry(edit: &[(&str, &str)]) -> String {
+    let mut lines = vec![
+        ("name", r#"name = "Test""#),
+        ("vendor", r#"vendor = "Test""#),
+        (
+            "peak_tflops",
+            "peak_tflops = { bf16 = 100.0, fp8 = 200.0, fp4 = 400.0 }",
+        ),
+        ("tdp_w", "tdp_w = 700.0"),
+        ("idle_w", "idle_w = 60.0"),
+        ("min_power_w", "min_power_w = 200.0"),
+        ("dvfs_exponent", "dvfs_exponent = 3.0"),
+        ("host_w", "host_w = 500.0"),
+        ("mtbf_hours", "mtbf_hours = 50000.0"),
+        ("price_usd", "price_usd = 20000.0"),
+        ("host_capex_usd", "host_capex_usd = 10000.0"),
+        ("hbm_gb", "hbm_gb = 80.0"),
+        ("source", r#"source = "test datasheet""#),
+    ];
+    for (k, line) in edit {
+        match lines.iter_mut().find(|(name, _)| name == k) {
+            Some(slot) => slot.1 = line,
+            None => lines.push((k, line)),
+        }
+    }
+    let mut s = String::from("[accelerators.T1]\n");
+    for (_, line) in lines.iter().filter(|(_, l)| !l.is_empty()) {
+        s.push_str(line);
+        s.push('\n');
+    }
+    s.push_str("\n[accelerators.T1.sources]\n");
+    for f in NUMERIC_FIELDS {
+        s.push_str(&format!("{f} = \"test citation for {f}\"\n"));
+    }
+    s
+}
+
+fn parse(text: &str) -> Result<Catalog, String> {
+    Catalog::parse("audit.toml", text).map_err(|e| e.to_string())
+}
+
+/// `text` must be rejected, and the message must name every string in `names`.
+fn rejected(text: &str, names: &[&str]) {
+    match parse(text) {
+        Ok(_) => panic!("accepted a broken catalog:\n{text}"),
+        Err(msg) => {
+            for n in names {
+                assert!(msg.contains(n), "message does not name `{n}`: {msg}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_reference_entry_is_accepted_and_passes_the_audit() {
+    let c = parse(&entry(&[])).unwrap();
+    assert_eq!(c.ids(), vec!["T1"]);
+    assert!(audit(&c, &c.accelerators[0]).is_empty());
+}
+
+#[test]
+fn idle_at_or_above_the_power_floor_is_rejected() {
+    rejected(
+        &entry(&[("idle_w", "idle_w = 200.0")]),
+        &["accelerators.T1", "idle_w", "min_power_w"],
+    );
+    rejected(
+        &entry(&[("idle_w", "idle_w = 250.0")]),
+        &["accelerators.T1", "idle_w", "min_power_w"],
+    );
+}
+
+#[test]
+fn a_power_floor_above_tdp_is_rejected() {
+    rejected(
+        &entry(&[("min_power_w", "min_power_w = 800.0")]),
+        &["accelerators.T1", "min_power_w", "tdp_w"],
+    );
+}
+
+#[test]
+fn a_floor_equal_to_tdp_is_accepted() {
+    // TPU-v5p and Trainium2 have no user power cap: min_power_w = tdp_w is legal.
+    let c = parse(&entry(&[("min_power_w", "min_power_w = 700.0")])).unwrap();
+    assert!(audit(&c, &c.accelerators[0]).is_empty());
+}
+
+#[test]
+fn a_non_positive_dvfs_exponent_is_rejected() {
+    rejected(
+        &entry(&[("dvfs_exponent", "dvfs_exponent = 0.0")]),
+        &["accelerators.T1.dvfs_exponent"],
+    );
+    rejected(
+        &entry(&[("dvfs_exponent", "dvfs_exponent = -1.0")]),
+        &["accelerators.T1.dvfs_exponent"],
+    );
+}
+
+#[test]
+fn a_non_positive_peak_is_rejected() {
+    rejected(
+        &entry(&[("peak_tflops", "peak_tflops = { bf16 = 0.0 }")]),
+        &["accelerators.T1.peak_tflops.bf16"],
+    );
+    rejected(
+        &entry(&[("peak_tflops", "peak_tflops = { }")]),
+        &["accelerators.T1.peak_tflops"],
+    );
+    rejected(
+        &entry(&[("peak_tflops", "peak_tflops = { fp16 = 100.0 }")]),
+        &["accelerators.T1.peak_tflops.fp16"],
+    );
+}
+
+#[test]
+fn a_missing_numeric_field_is_rejected() {
+    for f in NUMERIC_FIELDS.iter().filter(|f| **f != "dvfs_exponent") {
+        rejected(&entry(&[(f, "")]), &[&format!("accelerators.T1.{f}")]);
+    }
+    // dvfs_exponent alone has a default (3).
+    let c = parse(&entry(&[("dvfs_exponent", "")])).unwrap();
+    assert_eq!(c.accelerators[0].dvfs_exponent, 3.0);
+}
+
+#[test]
+fn a_negative_figure_or_unknown_key_is_rejected() {
+    rejected(
+        &entry(&[("host_w", "host_w = -1.0")]),
+        &["accelerators.T1.host_w"],
+    );
+    rejected(
+        &entry(&[("mtbf_hours", "mtbf_hours = 0.0")]),
+        &["accelerators.T1.mtbf_hours"],
+    );
+    rejected(&entry(&[("tdp", "tdp = 700.0")]), &["accelerators.T1.tdp"]);
+}
+
+/// The audit (this file) flags peaks that fall with precision; `Catalog::parse` does not
+/// enforce the ordering yet, so only the audit half is required to pass.
+#[test]
+fn falling_peaks_fail_the_audit() {
+    let text = entry(&[(
+        "peak_tflops",
+        "peak_tflops = { bf16 = 300.0, fp8 = 200.0, fp4 = 100.0 }",
+    )]);
+    if let Ok(c) = parse(&text) {
+        let bad = audit(&c, &c.accelerators[0]);
+        assert!(
+            bad.iter()
+                .any(|m| m.contains("accelerators.T1.peak_tflops")),
+            "{bad:?}"
+        );
+    }
+}
+
+/// Likewise for a missing citation and an empty source.
+#[test]
+fn missing_citations_and_empty_sources_fail_the_audit() {
+    let no_cite = entry(&[]).replace("hbm_gb = \"test citation for hbm_gb\"\n", "");
+    if let Ok(c) = parse(&no_cite) {
+        let bad = audit(&c, &c.accelerators[0]);
+        assert!(
+            bad.iter()
+                .any(|m| m.contains("accelerators.T1.sources.hbm_gb")),
+            "{bad:?}"
+        );
+    }
+    let empty_source = entry(&[("source", r#"source = """#)]);
+    if let Ok(c) = parse(&empty_source) {
+        let bad = audit(&c, &c.accelerators[0]);
+        assert!(
+            bad.iter().any(|m| m.contains("accelerators.T1.source")),
+            "{bad:?}"
+        );
+    }
+}
+
+// Rules the audit checks that `Catalog::parse` also enforces on any catalog file.
+
+#[test]
+fn parse_rejects_falling_peaks() {
+    rejected(
+        &entry(&[(
+            "peak_tflops",
+            "peak_tflops = { bf16 = 300.0, fp8 = 200.0, fp4 = 100.0 }",
+        )]),
+        &["accelerators.T1.peak_tflops"],
+    );
+}
+
+#[test]
+fn parse_rejects_a_missing_citation() {
+    let text = entry(&[]).replace("hbm_gb = \"test citation for hbm_gb\"\n", "");
+    rejected(&text, &["accelerators.T1.sources.hbm_gb"]);
+}
+
+#[test]
+fn parse_rejects_an_empty_source() {
+    rejected(
+        &entry(&[("source", r#"source = """#)]),
+        &["accelerators.T1.source"],
+    );
+}

@@ -1,0 +1,485 @@
+//! GPU vs CPU agreement on lavapipe (or any adapter): random small grids with every parameter
+//! kind as an axis, categorical axes, constraints that cut the grid and several objectives;
+//! a multi-chunk run; an injected mid-sweep failure finished on the CPU; and the CLI.
+//! Without an adapter the tests print why and pass, unless CLUSTERSWEEP_REQUIRE_GPU=1.
+
+use clustersweep::backend::cpu::CpuBackend;
+use clustersweep::backend::gpu::{GpuBackend, GpuError, GpuOptions};
+use clustersweep::backend::Backend;
+use clustersweep::catalog::Catalog;
+use clustersweep::model::{evaluate, is_feasible, Metric, Objective};
+use clustersweep::plan::SweepPlan;
+use clustersweep::reduce::Reductions;
+use clustersweep::report;
+use clustersweep::scenario::Scenario;
+use clustersweep::summary::{run_sweep, summarise};
+
+fn gpu(options: GpuOptions) -> Option<GpuBackend> {
+    match GpuBackend::open(None, true, options) {
+        Ok(g) => Some(g),
+        Err(e @ GpuError::NoAdapter(_)) => {
+            if std::env::var("CLUSTERSWEEP_REQUIRE_GPU").as_deref() == Ok("1") {
+                panic!("CLUSTERSWEEP_REQUIRE_GPU=1 but no adapter: {e}");
+            }
+            eprintln!("skipping GPU test: {e}");
+            None
+        }
+        Err(e) => panic!("GPU adapter present but unusable: {e}"),
+    }
+}
+
+/// A small deterministic generator (SplitMix64).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64 > 1.0 - p
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[self.below(xs.len())]
+    }
+}
+
+const ACCS: [&str; 6] = [
+    "A100-SXM4-80GB",
+    "H100-SXM",
+    "H200-SXM",
+    "B200",
+    "GB200",
+    "GB300",
+];
+
+/// A random scenario of at most a few thousand configurations.
+fn random_scenario(rng: &mut Rng) -> String {
+    let mut axes = String::new();
+    let mut fixed = String::new();
+    let mut size = 1usize;
+    let axis = |name: &str, vals: String, n: usize, axes: &mut String, size: &mut usize| {
+        axes.push_str(&format!("{name} = {vals}\n"));
+        *size *= n;
+    };
+    // Categorical parameters.
+    if rng.chance(0.7) {
+        let n = 1 + rng.below(3);
+        let start = rng.below(ACCS.len() - n + 1);
+        let ids: Vec<String> = ACCS[start..start + n]
+            .iter()
+            .map(|a| format!("\"{a}\""))
+            .collect();
+        axis(
+            "accelerator",
+            format!("[{}]", ids.join(", ")),
+            n,
+            &mut axes,
+            &mut size,
+        );
+    } else {
+        fixed.push_str(&format!("accelerator = \"{}\"\n", rng.pick(&ACCS)));
+    }
+    if rng.chance(0.4) {
+        axis(
+            "precision",
+            "[\"fp4\", \"fp8\", \"bf16\"]".into(),
+            3,
+            &mut axes,
+            &mut size,
+        );
+    } else if rng.chance(0.5) {
+        fixed.push_str(&format!(
+            "precision = \"{}\"\n",
+            rng.pick(&["fp4", "fp8", "bf16"])
+        ));
+    }
+    if rng.chance(0.4) {
+        axis(
+            "cost_model",
+            "[\"own\", \"rent\"]".into(),
+            2,
+            &mut axes,
+            &mut size,
+        );
+    } else if rng.chance(0.5) {
+        fixed.push_str(&format!(
+            "cost_model = \"{}\"\n",
+            rng.pick(&["own", "rent"])
+        ));
+    }
+    // Integer parameters.
+    match rng.below(3) {
+        0 => axis(
+            "gpu_count",
+            "{ from = 100, to = 2000000, steps = 7, scale = \"log\" }".into(),
+            7,
+            &mut axes,
+            &mut size,
+        ),
+        1 => axis(
+            "gpu_count",
+            "[0, 1, 8, 1000, 100000000, 200000000]".into(),
+            6,
+            &mut axes,
+            &mut size,
+        ),
+        _ => fixed.push_str("gpu_count = 4096\n"),
+    }
+    if rng.chance(0.4) {
+        axis(
+            "job_gpus",
+            "[0, 512, 16384]".into(),
+            3,
+            &mut axes,
+            &mut size,
+        );
+    }
+    // Power: exact catalog bounds included (100/200/300/400/450 W mins, 400..1400 W TDPs).
+    match rng.below(4) {
+        0 => axis(
+            "power_w",
+            "[50, 100, 200, 300, 400, 450, 700, 1000, 1200, 1400, 1500]".into(),
+            11,
+            &mut axes,
+            &mut size,
+        ),
+        1 => axis(
+            "power_frac",
+            "[0, 0.25, 0.3, 0.5, 0.75, 1.0, 1.1]".into(),
+            7,
+            &mut axes,
+            &mut size,
+        ),
+        2 => fixed.push_str(&format!(
+            "power_frac = {}\n",
+            rng.pick(&["0.5", "1.0", "0.2"])
+        )),
+        _ => {}
+    }
+    // Real parameters: some axes reach outside the valid range.
+    let reals: [(&str, &str, usize); 16] = [
+        ("utilization", "[0, 0.3, 0.55, 1.0]", 4),
+        ("load_frac", "[0.5, 0.8, 1.0]", 3),
+        ("pue", "{ from = 0.9, to = 1.5, steps = 4 }", 4),
+        ("host_w", "[0, 150, 300]", 3),
+        ("mtbf_hours", "[0, 20000, 50000]", 3),
+        ("checkpoint_s", "[0, 30, 600]", 3),
+        ("restart_s", "[0, 300, 3600]", 3),
+        ("years", "[1, 5, 7]", 3),
+        ("electricity_usd_per_kwh", "[0.03, 0.08, 0.2]", 3),
+        ("gpu_price_usd", "[10000, 30000]", 2),
+        ("host_capex_usd", "[5000, 15000]", 2),
+        ("facility_usd_per_w", "[8, 12]", 2),
+        ("gpu_hour_usd", "{ from = 1.5, to = 6, steps = 3 }", 3),
+        ("carbon_kg_per_kwh", "[0, 0.4]", 2),
+        ("utilization", "", 0),
+        ("pue", "", 0),
+    ];
+    for _ in 0..2 + rng.below(3) {
+        let (name, vals, n) = reals[rng.below(14)];
+        if axes.contains(&format!("\n{name} =")) || axes.starts_with(name) || fixed.contains(name) {
+            continue;
+        }
+        if size * n > 6000 {
+            break;
+        }
+        axis(name, vals.into(), n, &mut axes, &mut size);
+    }
+    let mut workload = String::new();
+    let has_train = rng.chance(0.5);
+    if has_train {
+        workload.push_str("train_flop = 3.8e25\n");
+    }
+    if rng.chance(0.5) {
+        workload.push_str("model_params = 4.05e11\n");
+    }
+    let mut constraints = String::new();
+    if rng.chance(0.5) {
+        constraints.push_str(&format!(
+            "max_facility_mw = {}\n",
+            rng.pick(&["1", "50", "1000"])
+        ));
+    }
+    if rng.chance(0.4) {
+        constraints.push_str(&format!(
+            "max_tco_usd = {}\n",
+            rng.pick(&["1e8", "5e9", "1e11"])
+        ));
+    }
+    if rng.chance(0.3) {
+        constraints.push_str("max_capex_usd = 2e9\n");
+    }
+    if has_train && rng.chance(0.4) {
+        constraints.push_str("max_train_days = 90\n");
+    }
+    if rng.chance(0.3) {
+        constraints.push_str(&format!(
+            "min_throughput_pflops = {}\n",
+            rng.pick(&["10", "1000"])
+        ));
+    }
+    let mut objs = vec![
+        "metric = \"throughput_pflops\"",
+        "metric = \"usd_per_eflop\"",
+        "metric = \"gflops_per_w\"",
+        "metric = \"tco_usd\"",
+        "metric = \"facility_mw\"\nsense = \"min\"",
+    ];
+    if has_train {
+        objs.push("metric = \"train_days\"");
+    }
+    let objective = rng.pick(&objs);
+    format!(
+        "name = \"random\"\n[axes]\n{axes}[fixed]\n{fixed}[constraints]\n{constraints}[workload]\n{workload}[objective]\n{objective}\n"
+    )
+}
+
+fn rel(a: f64, b: f64) -> f64 {
+    if a == b {
+        0.0
+    } else {
+        (a - b).abs() / a.abs().max(b.abs())
+    }
+}
+
+/// Feasible configurations (f64) within 1e-5 relative of a constraint bound (or of zero
+/// throughput), where f32 may decide feasibility differently.
+fn near_bound(plan: &SweepPlan) -> u64 {
+    let s = &plan.scenario;
+    let mut n = 0;
+    for i in 0..plan.grid.size {
+        let (c, a) = s.resolve(&s.values_at_index(i));
+        let e = evaluate(&c, a, &s.workload);
+        if !e.valid {
+            continue;
+        }
+        let near = s
+            .constraints
+            .bounds()
+            .iter()
+            .any(|&(m, b, _)| rel(e.metrics[m as usize], b) <= 1e-5)
+            || e.metrics[Metric::Goodput as usize] < 1e-4;
+        n += near as u64;
+    }
+    n
+}
+
+fn objective_at(plan: &SweepPlan, index: u64) -> (f64, bool) {
+    let s = &plan.scenario;
+    let (c, a) = s.resolve(&s.values_at_index(index));
+    let e = evaluate(&c, a, &s.workload);
+    (
+        e.metrics[s.objective.metric as usize],
+        is_feasible(&e, &s.constraints),
+    )
+}
+
+fn same_shape(a: &serde_json::Value, b: &serde_json::Value, path: &str) {
+    use serde_json::Value as V;
+    match (a, b) {
+        (V::Object(x), V::Object(y)) => {
+            let kx: Vec<_> = x.keys().collect();
+            let ky: Vec<_> = y.keys().collect();
+            assert_eq!(kx, ky, "keys differ at {path}");
+            for k in x.keys() {
+                same_shape(&x[k], &y[k], &format!("{path}.{k}"));
+            }
+        }
+        (V::Array(x), V::Array(y)) => {
+            if let (Some(p), Some(q)) = (x.first(), y.first()) {
+                same_shape(p, q, &format!("{path}[0]"));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn compare(plan: &SweepPlan, cpu: &Reductions, gpu: &Reductions, ctx: &str) {
+    let obj: Objective = plan.scenario.objective;
+    assert_eq!(cpu.evaluated, gpu.evaluated, "{ctx}: evaluated");
+    assert_eq!(cpu.invalid, gpu.invalid, "{ctx}: invalid");
+    let near = if cpu.feasible == gpu.feasible {
+        0
+    } else {
+        near_bound(plan)
+    };
+    assert!(
+        cpu.feasible.abs_diff(gpu.feasible) <= near,
+        "{ctx}: feasible cpu {} gpu {} (near bounds {near})",
+        cpu.feasible,
+        gpu.feasible
+    );
+    let exact = cpu.feasible == gpu.feasible;
+    match (cpu.best, gpu.best) {
+        (None, None) => {}
+        (Some(c), Some(g)) => {
+            assert!(
+                rel(c.objective, g.objective) <= 1e-5,
+                "{ctx}: best {c:?} vs {g:?}"
+            );
+            if c.index != g.index {
+                let (oc, _) = objective_at(plan, c.index);
+                let (og, fg) = objective_at(plan, g.index);
+                assert!(
+                    rel(oc, og) <= 1e-5,
+                    "{ctx}: best indices {c:?} {g:?} rate {oc} vs {og}"
+                );
+                assert!(fg || !exact, "{ctx}: GPU best {g:?} infeasible in f64");
+            }
+        }
+        (c, g) => assert!(!exact, "{ctx}: best {c:?} vs {g:?}"),
+    }
+    if exact {
+        for (k, (c, g)) in cpu.best_by.iter().zip(&gpu.best_by).enumerate() {
+            match (c, g) {
+                (None, None) => {}
+                (Some(c), Some(g)) => {
+                    let (oc, og) = (objective_at(plan, c.index).0, objective_at(plan, g.index).0);
+                    assert!(rel(oc, og) <= 1e-5, "{ctx}: group {k}: {c:?} vs {g:?}");
+                }
+                _ => panic!("{ctx}: group {k}: {c:?} vs {g:?}"),
+            }
+        }
+        if cpu.feasible > 0 {
+            for m in Metric::ALL
+                .iter()
+                .filter(|m| m.applies(&plan.scenario.workload))
+            {
+                let (c, g) = (cpu.stats[m.index()], gpu.stats[m.index()]);
+                assert!(rel(c.min, g.min) <= 1e-4, "{ctx}: {m} min {c:?} vs {g:?}");
+                assert!(rel(c.max, g.max) <= 1e-4, "{ctx}: {m} max {c:?} vs {g:?}");
+                assert!(rel(c.sum, g.sum) <= 1e-4, "{ctx}: {m} sum {c:?} vs {g:?}");
+            }
+        }
+        let _ = obj;
+    }
+    let sc = summarise(plan, cpu, CpuBackend::new(1).unwrap().info(), 1.0);
+    let sg = summarise(plan, gpu, CpuBackend::new(1).unwrap().info(), 1.0);
+    same_shape(
+        &report::json::summary(&sc),
+        &report::json::summary(&sg),
+        ctx,
+    );
+}
+
+#[test]
+fn gpu_agrees_with_cpu_on_random_grids() {
+    let Some(g) = gpu(GpuOptions::default()) else {
+        return;
+    };
+    let catalog = Catalog::builtin().unwrap();
+    let cpu = CpuBackend::new(0).unwrap();
+    let mut rng = Rng(0x5eed_2025);
+    let cases: usize = std::env::var("CLUSTERSWEEP_GPU_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(24);
+    for case in 0..cases {
+        let text = random_scenario(&mut rng);
+        let scenario = match Scenario::parse("random.toml", &text, &catalog) {
+            Ok(s) => s,
+            Err(e) => panic!("case {case}: generated scenario does not parse: {e}\n{text}"),
+        };
+        let plan = SweepPlan::new(scenario, None).unwrap();
+        let r = 0..plan.grid.size;
+        let c = cpu.run(&plan, r.clone(), &|_| {}).unwrap();
+        let gr = g
+            .run(&plan, r, &|_| {})
+            .unwrap_or_else(|e| panic!("case {case}: {}\n{text}", e.message));
+        compare(&plan, &c, &gr, &format!("case {case}\n{text}"));
+    }
+}
+
+fn small_default_plan(catalog: &Catalog) -> SweepPlan {
+    let text = clustersweep::scenario::DEFAULT_SCENARIO
+        .replace("steps = 1000, scale", "steps = 40, scale")
+        .replace(
+            "gpu_hour_usd = { from = 2.5, to = 6.0, steps = 36 }",
+            "gpu_hour_usd = { from = 2.5, to = 6.0, steps = 8 }",
+        );
+    let s = Scenario::parse("default-small", &text, catalog).unwrap();
+    SweepPlan::new(s, None).unwrap()
+}
+
+#[test]
+fn gpu_multi_chunk_matches_cpu() {
+    let opts = GpuOptions {
+        chunk: Some(5_000),
+        ..GpuOptions::default()
+    };
+    let Some(g) = gpu(opts) else { return };
+    let catalog = Catalog::builtin().unwrap();
+    let plan = small_default_plan(&catalog);
+    assert!(plan.grid.size > 20 * 5_000, "{}", plan.grid.size);
+    let cpu = CpuBackend::new(0).unwrap();
+    let r = 0..plan.grid.size;
+    let c = cpu.run(&plan, r.clone(), &|_| {}).unwrap();
+    let gr = g
+        .run(&plan, r, &|_| {})
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    compare(&plan, &c, &gr, "multi-chunk default");
+    // An odd sub-range that starts mid-grid (carry across every axis).
+    let sub = 12_345..plan.grid.size - 777;
+    let c = cpu.run(&plan, sub.clone(), &|_| {}).unwrap();
+    let gr = g
+        .run(&plan, sub, &|_| {})
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    compare(&plan, &c, &gr, "sub-range");
+}
+
+#[test]
+fn gpu_failure_mid_sweep_finishes_on_cpu() {
+    let opts = GpuOptions {
+        chunk: Some(20_000),
+        fail_at_chunk: Some(2),
+        ..GpuOptions::default()
+    };
+    let Some(g) = gpu(opts) else { return };
+    let catalog = Catalog::builtin().unwrap();
+    let plan = small_default_plan(&catalog);
+    let cpu = CpuBackend::new(0).unwrap();
+    let err = g.run(&plan, 0..plan.grid.size, &|_| {}).unwrap_err();
+    assert_eq!(err.remaining, 40_000..plan.grid.size);
+    assert!(err.message.contains("chunk 2"), "{}", err.message);
+    let s = run_sweep(&plan, &g, Some(&cpu), &|_| {}).unwrap();
+    assert_eq!(s.notices.len(), 1, "{:?}", s.notices);
+    let full = cpu.run(&plan, 0..plan.grid.size, &|_| {}).unwrap();
+    assert_eq!(s.evaluated, full.evaluated);
+    assert_eq!(s.invalid, full.invalid);
+    assert_eq!(s.feasible, full.feasible);
+    assert_eq!(s.best.map(|b| b.index), full.best.map(|b| b.index));
+}
+
+#[test]
+fn cli_sweep_backend_gpu_json() {
+    if gpu(GpuOptions::default()).is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    let catalog = Catalog::builtin().unwrap();
+    let _ = catalog;
+    let text = clustersweep::scenario::DEFAULT_SCENARIO
+        .replace("steps = 1000, scale", "steps = 20, scale");
+    std::fs::write(&path, text).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_clustersweep"))
+        .args(["sweep", "--backend", "gpu", "--json"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let b = &doc["backend"];
+    assert_eq!(b["kind"], "gpu", "{doc}");
+    assert!(b["api"].is_string() && b["device_type"].is_string(), "{b}");
+}
