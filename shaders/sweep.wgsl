@@ -1,10 +1,11 @@
 // The sweep kernel: each invocation evaluates PER consecutive configurations of a chunk,
 // checks validity, feasibility and constraints, and reduces. Pass 0: counts and stats are
-// reduced in the workgroup into one partial row; the best objective key per slot (slot 0 =
-// best overall, then best_by groups, then Pareto bins) is raised with atomicMax. Pass 1 (same
-// kernel, pass 1): configurations whose key equals their slot's final key offer their
-// chunk-local index (stored complemented, so atomicMax keeps the lowest index). Nothing per
-// configuration is written.
+// reduced in the workgroup into one partial row, and each feasible configuration offers its
+// objective key and complemented chunk-local index to its slots (slot 0 = best overall, then
+// best_by groups, then Pareto bins) through `offer`. With 32-bit atomics (slots32.wgsl) pass 0
+// only raises the keys and a pass 1 (same kernel) offers the indices; with 64-bit atomics
+// (slots64.wgsl) pass 0 does both and there is no pass 1. Nothing per configuration is
+// written.
 
 const WG: u32 = 64u;
 const PER: u32 = 32u;
@@ -29,8 +30,8 @@ override HAS_C4: u32 = 0u;
 override C4: f32 = 0.0;
 
 @group(0) @binding(6) var<storage, read_write> rows: array<u32>;
-@group(0) @binding(7) var<storage, read_write> slot_key: array<atomic<u32>>;
-@group(0) @binding(8) var<storage, read_write> slot_idx: array<atomic<u32>>;
+// Bindings 7 and 8 (the reduction slots) and `offer` come from slots32.wgsl (two passes) or
+// slots64.wgsl (one pass, 64-bit atomics), composed on the host.
 // Which pass (x). A runtime value, not an override, so that both passes run the very same
 // compiled code and compute bit-identical objective keys.
 @group(0) @binding(9) var<uniform> pass_no: vec4<u32>;
@@ -48,18 +49,6 @@ fn feasible(e: Eval) -> bool {
     if HAS_C3 != 0u { f = f & (e.m[14] <= C3); }
     if HAS_C4 != 0u { f = f & (e.m[2] >= C4); }
     return f;
-}
-
-fn offer_key(s: u32, key: u32) {
-    if key > atomicLoad(&slot_key[s]) {
-        atomicMax(&slot_key[s], key);
-    }
-}
-
-fn offer_index(s: u32, key: u32, nidx: u32) {
-    if key == atomicLoad(&slot_key[s]) && nidx > atomicLoad(&slot_idx[s]) {
-        atomicMax(&slot_idx[s], nidx);
-    }
 }
 
 @compute @workgroup_size(64)
@@ -97,15 +86,11 @@ fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
                         mx[m] = max(mx[m], v);
                         sm[m] = sm[m] + v;
                     }
-                    offer_key(slots.x, key);
-                    offer_key(slots.y, key);
-                    offer_key(slots.z, key);
-                } else {
-                    let nidx = ~(first + i);
-                    offer_index(slots.x, key, nidx);
-                    offer_index(slots.y, key, nidx);
-                    offer_index(slots.z, key, nidx);
                 }
+                let nidx = ~(first + i);
+                offer(pass_id, slots.x, key, nidx);
+                offer(pass_id, slots.y, key, nidx);
+                offer(pass_id, slots.z, key, nidx);
             } else if !e.valid {
                 inv += 1u;
             }

@@ -72,6 +72,24 @@ enum BackendChoice {
     Gpu,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BenchChoice {
+    /// Only the CPU backend.
+    Cpu,
+    /// Only GPU adapters.
+    Gpu,
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchAction {
+    /// Print bench JSON documents side by side, with ratios against the first.
+    Compare {
+        /// `clustersweep.bench/1` files written by `bench --json`.
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+    },
+}
+
 #[derive(clap::Args, Debug)]
 struct CatalogArg {
     /// Hardware catalog to use instead of the built-in configs/hardware.toml.
@@ -136,6 +154,30 @@ enum Command {
         #[command(flatten)]
         catalog: CatalogArg,
     },
+    /// Measure the kernel on every backend over a fixed synthetic grid (or compare results).
+    #[command(args_conflicts_with_subcommands = true)]
+    Bench {
+        #[command(subcommand)]
+        action: Option<BenchAction>,
+        /// Which backends: cpu, gpu (every adapter, or --adapter), or both (default).
+        #[arg(long, value_enum)]
+        backend: Option<BenchChoice>,
+        /// Only the GPU adapter whose name contains this text.
+        #[arg(long, value_name = "SUBSTRING")]
+        adapter: Option<String>,
+        /// Configurations per repetition (default: sized for about 1 s per backend).
+        #[arg(long, value_name = "N")]
+        configs: Option<u64>,
+        /// Repetitions; the median is reported.
+        #[arg(long, value_name = "N", default_value_t = 5)]
+        repeats: usize,
+        /// CPU threads (default: one per core).
+        #[arg(long, value_name = "N")]
+        threads: Option<usize>,
+        /// Also write the results as a `clustersweep.bench/1` JSON document.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// List the hardware catalog.
     Catalog {
         /// Print JSON.
@@ -171,6 +213,19 @@ pub fn main() -> Result<i32, CliError> {
         } => eval(scenario, set, json, catalog),
         Command::Catalog { json, catalog } => list_catalog(json, catalog),
         Command::Validate { json, dir, catalog } => validate(json, dir, catalog),
+        Command::Bench {
+            action: Some(BenchAction::Compare { files }),
+            ..
+        } => bench_compare(files),
+        Command::Bench {
+            action: None,
+            backend,
+            adapter,
+            configs,
+            repeats,
+            threads,
+            json,
+        } => bench(backend, adapter, configs, repeats, threads, json),
     }
 }
 
@@ -486,5 +541,106 @@ fn list_adapters(json: bool) -> Result<i32, CliError> {
             a.max_compute_workgroup_storage_size
         );
     }
+    Ok(0)
+}
+
+fn bench(
+    backend: Option<BenchChoice>,
+    adapter: Option<String>,
+    configs: Option<u64>,
+    repeats: usize,
+    threads: Option<usize>,
+    json: Option<PathBuf>,
+) -> Result<i32, CliError> {
+    use clustersweep::backend::gpu::{self, GpuBackend, GpuOptions};
+    use clustersweep::bench;
+    if repeats == 0 {
+        return Err(CliError::input("--repeats: must be at least 1"));
+    }
+    if threads == Some(0) {
+        return Err(CliError::input("--threads: must be at least 1"));
+    }
+    if configs == Some(0) {
+        return Err(CliError::input("--configs: must be at least 1"));
+    }
+    let opts = bench::BenchOptions {
+        configs,
+        repeats,
+        threads: threads.unwrap_or(0),
+    };
+    let mut results = Vec::new();
+    if backend != Some(BenchChoice::Gpu) {
+        eprintln!("clustersweep: bench: cpu ...");
+        results.push(bench::bench_cpu(&opts).map_err(|e| CliError::runtime(e.message))?);
+    }
+    if backend != Some(BenchChoice::Cpu) {
+        let mut found = gpu::adapters();
+        if let Some(name) = &adapter {
+            let needle = name.to_lowercase();
+            found.retain(|a| a.get_info().name.to_lowercase().contains(&needle));
+        }
+        if found.is_empty() {
+            let why = match &adapter {
+                Some(n) => format!("no GPU adapter matches --adapter `{n}`"),
+                None => "no GPU adapter found (install Mesa's lavapipe: apt-get install mesa-vulkan-drivers)".into(),
+            };
+            if backend == Some(BenchChoice::Gpu) {
+                return Err(CliError {
+                    code: EXIT_GPU,
+                    message: format!("bench: {why}"),
+                });
+            }
+            eprintln!("clustersweep: notice: {why}; GPU not measured");
+        }
+        for a in &found {
+            let name = a.get_info().name;
+            eprintln!("clustersweep: bench: gpu {name} ...");
+            let measured = GpuBackend::new(a, GpuOptions::default())
+                .map_err(|e| e.to_string())
+                .and_then(|g| bench::bench_gpu(&g, &opts).map_err(|e| e.message));
+            match measured {
+                Ok(r) => results.push(r),
+                Err(e) if backend == Some(BenchChoice::Gpu) => {
+                    return Err(CliError {
+                        code: EXIT_GPU,
+                        message: format!("bench: {name}: {e}"),
+                    })
+                }
+                Err(e) => eprintln!("clustersweep: notice: bench: {name} failed: {e}"),
+            }
+        }
+    }
+    let report = bench::report(results, repeats);
+    print!("{}", bench::table(&report));
+    if let Some(path) = json {
+        let text =
+            serde_json::to_vec_pretty(&report).map_err(|e| CliError::runtime(e.to_string()))?;
+        report::write_atomic(&path, &text).map_err(|e| {
+            CliError::runtime(format!("--json: cannot write {}: {e}", path.display()))
+        })?;
+        println!("wrote {}", path.display());
+    }
+    Ok(0)
+}
+
+fn bench_compare(files: Vec<PathBuf>) -> Result<i32, CliError> {
+    let mut reports = Vec::new();
+    for f in &files {
+        let name = f.display().to_string();
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| CliError::input(format!("{name}: cannot read: {e}")))?;
+        let r: clustersweep::bench::BenchReport = serde_json::from_str(&text).map_err(|e| {
+            CliError::input(format!("{name}: not a clustersweep.bench/1 document: {e}"))
+        })?;
+        if r.schema != clustersweep::bench::BENCH_SCHEMA {
+            return Err(CliError::input(format!(
+                "{name}: schema `{}`, expected `{}`",
+                r.schema,
+                clustersweep::bench::BENCH_SCHEMA
+            )));
+        }
+        reports.push((name, r));
+    }
+    print!("{}", clustersweep::bench::compare(&reports));
     Ok(0)
 }

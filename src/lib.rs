@@ -7,6 +7,7 @@
 //! the f64 [`model`]) → [`report`] exporters.
 
 pub mod backend;
+pub mod bench;
 pub mod catalog;
 pub mod grid;
 pub mod input;

@@ -13,6 +13,7 @@ use clustersweep::reduce::Reductions;
 use clustersweep::report;
 use clustersweep::scenario::Scenario;
 use clustersweep::summary::{run_sweep, summarise};
+use std::ops::Range;
 
 fn gpu(options: GpuOptions) -> Option<GpuBackend> {
     match GpuBackend::open(None, true, options) {
@@ -248,12 +249,12 @@ fn rel(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Feasible configurations (f64) within 1e-5 relative of a constraint bound (or of zero
-/// throughput), where f32 may decide feasibility differently.
-fn near_bound(plan: &SweepPlan) -> u64 {
+/// Feasible configurations (f64) of `range` within 1e-5 relative of a constraint bound (or of
+/// zero throughput), where f32 may decide feasibility differently.
+fn near_bound(plan: &SweepPlan, range: Range<u64>) -> u64 {
     let s = &plan.scenario;
     let mut n = 0;
-    for i in 0..plan.grid.size {
+    for i in range {
         let (c, a) = s.resolve(&s.values_at_index(i));
         let e = evaluate(&c, a, &s.workload);
         if !e.valid {
@@ -300,14 +301,14 @@ fn same_shape(a: &serde_json::Value, b: &serde_json::Value, path: &str) {
     }
 }
 
-fn compare(plan: &SweepPlan, cpu: &Reductions, gpu: &Reductions, ctx: &str) {
+fn compare(plan: &SweepPlan, range: Range<u64>, cpu: &Reductions, gpu: &Reductions, ctx: &str) {
     let obj: Objective = plan.scenario.objective;
     assert_eq!(cpu.evaluated, gpu.evaluated, "{ctx}: evaluated");
     assert_eq!(cpu.invalid, gpu.invalid, "{ctx}: invalid");
     let near = if cpu.feasible == gpu.feasible {
         0
     } else {
-        near_bound(plan)
+        near_bound(plan, range)
     };
     assert!(
         cpu.feasible.abs_diff(gpu.feasible) <= near,
@@ -370,9 +371,19 @@ fn compare(plan: &SweepPlan, cpu: &Reductions, gpu: &Reductions, ctx: &str) {
 
 #[test]
 fn gpu_agrees_with_cpu_on_random_grids() {
-    let Some(g) = gpu(GpuOptions::default()) else {
+    let Some(g1) = gpu(GpuOptions::default()) else {
         return;
     };
+    // Odd cases on the two-pass kernel (32-bit atomics), even ones on the default (one pass
+    // with 64-bit atomics where the device has them).
+    let Some(g2) = gpu(GpuOptions {
+        int64_atomics: false,
+        ..GpuOptions::default()
+    }) else {
+        return;
+    };
+    assert!(!g2.one_pass());
+    eprintln!("default kernel: one pass {}", g1.one_pass());
     let catalog = Catalog::builtin().unwrap();
     let cpu = CpuBackend::new(0).unwrap();
     let mut rng = Rng(0x5eed_2025);
@@ -389,10 +400,17 @@ fn gpu_agrees_with_cpu_on_random_grids() {
         let plan = SweepPlan::new(scenario, None).unwrap();
         let r = 0..plan.grid.size;
         let c = cpu.run(&plan, r.clone(), &|_| {}).unwrap();
+        let g = if case % 2 == 0 { &g1 } else { &g2 };
         let gr = g
             .run(&plan, r, &|_| {})
             .unwrap_or_else(|e| panic!("case {case}: {}\n{text}", e.message));
-        compare(&plan, &c, &gr, &format!("case {case}\n{text}"));
+        compare(
+            &plan,
+            0..plan.grid.size,
+            &c,
+            &gr,
+            &format!("case {case}\n{text}"),
+        );
     }
 }
 
@@ -409,8 +427,15 @@ fn small_default_plan(catalog: &Catalog) -> SweepPlan {
 
 #[test]
 fn gpu_multi_chunk_matches_cpu() {
+    for int64_atomics in [true, false] {
+        multi_chunk(int64_atomics);
+    }
+}
+
+fn multi_chunk(int64_atomics: bool) {
     let opts = GpuOptions {
         chunk: Some(5_000),
+        int64_atomics,
         ..GpuOptions::default()
     };
     let Some(g) = gpu(opts) else { return };
@@ -421,16 +446,16 @@ fn gpu_multi_chunk_matches_cpu() {
     let r = 0..plan.grid.size;
     let c = cpu.run(&plan, r.clone(), &|_| {}).unwrap();
     let gr = g
-        .run(&plan, r, &|_| {})
+        .run(&plan, r.clone(), &|_| {})
         .unwrap_or_else(|e| panic!("{}", e.message));
-    compare(&plan, &c, &gr, "multi-chunk default");
+    compare(&plan, r, &c, &gr, "multi-chunk default");
     // An odd sub-range that starts mid-grid (carry across every axis).
     let sub = 12_345..plan.grid.size - 777;
     let c = cpu.run(&plan, sub.clone(), &|_| {}).unwrap();
     let gr = g
-        .run(&plan, sub, &|_| {})
+        .run(&plan, sub.clone(), &|_| {})
         .unwrap_or_else(|e| panic!("{}", e.message));
-    compare(&plan, &c, &gr, "sub-range");
+    compare(&plan, sub, &c, &gr, "sub-range");
 }
 
 #[test]
@@ -482,4 +507,123 @@ fn cli_sweep_backend_gpu_json() {
     let b = &doc["backend"];
     assert_eq!(b["kind"], "gpu", "{doc}");
     assert!(b["api"].is_string() && b["device_type"].is_string(), "{b}");
+}
+
+/// A scenario of about 2.0e12 configurations (more than 2^40): seven axes, the largest 1,000
+/// long, and a cost constraint that cuts the grid.
+const HUGE_SCENARIO: &str = r#"
+name = "huge"
+[axes]
+accelerator = ["GB200", "GB300"]
+gpu_count = { from = 1000, to = 1000000, steps = 1000 }
+power_frac = { from = 0.5, to = 1.0, steps = 101 }
+utilization = { from = 0.3, to = 0.6, steps = 100 }
+pue = { from = 1.05, to = 1.5, steps = 50 }
+mtbf_hours = { from = 20000, to = 80000, steps = 50 }
+gpu_hour_usd = { from = 1.5, to = 6.0, steps = 40 }
+[fixed]
+cost_model = "rent"
+years = 7
+[constraints]
+max_tco_usd = 38e9
+[objective]
+metric = "throughput_pflops"
+"#;
+
+/// Issue 3's grid larger than 2^32: GPU chunks at 64-bit bases (near 2^32, the middle of the
+/// grid where the first axis carries, near 2^40 and at the very end) agree with the CPU.
+/// Chunks are forced small so that several of them start mid-axis and straddle carries, and
+/// one prepared sweep serves every range.
+#[test]
+fn gpu_grid_beyond_2_pow_40_sub_ranges() {
+    let opts = GpuOptions {
+        chunk: Some(1_500),
+        ..GpuOptions::default()
+    };
+    let Some(g) = gpu(opts) else { return };
+    let catalog = Catalog::builtin().unwrap();
+    let scenario = Scenario::parse("huge.toml", HUGE_SCENARIO, &catalog).unwrap();
+    let plan = SweepPlan::new(scenario, None).unwrap();
+    let size = plan.grid.size;
+    assert!(size > 1 << 40, "grid of {size} configurations");
+    // Configurations per value of the first axis: its boundary carries through every axis.
+    let half = size / 2;
+    let inner = size / plan.grid.lens[0] / plan.grid.lens[1];
+    let ranges = [
+        (1u64 << 32) - 2_999..(1 << 32) + 3_001,
+        half - 3_000..half + 3_000,
+        (1u64 << 40) - 1_234..(1 << 40) + 4_321,
+        3 * inner - 2_500..3 * inner + 2_500,
+        size - 4_000..size,
+    ];
+    let cpu = CpuBackend::new(0).unwrap();
+    let mut prepared = g.prepare(&plan).unwrap_or_else(|e| panic!("prepare: {e}"));
+    let mut seen = 0u64;
+    for r in ranges {
+        let ctx = format!("range {r:?}");
+        let c = cpu.run(&plan, r.clone(), &|_| {}).unwrap();
+        let (gr, kernel) = prepared
+            .run(r.clone(), &|_| {})
+            .unwrap_or_else(|e| panic!("{ctx}: {}", e.message));
+        assert_eq!(kernel.is_some(), g.has_timestamps(), "{ctx}: kernel time");
+        assert_eq!(gr.evaluated, r.end - r.start, "{ctx}");
+        assert_eq!(c.invalid, gr.invalid, "{ctx}: invalid");
+        compare(&plan, r.clone(), &c, &gr, &ctx);
+        if let Some(b) = gr.best {
+            assert!(r.contains(&b.index), "{ctx}: best {b:?} outside the range");
+        }
+        seen += gr.feasible;
+    }
+    assert!(
+        seen > 0,
+        "no feasible configuration in any range: the test checks little"
+    );
+}
+
+/// A prepared sweep gives the same answer on every run, reports kernel time exactly when the
+/// device has timestamps, and is reusable after an empty range.
+#[test]
+fn gpu_prepared_sweep_reruns() {
+    let Some(g) = gpu(GpuOptions::default()) else {
+        return;
+    };
+    let catalog = Catalog::builtin().unwrap();
+    let plan = small_default_plan(&catalog);
+    eprintln!(
+        "adapter {}: timestamps {}",
+        g.adapter_info().name,
+        g.has_timestamps()
+    );
+    let mut prepared = g.prepare(&plan).unwrap_or_else(|e| panic!("prepare: {e}"));
+    let r = 1_000..plan.grid.size.min(300_000);
+    let (a, ka) = prepared
+        .run(r.clone(), &|_| {})
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    let (e, _) = prepared
+        .run(5..5, &|_| {})
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    assert_eq!(e.evaluated, 0);
+    let (b, kb) = prepared
+        .run(r.clone(), &|_| {})
+        .unwrap_or_else(|e| panic!("{}", e.message));
+    for k in [ka, kb] {
+        assert_eq!(k.is_some(), g.has_timestamps());
+        if let Some(t) = k {
+            assert!(t > 0.0 && t.is_finite(), "kernel time {t}");
+            eprintln!(
+                "kernel time for {} configurations: {t:.4} s",
+                r.end - r.start
+            );
+        }
+    }
+    assert_eq!(
+        (a.evaluated, a.invalid, a.feasible),
+        (b.evaluated, b.invalid, b.feasible)
+    );
+    assert_eq!(a.best.map(|c| c.index), b.best.map(|c| c.index));
+    let c = CpuBackend::new(0)
+        .unwrap()
+        .run(&plan, r.clone(), &|_| {})
+        .unwrap();
+    compare(&plan, r, &c, &a, "prepared");
 }

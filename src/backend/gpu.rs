@@ -1,11 +1,20 @@
 //! The GPU backend: WGSL kernels (`shaders/`) run through wgpu on any adapter, headless.
 //!
-//! A range of flat indices is split into chunks (u64 base per chunk, chunk-local indices in
-//! u32, 2-D dispatch beyond 65,535 workgroups); chunk size adapts so one submission takes
-//! about [`GpuOptions::target`]. Per chunk the sweep kernel runs twice (pass 0: counts, stats
-//! partial rows, best objective key per slot; pass 1: lowest index holding each slot's
-//! key), a second kernel folds the partial rows, and the host reads back a few kilobytes and
-//! merges them in f64 in a fixed order. Nothing per configuration leaves the device.
+//! [`GpuBackend::prepare`] compiles the kernels and uploads a plan's tables once; the
+//! resulting [`PreparedSweep`] evaluates any sub-range of the plan's grid, as often as wanted
+//! ([`Backend::run`] is prepare + run). A range of flat indices is split into chunks (u64 base
+//! per chunk, chunk-local indices in u32, 2-D dispatch beyond 65,535 workgroups); chunk size
+//! adapts so one submission takes about [`GpuOptions::target`]. Per chunk the sweep kernel
+//! computes counts, stats partial rows and the best configuration per slot (best overall,
+//! best_by groups, Pareto bins): in one pass with 64-bit atomicMax on (key, index) where the
+//! device has `SHADER_INT64_ATOMIC_MIN_MAX` (`shaders/slots64.wgsl`), else in two passes with
+//! 32-bit atomics (pass 0: best key per slot, pass 1: lowest index holding it;
+//! `shaders/slots32.wgsl`). A second kernel folds the partial rows, and the host reads back a
+//! few kilobytes and merges them in f64 in a fixed order. Two chunks are in flight (two
+//! read-back buffers), so the host's merge of one overlaps the device's work on the next.
+//! Nothing per configuration leaves the device. Where the device has `TIMESTAMP_QUERY`, every
+//! pass is timed with timestamp queries and [`PreparedSweep::run`] returns the summed kernel
+//! time.
 //!
 //! Failures (pipeline errors, out-of-memory, a lost device, a submission that does not finish
 //! within [`GpuOptions::timeout`]) never panic: [`Backend::run`] returns a [`BackendError`]
@@ -24,10 +33,20 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The sweep kernel: shared definitions, the model, and the kernel itself.
+/// The sweep kernel with 32-bit reduction slots (two passes): shared definitions, the model,
+/// the slots and the kernel itself.
 pub const SWEEP_WGSL: &str = concat!(
     include_str!("../../shaders/common.wgsl"),
     include_str!("../../shaders/model.wgsl"),
+    include_str!("../../shaders/slots32.wgsl"),
+    include_str!("../../shaders/sweep.wgsl"),
+);
+/// The sweep kernel with 64-bit atomic reduction slots (one pass; needs
+/// `SHADER_INT64` and `SHADER_INT64_ATOMIC_MIN_MAX`).
+pub const SWEEP64_WGSL: &str = concat!(
+    include_str!("../../shaders/common.wgsl"),
+    include_str!("../../shaders/model.wgsl"),
+    include_str!("../../shaders/slots64.wgsl"),
     include_str!("../../shaders/sweep.wgsl"),
 );
 /// The partial-row reduction kernel.
@@ -79,6 +98,9 @@ pub struct GpuOptions {
     pub timeout: Duration,
     /// Test hook: fail (as if the device were lost) when starting this chunk number.
     pub fail_at_chunk: Option<usize>,
+    /// Run the sweep kernel in one pass with 64-bit atomics where the device has
+    /// `SHADER_INT64_ATOMIC_MIN_MAX` (else two passes with 32-bit atomics).
+    pub int64_atomics: bool,
 }
 
 impl Default for GpuOptions {
@@ -88,6 +110,7 @@ impl Default for GpuOptions {
             target: Duration::from_millis(60),
             timeout: Duration::from_secs(60),
             fail_at_chunk: None,
+            int64_atomics: true,
         }
     }
 }
@@ -206,6 +229,9 @@ pub fn pick_adapter(name: Option<&str>, allow_cpu: bool) -> Result<wgpu::Adapter
 /// The GPU backend on one device.
 pub struct GpuBackend {
     info: wgpu::AdapterInfo,
+    timestamps: bool,
+    /// The sweep kernel runs in one pass (64-bit atomic slots).
+    one_pass: bool,
     limits: wgpu::Limits,
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -219,9 +245,14 @@ impl GpuBackend {
     pub fn new(adapter: &wgpu::Adapter, options: GpuOptions) -> Result<GpuBackend, GpuError> {
         let info = adapter.get_info();
         let limits = adapter.limits();
+        let int64 = wgpu::Features::SHADER_INT64 | wgpu::Features::SHADER_INT64_ATOMIC_MIN_MAX;
+        let mut features = adapter.features() & wgpu::Features::TIMESTAMP_QUERY;
+        if options.int64_atomics && adapter.features().contains(int64) {
+            features |= int64;
+        }
         let desc = wgpu::DeviceDescriptor {
             label: Some("clustersweep"),
-            required_features: wgpu::Features::empty(),
+            required_features: features,
             required_limits: limits.clone(),
             ..Default::default()
         };
@@ -246,6 +277,8 @@ impl GpuBackend {
         });
         Ok(GpuBackend {
             info,
+            timestamps: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            one_pass: features.contains(wgpu::Features::SHADER_INT64_ATOMIC_MIN_MAX),
             limits,
             device,
             queue,
@@ -268,6 +301,44 @@ impl GpuBackend {
     /// The adapter's wgpu description.
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
         &self.info
+    }
+
+    /// Whether the sweep kernel runs in one pass with 64-bit atomics (else two passes).
+    pub fn one_pass(&self) -> bool {
+        self.one_pass
+    }
+
+    /// Whether this device records kernel timestamps (`wgpu::Features::TIMESTAMP_QUERY`,
+    /// requested at device creation when the adapter has it).
+    pub fn has_timestamps(&self) -> bool {
+        self.timestamps
+    }
+
+    /// Compile kernels and upload the plan's tables (pipelines, buffers) once. The returned
+    /// [`PreparedSweep`] evaluates any sub-range of the plan's grid, as often as wanted.
+    pub fn prepare<'a>(&'a self, plan: &'a SweepPlan) -> Result<PreparedSweep<'a>, GpuError> {
+        let longest = self.options.chunk.unwrap_or(plan.grid.size);
+        self.prepare_for(plan, longest)
+    }
+
+    /// [`GpuBackend::prepare`] with buffers sized for chunks of at most `longest`.
+    fn prepare_for<'a>(
+        &'a self,
+        plan: &'a SweepPlan,
+        longest: u64,
+    ) -> Result<PreparedSweep<'a>, GpuError> {
+        let k = self.kernels(plan, longest)?;
+        let chunk = self
+            .options
+            .chunk
+            .unwrap_or(FIRST_CHUNK)
+            .clamp(1, k.max_chunk);
+        Ok(PreparedSweep {
+            gpu: self,
+            plan,
+            k,
+            chunk,
+        })
     }
 
     /// Largest chunk this device's buffer limits allow.
@@ -326,10 +397,26 @@ struct Kernels {
     rows_out: wgpu::Buffer,
     slot_key: wgpu::Buffer,
     slot_idx: wgpu::Buffer,
-    staging: wgpu::Buffer,
+    /// Read-back buffers, used in turn so that one chunk is read while the next runs:
+    /// [timestamps (`TS_BYTES`)][folded partial rows][slot keys][slot indices].
+    staging: [wgpu::Buffer; 2],
+    /// Timestamp queries (begin and end of each pass) and their resolve buffer.
+    timer: Option<(wgpu::QuerySet, wgpu::Buffer)>,
+    /// Compute passes per chunk: 2 (one sweep pass, reduce) or 3 (two sweep passes, reduce).
+    passes: u32,
+    /// Bytes per slot in `slot_idx`: 4 (u32 index) or 8 (u64 key and index).
+    idx_stride: u64,
     slots: u64,
     max_chunk: u64,
 }
+
+/// Most compute passes per chunk (sweep pass 0, sweep pass 1, reduce).
+const PASSES: u32 = 3;
+/// Bytes at the head of each staging buffer for the chunk's timestamps.
+const TS_BYTES: u64 = 64;
+
+/// Read-back buffers in flight.
+const DEPTH: usize = 2;
 
 /// Workgroup grid for `nwg` workgroups: (x, y) with x, y <= 65,535.
 fn dispatch_dims(nwg: u64) -> (u32, u32) {
@@ -406,7 +493,14 @@ impl GpuBackend {
         let d = &self.device;
         let sweep_mod = d.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("sweep.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(SWEEP_WGSL.into()),
+            source: wgpu::ShaderSource::Wgsl(
+                if self.one_pass {
+                    SWEEP64_WGSL
+                } else {
+                    SWEEP_WGSL
+                }
+                .into(),
+            ),
         });
         let reduce_mod = d.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("reduce.wgsl"),
@@ -487,16 +581,33 @@ impl GpuBackend {
             slots * 4,
             U::STORAGE | U::COPY_SRC | U::COPY_DST,
         );
+        let idx_stride = if self.one_pass { 8 } else { 4 };
+        let passes = if self.one_pass { 2 } else { PASSES };
         let slot_idx = self.buffer(
             "slot_idx",
-            slots * 4,
+            slots * idx_stride,
             U::STORAGE | U::COPY_SRC | U::COPY_DST,
         );
-        let staging = self.buffer(
-            "staging",
-            out_cap * ROW * 4 + 2 * slots * 4,
-            U::MAP_READ | U::COPY_DST,
-        );
+        let staging = [0, 1].map(|_| {
+            self.buffer(
+                "staging",
+                TS_BYTES + out_cap * ROW * 4 + slots * (4 + idx_stride),
+                U::MAP_READ | U::COPY_DST,
+            )
+        });
+        let timer = self.timestamps.then(|| {
+            let qs = d.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("pass timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2 * passes,
+            });
+            let resolve = self.buffer(
+                "timestamps",
+                wgpu::QUERY_RESOLVE_BUFFER_ALIGNMENT,
+                U::QUERY_RESOLVE | U::COPY_SRC,
+            );
+            (qs, resolve)
+        });
         let pass_bufs = [0u32, 1]
             .map(|n| self.buffer_init("pass", bytemuck::cast_slice(&[n, 0, 0, 0]), U::UNIFORM));
         let sweep_bg = pass_bufs.each_ref().map(|pb| {
@@ -533,113 +644,12 @@ impl GpuBackend {
             slot_key,
             slot_idx,
             staging,
+            timer,
+            passes,
+            idx_stride,
             slots,
             max_chunk,
         }
-    }
-
-    /// Evaluate one chunk `[start, start + len)` and return its reductions.
-    fn run_chunk(
-        &self,
-        plan: &SweepPlan,
-        k: &Kernels,
-        start: u64,
-        len: u64,
-    ) -> Result<Reductions, GpuError> {
-        let nwg = len.div_ceil(PER_WG);
-        let (x, y) = dispatch_dims(nwg);
-        let n_rows = x as u64 * y as u64;
-        let n_out = n_rows.div_ceil(RF);
-
-        let mut digits = vec![0u64; plan.grid.lens.len()];
-        plan.grid.decode(start, &mut digits);
-        let mut chunk = [0u32; 4 + 24];
-        chunk[0] = len as u32;
-        chunk[1] = x;
-        for (i, d) in digits.iter().enumerate() {
-            chunk[4 + i] = *d as u32;
-        }
-        let reduce_params = [n_rows as u32, 0, 0, 0];
-        let out_bytes = n_out * ROW * 4;
-        let slot_bytes = k.slots * 4;
-
-        let index = self.scoped(|| {
-            self.queue
-                .write_buffer(&k.chunk_buf, 0, bytemuck::cast_slice(&chunk));
-            self.queue
-                .write_buffer(&k.reduce_buf, 0, bytemuck::cast_slice(&reduce_params));
-            let mut enc = self
-                .device
-                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                    label: Some("chunk"),
-                });
-            enc.clear_buffer(&k.slot_key, 0, None);
-            enc.clear_buffer(&k.slot_idx, 0, None);
-            for bg in &k.sweep_bg {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("sweep"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&k.sweep);
-                pass.set_bind_group(0, bg, &[]);
-                pass.dispatch_workgroups(x, y, 1);
-            }
-            {
-                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                    label: Some("reduce"),
-                    timestamp_writes: None,
-                });
-                pass.set_pipeline(&k.reduce);
-                pass.set_bind_group(0, &k.reduce_bg, &[]);
-                pass.dispatch_workgroups(n_out as u32, 1, 1);
-            }
-            enc.copy_buffer_to_buffer(&k.rows_out, 0, &k.staging, 0, out_bytes);
-            enc.copy_buffer_to_buffer(&k.slot_key, 0, &k.staging, out_bytes, slot_bytes);
-            enc.copy_buffer_to_buffer(
-                &k.slot_idx,
-                0,
-                &k.staging,
-                out_bytes + slot_bytes,
-                slot_bytes,
-            );
-            self.queue.submit([enc.finish()])
-        })?;
-
-        let total = out_bytes + 2 * slot_bytes;
-        let slice = k.staging.slice(0..total);
-        let mapped: Arc<Mutex<Option<Result<(), String>>>> = Arc::new(Mutex::new(None));
-        let m2 = mapped.clone();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            if let Ok(mut g) = m2.lock() {
-                *g = Some(r.map_err(|e| e.to_string()));
-            }
-        });
-        self.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(index),
-                timeout: Some(self.options.timeout),
-            })
-            .map_err(|e| GpuError::Wgpu(format!("waiting for the submission: {e}")))?;
-        if let Some(e) = self.take_errors() {
-            return Err(GpuError::Wgpu(e));
-        }
-        let state = mapped
-            .lock()
-            .map_err(|_| GpuError::Wgpu("map state poisoned".into()))?
-            .clone();
-        match state {
-            Some(Ok(())) => {}
-            Some(Err(e)) => return Err(GpuError::Wgpu(format!("reading results back: {e}"))),
-            None => return Err(GpuError::Wgpu("results were not mapped in time".into())),
-        }
-        let words: Vec<u32> = {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| GpuError::Wgpu(format!("reading results back: {e}")))?;
-            bytemuck::cast_slice(&view).to_vec()
-        };
-        k.staging.unmap();
-        self.decode_chunk(plan, &words, n_out as usize, start, len)
     }
 
     fn decode_chunk(
@@ -647,6 +657,7 @@ impl GpuBackend {
         plan: &SweepPlan,
         words: &[u32],
         n_out: usize,
+        packed: bool,
         start: u64,
         len: u64,
     ) -> Result<Reductions, GpuError> {
@@ -689,9 +700,25 @@ impl GpuBackend {
         }
         let slots = self.slot_count(plan);
         let keys = &words[n_out * row..n_out * row + slots];
-        let idxs = &words[n_out * row + slots..n_out * row + 2 * slots];
+        let idx_words = &words[n_out * row + slots..];
+        let idxs: Vec<u32> = if packed {
+            // (key << 32) | index, little-endian: [index, key] per slot.
+            let mut v = Vec::with_capacity(slots);
+            for (sl, (pair, &key)) in idx_words.chunks_exact(2).zip(keys).enumerate() {
+                if pair[1] != key {
+                    return Err(GpuError::Wgpu(format!(
+                        "slot {sl}: 64-bit slot key {:#x} differs from the 32-bit key {key:#x}",
+                        pair[1]
+                    )));
+                }
+                v.push(pair[0]);
+            }
+            v
+        } else {
+            idx_words[..slots].to_vec()
+        };
         let max = obj.sense == Sense::Max;
-        for (sl, (&key, &nidx)) in keys.iter().zip(idxs).enumerate() {
+        for (sl, (&key, &nidx)) in keys.iter().zip(&idxs).enumerate() {
             if key == 0 {
                 continue;
             }
@@ -747,63 +774,348 @@ impl Backend for GpuBackend {
         range: Range<u64>,
         progress: Progress<'_>,
     ) -> Result<Reductions, BackendError> {
-        let mut total = Reductions::empty(plan);
         if range.is_empty() {
-            return Ok(total);
+            return Ok(Reductions::empty(plan));
         }
         let longest = self.options.chunk.unwrap_or(range.end - range.start);
-        let k = match self.kernels(plan, longest) {
-            Ok(k) => k,
-            Err(e) => {
-                return Err(BackendError {
-                    message: format!("GPU setup on {}: {e}", self.info.name),
-                    done: Some(Box::new(total)),
-                    remaining: range,
-                })
-            }
-        };
-        let mut chunk = self
-            .options
-            .chunk
-            .unwrap_or(FIRST_CHUNK)
-            .clamp(1, k.max_chunk);
+        let mut prepared = self.prepare_for(plan, longest).map_err(|e| BackendError {
+            message: format!("GPU setup on {}: {e}", self.info.name),
+            done: Some(Box::new(Reductions::empty(plan))),
+            remaining: range.clone(),
+        })?;
+        prepared.run(range, progress).map(|(r, _)| r)
+    }
+}
+
+/// A plan's kernels compiled and its tables uploaded on one device ([`GpuBackend::prepare`]):
+/// run it on any number of sub-ranges of the plan's grid without rebuilding pipelines. The
+/// adaptive chunk size carries over from one [`PreparedSweep::run`] to the next.
+pub struct PreparedSweep<'a> {
+    gpu: &'a GpuBackend,
+    plan: &'a SweepPlan,
+    k: Kernels,
+    /// Current chunk size (configurations per submission).
+    chunk: u64,
+}
+
+/// A submitted chunk whose results are not read yet.
+struct Pending {
+    /// Chunk number within the run.
+    n: usize,
+    start: u64,
+    len: u64,
+    /// Which staging buffer holds its results.
+    slot: usize,
+    n_out: u64,
+    /// Bytes of the staging buffer mapped for reading.
+    bytes: u64,
+    index: wgpu::SubmissionIndex,
+    mapped: Arc<Mutex<Option<Result<(), String>>>>,
+    submitted: Instant,
+}
+
+impl PreparedSweep<'_> {
+    /// Evaluate `range` of flat indices; returns the reductions and the summed GPU kernel
+    /// time in seconds measured with timestamp queries (`None` when the device has no
+    /// timestamps).
+    ///
+    /// Two chunks are in flight at a time: chunk k+1 is submitted before the results of
+    /// chunk k are read back and merged, so the host's work overlaps the device's. On a
+    /// failure the error carries the merged reductions of every chunk before the first one
+    /// that did not finish, and the indices from there on.
+    pub fn run(
+        &mut self,
+        range: Range<u64>,
+        progress: Progress<'_>,
+    ) -> Result<(Reductions, Option<f64>), BackendError> {
+        let plan = self.plan;
+        let mut total = Reductions::empty(plan);
+        let mut kernel = self.gpu.timestamps.then_some(0.0);
+        if range.is_empty() {
+            return Ok((total, kernel));
+        }
+        let mut pending: Option<Pending> = None;
         let mut start = range.start;
         let mut n = 0usize;
-        while start < range.end {
-            let len = chunk.min(range.end - start);
-            let t0 = Instant::now();
-            let result = if self.options.fail_at_chunk == Some(n) {
-                Err(GpuError::Wgpu("injected failure (test hook)".into()))
+        // When the device last finished a chunk (for timing chunks that overlap).
+        let mut last_done: Option<Instant> = None;
+        loop {
+            let next = if start < range.end {
+                let len = self.chunk.min(range.end - start);
+                let slot = n % DEPTH;
+                let submitted = if self.gpu.options.fail_at_chunk == Some(n) {
+                    Err(GpuError::Wgpu("injected failure (test hook)".into()))
+                } else {
+                    self.submit(n, slot, start, len)
+                };
+                match submitted {
+                    Ok(p) => {
+                        start += len;
+                        n += 1;
+                        Some(p)
+                    }
+                    Err(e) => {
+                        // Keep what the chunk before it computed, then report.
+                        let mut from = start;
+                        if let Some(p) = pending.take() {
+                            let p_start = p.start;
+                            match self.finish(p) {
+                                Ok((r, t, len)) => {
+                                    total.merge(&r, &plan.scenario.objective);
+                                    add_time(&mut kernel, t);
+                                    progress(len);
+                                }
+                                Err(_) => from = p_start,
+                            }
+                        }
+                        return Err(self.failure(n, start, len, e, total, from..range.end));
+                    }
+                }
             } else {
-                self.run_chunk(plan, &k, start, len)
+                None
             };
-            match result {
-                Ok(r) => total.merge(&r, &plan.scenario.objective),
-                Err(e) => {
-                    return Err(BackendError {
-                        message: format!(
-                            "GPU chunk {n} (indices {start}..{}) on {}: {e}",
-                            start + len,
-                            self.info.name
-                        ),
-                        done: Some(Box::new(total)),
-                        remaining: start..range.end,
-                    })
+            if let Some(p) = pending.take() {
+                let (p_n, p_start, p_len, submitted) = (p.n, p.start, p.len, p.submitted);
+                match self.finish(p) {
+                    Ok((r, t, len)) => {
+                        total.merge(&r, &plan.scenario.objective);
+                        add_time(&mut kernel, t);
+                        progress(len);
+                        let now = Instant::now();
+                        let began = last_done.map_or(submitted, |d| d.max(submitted));
+                        last_done = Some(now);
+                        self.adapt(len, now.duration_since(began).as_secs_f64());
+                    }
+                    Err(e) => {
+                        // Let the chunk behind it finish (or fail) before giving up.
+                        if let Some(q) = next {
+                            let _ = self.finish(q);
+                        }
+                        return Err(self.failure(
+                            p_n,
+                            p_start,
+                            p_len,
+                            e,
+                            total,
+                            p_start..range.end,
+                        ));
+                    }
                 }
             }
-            progress(len);
-            if self.options.chunk.is_none() {
-                let dt = t0.elapsed().as_secs_f64().max(1e-4);
-                let want = (len as f64 / dt * self.options.target.as_secs_f64()) as u64;
-                chunk = want
-                    .min(chunk.saturating_mul(8))
-                    .max(MIN_CHUNK)
-                    .min(k.max_chunk);
+            match next {
+                Some(p) => pending = Some(p),
+                None => break,
             }
-            start += len;
-            n += 1;
         }
-        Ok(total)
+        Ok((total, kernel))
+    }
+
+    fn failure(
+        &self,
+        n: usize,
+        start: u64,
+        len: u64,
+        e: GpuError,
+        done: Reductions,
+        remaining: Range<u64>,
+    ) -> BackendError {
+        BackendError {
+            message: format!(
+                "GPU chunk {n} (indices {start}..{}) on {}: {e}",
+                start + len,
+                self.gpu.info.name
+            ),
+            done: Some(Box::new(done)),
+            remaining,
+        }
+    }
+
+    /// Adapt the chunk size so one submission takes about the target time.
+    fn adapt(&mut self, len: u64, seconds: f64) {
+        let o = &self.gpu.options;
+        if o.chunk.is_some() || len < self.chunk {
+            return;
+        }
+        let dt = seconds.max(1e-4);
+        let want = (len as f64 / dt * o.target.as_secs_f64()) as u64;
+        self.chunk = want
+            .min(self.chunk.saturating_mul(8))
+            .max(MIN_CHUNK)
+            .min(self.k.max_chunk);
+    }
+
+    /// Encode and submit chunk `[start, start + len)`; its results land in staging `slot`.
+    fn submit(&self, n: usize, slot: usize, start: u64, len: u64) -> Result<Pending, GpuError> {
+        let (g, k, plan) = (self.gpu, &self.k, self.plan);
+        let nwg = len.div_ceil(PER_WG);
+        let (x, y) = dispatch_dims(nwg);
+        let n_rows = x as u64 * y as u64;
+        let n_out = n_rows.div_ceil(RF);
+
+        let mut digits = vec![0u64; plan.grid.lens.len()];
+        plan.grid.decode(start, &mut digits);
+        let mut chunk = [0u32; 4 + 24];
+        chunk[0] = len as u32;
+        chunk[1] = x;
+        for (i, d) in digits.iter().enumerate() {
+            chunk[4 + i] = *d as u32;
+        }
+        let reduce_params = [n_rows as u32, 0, 0, 0];
+        let out_bytes = n_out * ROW * 4;
+        let slot_bytes = k.slots * 4;
+        let idx_bytes = k.slots * k.idx_stride;
+        let staging = &k.staging[slot];
+        let ts = |pass: u32| {
+            k.timer
+                .as_ref()
+                .map(|(qs, _)| wgpu::ComputePassTimestampWrites {
+                    query_set: qs,
+                    beginning_of_pass_write_index: Some(2 * pass),
+                    end_of_pass_write_index: Some(2 * pass + 1),
+                })
+        };
+
+        let index = g.scoped(|| {
+            g.queue
+                .write_buffer(&k.chunk_buf, 0, bytemuck::cast_slice(&chunk));
+            g.queue
+                .write_buffer(&k.reduce_buf, 0, bytemuck::cast_slice(&reduce_params));
+            let mut enc = g
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("chunk"),
+                });
+            enc.clear_buffer(&k.slot_key, 0, None);
+            enc.clear_buffer(&k.slot_idx, 0, None);
+            for (i, bg) in k.sweep_bg.iter().take(k.passes as usize - 1).enumerate() {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("sweep"),
+                    timestamp_writes: ts(i as u32),
+                });
+                pass.set_pipeline(&k.sweep);
+                pass.set_bind_group(0, bg, &[]);
+                pass.dispatch_workgroups(x, y, 1);
+            }
+            {
+                let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                    label: Some("reduce"),
+                    timestamp_writes: ts(k.passes - 1),
+                });
+                pass.set_pipeline(&k.reduce);
+                pass.set_bind_group(0, &k.reduce_bg, &[]);
+                pass.dispatch_workgroups(n_out as u32, 1, 1);
+            }
+            if let Some((qs, resolve)) = &k.timer {
+                enc.resolve_query_set(qs, 0..2 * k.passes, resolve, 0);
+                enc.copy_buffer_to_buffer(resolve, 0, staging, 0, 8 * 2 * k.passes as u64);
+            }
+            let o = TS_BYTES;
+            enc.copy_buffer_to_buffer(&k.rows_out, 0, staging, o, out_bytes);
+            enc.copy_buffer_to_buffer(&k.slot_key, 0, staging, o + out_bytes, slot_bytes);
+            enc.copy_buffer_to_buffer(
+                &k.slot_idx,
+                0,
+                staging,
+                o + out_bytes + slot_bytes,
+                idx_bytes,
+            );
+            g.queue.submit([enc.finish()])
+        })?;
+
+        let mapped: Arc<Mutex<Option<Result<(), String>>>> = Arc::new(Mutex::new(None));
+        let m2 = mapped.clone();
+        let bytes = TS_BYTES + out_bytes + slot_bytes + idx_bytes;
+        staging
+            .slice(0..bytes)
+            .map_async(wgpu::MapMode::Read, move |r| {
+                if let Ok(mut s) = m2.lock() {
+                    *s = Some(r.map_err(|e| e.to_string()));
+                }
+            });
+        Ok(Pending {
+            n,
+            start,
+            len,
+            slot,
+            n_out,
+            bytes,
+            index,
+            mapped,
+            submitted: Instant::now(),
+        })
+    }
+
+    /// Wait for a submitted chunk and decode its results: (reductions, kernel seconds,
+    /// configurations).
+    fn finish(&self, p: Pending) -> Result<(Reductions, Option<f64>, u64), GpuError> {
+        let g = self.gpu;
+        let staging = &self.k.staging[p.slot];
+        let waited = g
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(p.index),
+                timeout: Some(g.options.timeout),
+            })
+            .map_err(|e| GpuError::Wgpu(format!("waiting for the submission: {e}")));
+        let state = p
+            .mapped
+            .lock()
+            .map_err(|_| GpuError::Wgpu("map state poisoned".into()))
+            .map(|s| s.clone());
+        let state = match state {
+            Ok(s) => s,
+            Err(e) => {
+                staging.unmap();
+                return Err(e);
+            }
+        };
+        // A buffer whose mapping is pending or done is unmapped on every path below, so the
+        // next chunk (or run) can use it again.
+        let result = (|| {
+            waited?;
+            if let Some(e) = g.take_errors() {
+                return Err(GpuError::Wgpu(e));
+            }
+            match &state {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return Err(GpuError::Wgpu(format!("reading results back: {e}"))),
+                None => return Err(GpuError::Wgpu("results were not mapped in time".into())),
+            }
+            let view = staging
+                .slice(0..p.bytes)
+                .get_mapped_range()
+                .map_err(|e| GpuError::Wgpu(format!("reading results back: {e}")))?;
+            let words: Vec<u32> = bytemuck::cast_slice(&view).to_vec();
+            Ok(words)
+        })();
+        if !matches!(state, Some(Err(_))) {
+            staging.unmap();
+        }
+        let words = result?;
+        let head = (TS_BYTES / 4) as usize;
+        let kernel = self.k.timer.as_ref().map(|_| {
+            let t: Vec<u64> = words[..4 * self.k.passes as usize]
+                .chunks_exact(2)
+                .map(|w| w[0] as u64 | (w[1] as u64) << 32)
+                .collect();
+            let ticks: u64 = t.chunks_exact(2).map(|b| b[1].saturating_sub(b[0])).sum();
+            ticks as f64 * g.queue.get_timestamp_period() as f64 * 1e-9
+        });
+        let r = g.decode_chunk(
+            self.plan,
+            &words[head..],
+            p.n_out as usize,
+            self.k.idx_stride == 8,
+            p.start,
+            p.len,
+        )?;
+        Ok((r, kernel, p.len))
+    }
+}
+
+fn add_time(total: &mut Option<f64>, t: Option<f64>) {
+    if let (Some(a), Some(b)) = (total.as_mut(), t) {
+        *a += b;
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod staged;
 
 use crate::plan::SweepPlan;
 use crate::reduce::Reductions;
