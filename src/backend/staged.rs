@@ -197,8 +197,11 @@ struct Layout {
     value_ok: Vec<Vec<bool>>,
     /// Every fixed value inside its range.
     fixed_ok: bool,
-    /// Raw values of fixed/default parameters.
-    fixed: crate::scenario::ParamValues,
+    /// Parameters that are not axes, as scalars (fixed value, or the spec's default; NaN
+    /// where the default comes from the accelerator).
+    base: [Col; PARAM_COUNT],
+    /// Indices of the metrics that apply to the scenario (stats are kept for these).
+    metrics: Vec<usize>,
     /// `best_by` group multiplier per axis (0 when not a group axis).
     group_mult: Vec<usize>,
     /// Whether some group axis is inner.
@@ -228,6 +231,23 @@ pub fn value_in_range(p: Param, x: f64) -> bool {
         | Param::GpuHourUsd
         | Param::CarbonKgPerKwh => x >= 0.0,
     }
+}
+
+/// Scalars for the parameters that are not axes.
+fn base_params(s: &crate::scenario::Scenario) -> [Col; PARAM_COUNT] {
+    let fixed = s.values_at(&vec![0; s.axes.len()]);
+    let mut raw = [Col::S(f64::NAN); PARAM_COUNT];
+    for (pi, info) in PARAMS.iter().enumerate() {
+        raw[pi] = match s.sources[pi] {
+            Source::Axis(_) => continue,
+            _ if !fixed[pi].is_nan() => Col::S(fixed[pi]),
+            _ => match info.default {
+                ParamDefault::Value(d) => Col::S(d),
+                _ => Col::S(f64::NAN),
+            },
+        };
+    }
+    raw
 }
 
 impl Layout {
@@ -266,7 +286,12 @@ impl Layout {
             block,
             value_ok,
             fixed_ok,
-            fixed: s.values_at(&vec![0; lens.len()]),
+            base: base_params(s),
+            metrics: Metric::ALL
+                .iter()
+                .filter(|m| m.applies(&s.workload))
+                .map(|&m| m as usize)
+                .collect(),
             group_mult,
             group_inner,
             bounds: s.constraints.bounds(),
@@ -384,18 +409,8 @@ fn eval_window(
     k.reset(n);
 
     // Raw parameter columns and the per-value validity mask.
-    let mut raw = [Col::S(f64::NAN); PARAM_COUNT];
+    let mut raw = layout.base;
     let mut ok = Col::S(if layout.fixed_ok { 1.0 } else { 0.0 });
-    for (pi, info) in PARAMS.iter().enumerate() {
-        raw[pi] = match s.sources[pi] {
-            Source::Axis(_) => continue,
-            _ if !layout.fixed[pi].is_nan() => Col::S(layout.fixed[pi]),
-            _ => match info.default {
-                ParamDefault::Value(d) => Col::S(d),
-                _ => Col::S(f64::NAN),
-            },
-        };
-    }
     for (ax, axis) in s.axes.iter().enumerate() {
         let oks = &layout.value_ok[ax];
         if ax < layout.inner {
@@ -733,10 +748,7 @@ fn reduce_window(
 
     // Statistics: a scalar metric once, weighted by the feasible count; a column with
     // four independent lanes so the loop vectorises.
-    for (mi, metric) in Metric::ALL.iter().enumerate() {
-        if !metric.applies(&s.workload) {
-            continue;
-        }
+    for &mi in &layout.metrics {
         let st = &mut red.stats[mi];
         match (metrics[mi], fmask) {
             (Col::S(x), _) => {
