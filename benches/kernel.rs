@@ -2,6 +2,8 @@
 //! the flat ranges `0..2^20` and `0..2^24` (`Throughput::Elements`, so criterion reports
 //! configurations per second):
 //!
+//! - `cpu_kernel/counts_only_1_thread`: the same kernel reducing only the counts, to show
+//!   what the other reductions cost.
 //! - `cpu_kernel/eval_range_1_thread`: [`clustersweep::backend::cpu::eval_range`] on the
 //!   calling thread, all reductions included;
 //! - `cpu_kernel/run_all_threads`: `CpuBackend::run` on one thread per core;
@@ -18,6 +20,7 @@
 
 use clustersweep::backend::cpu::{eval_range, CpuBackend};
 use clustersweep::backend::gpu::{GpuBackend, GpuOptions, PreparedSweep};
+use clustersweep::backend::staged::eval_range_counts_only;
 use clustersweep::backend::Backend;
 use clustersweep::catalog::Catalog;
 use clustersweep::plan::SweepPlan;
@@ -55,6 +58,9 @@ fn cpu_kernel(c: &mut Criterion) {
         g.throughput(Throughput::Elements(n));
         g.bench_with_input(BenchmarkId::new("eval_range_1_thread", n), &n, |b, &n| {
             b.iter(|| black_box(eval_range(&plan, 0..n)))
+        });
+        g.bench_with_input(BenchmarkId::new("counts_only_1_thread", n), &n, |b, &n| {
+            b.iter(|| black_box(eval_range_counts_only(&plan, 0..n)))
         });
         g.bench_with_input(
             BenchmarkId::new(format!("run_{}_threads", cpu.threads()), n),

@@ -307,27 +307,39 @@ struct Scratch {
     group: Vec<usize>,
     clock_key: Option<(usize, u64)>,
     clock: f64,
+    /// The last scalar facility power and its Pareto bin (a logarithm saved per window).
+    pareto_memo: std::cell::Cell<(f64, usize)>,
 }
 
 /// Evaluate and reduce one contiguous range on the calling thread (with AVX2 where the
 /// processor has it; the same operations, so the same results).
 pub fn eval_range(plan: &SweepPlan, range: Range<u64>) -> Reductions {
+    eval_range_with::<true>(plan, range)
+}
+
+/// [`eval_range`] reducing only the counts (evaluated, invalid, feasible): for measuring
+/// what the other reductions (best, groups, Pareto bins, statistics) cost.
+pub fn eval_range_counts_only(plan: &SweepPlan, range: Range<u64>) -> Reductions {
+    eval_range_with::<false>(plan, range)
+}
+
+fn eval_range_with<const FULL: bool>(plan: &SweepPlan, range: Range<u64>) -> Reductions {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor supports AVX2 (checked just above).
-        return unsafe { eval_range_avx2(plan, range) };
+        return unsafe { eval_range_avx2::<FULL>(plan, range) };
     }
-    eval_range_inline(plan, range)
+    eval_range_inline::<FULL>(plan, range)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn eval_range_avx2(plan: &SweepPlan, range: Range<u64>) -> Reductions {
-    eval_range_inline(plan, range)
+unsafe fn eval_range_avx2<const FULL: bool>(plan: &SweepPlan, range: Range<u64>) -> Reductions {
+    eval_range_inline::<FULL>(plan, range)
 }
 
 #[inline(always)]
-fn eval_range_inline(plan: &SweepPlan, range: Range<u64>) -> Reductions {
+fn eval_range_inline<const FULL: bool>(plan: &SweepPlan, range: Range<u64>) -> Reductions {
     let mut red = Reductions::empty(plan);
     let layout = Layout::new(plan);
     let mut sc = Scratch {
@@ -336,13 +348,14 @@ fn eval_range_inline(plan: &SweepPlan, range: Range<u64>) -> Reductions {
         group: vec![0; W],
         clock_key: None,
         clock: 0.0,
+        pareto_memo: std::cell::Cell::new((f64::NAN, 0)),
     };
     let mut idx = range.start;
     plan.grid.decode(idx, &mut sc.digits);
     while idx < range.end {
         let j0 = idx % layout.block;
         let n = (layout.block - j0).min(W as u64).min(range.end - idx) as usize;
-        eval_window(plan, &layout, &mut sc, idx, j0, n, &mut red);
+        eval_window::<FULL>(plan, &layout, &mut sc, idx, j0, n, &mut red);
         idx += n as u64;
         if j0 + n as u64 == layout.block {
             // Next inner block: advance the outer axes like an odometer (no division).
@@ -394,7 +407,7 @@ fn inner_axis_col(arena: &mut Arena, values: &[f64], stride: u64, len: u64, j0: 
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn eval_window(
+fn eval_window<const FULL: bool>(
     plan: &SweepPlan,
     layout: &Layout,
     sc: &mut Scratch,
@@ -672,7 +685,7 @@ fn eval_window(
         feasible = k.and(feasible, c);
     }
 
-    reduce_window(plan, layout, sc, start, n, valid, feasible, &metrics, red);
+    reduce_window::<FULL>(plan, layout, sc, start, n, valid, feasible, &metrics, red);
 }
 
 #[inline(always)]
@@ -720,7 +733,7 @@ fn count(k: &Arena, mask: Col) -> usize {
 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn reduce_window(
+fn reduce_window<const FULL: bool>(
     plan: &SweepPlan,
     layout: &Layout,
     sc: &Scratch,
@@ -741,6 +754,9 @@ fn reduce_window(
         return;
     }
     red.feasible += nf as u64;
+    if !FULL {
+        return;
+    }
     let fmask: Option<&[f64]> = match feasible {
         Col::S(_) => None,
         Col::V(c) => Some(k.col(c)),
@@ -848,11 +864,17 @@ fn reduce_window(
 
     // Per Pareto bin of facility power.
     match metrics[Metric::FacilityMw as usize] {
-        Col::S(fac) => offer(
-            &mut red.pareto[plan.pareto.bin(fac)],
-            window_best,
-            &objective,
-        ),
+        Col::S(fac) => {
+            let (last, last_bin) = sc.pareto_memo.get();
+            let bin = if fac == last {
+                last_bin
+            } else {
+                let b = plan.pareto.bin(fac);
+                sc.pareto_memo.set((fac, b));
+                b
+            };
+            offer(&mut red.pareto[bin], window_best, &objective)
+        }
         Col::V(c) => {
             let fac = k.col(c);
             let mut last = f64::NAN;
