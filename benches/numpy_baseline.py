@@ -172,7 +172,7 @@ def range_values(spec: dict) -> list[float]:
     if log:
         ratio = hi / lo
         return [lo * ratio ** (k / last) for k in range(steps)]
-    return [lo + (hi - lo) * (k / last) for k in range(steps)]
+    return [lo + (hi - lo) * k / last for k in range(steps)]
 
 
 def load_accelerators(catalog: dict, scenario: dict) -> list[dict]:

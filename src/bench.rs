@@ -17,7 +17,7 @@ use std::time::Instant;
 pub const BENCH_SCHEMA: &str = "clustersweep.bench/1";
 
 /// Floating-point operations per configuration of the benchmark grid, counted from the
-/// kernel (`backend/cpu.rs::evaluate_block`, mirrored by `shaders/model.wgsl`): 56 for the
+/// model as written in `model::evaluate` (and mirrored by `shaders/model.wgsl`): 56 for the
 /// model (adds, multiplies, divisions, square root, min/max; the clock factor's `powf` is
 /// hoisted and not counted) plus 42 for the statistics (min, max and sum of 14 metrics).
 /// Comparisons, selects and index arithmetic are not counted.

@@ -195,7 +195,16 @@ fn facility_bounds(s: &Scenario) -> (f64, f64) {
     let host = range(Param::HostW).unwrap_or_else(|| over_accs(&|a| a.host_w));
     let n = range(Param::GpuCount).unwrap_or((1.0, 1.0));
     let pue = range(Param::Pue).unwrap_or((1.2, 1.2));
-    let lo = n.0.max(1.0) * (power.0 + host.0).max(1.0) * pue.0.max(1.0) / 1e6;
-    let hi = n.1 * (power.1 + host.1) * pue.1.min(3.0) / 1e6;
+    // Only valid configurations reach the bins: clip every factor to its valid range so one
+    // out-of-range axis value does not stretch the bins (and blur the frontier).
+    let (p_min, _) = over_accs(&|a| a.min_power_w);
+    let (_, p_max) = over_accs(&|a| a.tdp_w);
+    let clip = |(lo, hi): (f64, f64), min: f64, max: f64| (lo.clamp(min, max), hi.clamp(min, max));
+    let n = clip(n, 1.0, 1e8);
+    let power = clip(power, p_min, p_max);
+    let host = clip(host, 0.0, f64::MAX);
+    let pue = clip(pue, 1.0, 3.0);
+    let lo = n.0 * (power.0 + host.0) * pue.0 / 1e6;
+    let hi = n.1 * (power.1 + host.1) * pue.1 / 1e6;
     (lo, hi)
 }

@@ -715,14 +715,16 @@ pub fn range_values(from: f64, to: f64, steps: u64, log: bool) -> Vec<f64> {
     if steps == 1 {
         return vec![from];
     }
+    // Exactly the spec's expressions, in its order of operations: the order decides on which
+    // side of a bound (a power limit, an integer half) a value lands.
     let last = (steps - 1) as f64;
     (0..steps)
         .map(|k| {
-            let t = k as f64 / last;
+            let k = k as f64;
             if log {
-                from * (to / from).powf(t)
+                from * (to / from).powf(k / last)
             } else {
-                from + (to - from) * t
+                from + (to - from) * k / last
             }
         })
         .collect()

@@ -87,6 +87,10 @@ pub struct Summary {
     pub configs_per_s: f64,
     /// Things the user should know about how the run went (e.g. a fallback).
     pub notices: Vec<String>,
+    /// The axes that group `best_by`.
+    pub group_by: Vec<Param>,
+    /// The metrics that apply to the scenario (the columns of every report).
+    pub metric_names: Vec<Metric>,
 }
 
 /// Describe one configuration of a scenario given its raw parameter values.
@@ -269,6 +273,12 @@ pub fn summarise(
         pareto,
         stats,
         elapsed_s,
+        group_by: plan.group_axes.iter().map(|&k| s.axes[k].param).collect(),
+        metric_names: Metric::ALL
+            .iter()
+            .copied()
+            .filter(|m| m.applies(&s.workload))
+            .collect(),
         configs_per_s: if elapsed_s > 0.0 {
             r.evaluated as f64 / elapsed_s
         } else {

@@ -661,10 +661,8 @@ fn cpu_sweep_matches_brute_force_on_random_grids() {
             } else if a.param.kind() == ParamKind::Integer {
                 assert_eq!(a.values, want.values, "{ctx}: axis {}", a.param);
             } else {
-                assert_eq!(a.values.len(), want.values.len(), "{ctx}: axis {}", a.param);
-                for (x, y) in a.values.iter().zip(&want.values) {
-                    rel_close(*x, *y, 1e-12, &format!("{ctx}: axis {}", a.param));
-                }
+                // The spec's expression in its order of operations: bit for bit.
+                assert_eq!(a.values, want.values, "{ctx}: axis {}", a.param);
             }
         }
 
@@ -935,4 +933,25 @@ fn integer_axes_are_rounded_and_deduplicated() {
         assert_eq!(s.axes[0].values, want, "{axis}");
         assert_eq!(s.grid().size, want.len() as u64, "{axis}");
     }
+}
+
+/// Range values follow the spec's order of operations, `from + (to - from) * k / (n - 1)`,
+/// which decides which side of a bound or an integer half a value lands on.
+#[test]
+fn linear_ranges_use_the_spec_order_of_operations() {
+    let catalog = Catalog::builtin().unwrap();
+    let text = r#"
+[axes]
+job_gpus = { from = 0, to = 39, steps = 27 }
+power_w = { from = 10, to = 360, steps = 36 }
+[fixed]
+accelerator = "H100-SXM"
+gpu_count = 1000
+"#;
+    let s = Scenario::parse("t.toml", text, &catalog).unwrap();
+    // k = 15: 0 + 39 * 15 / 26 = 22.5 exactly, which rounds (half away from zero) to 23.
+    assert!(s.axes[0].values.contains(&23.0), "{:?}", s.axes[0].values);
+    assert!(!s.axes[0].values.contains(&22.0), "{:?}", s.axes[0].values);
+    // k = 19: 10 + 350 * 19 / 35 = 200 exactly (the H100's minimum power limit).
+    assert_eq!(s.axes[1].values[19], 200.0);
 }

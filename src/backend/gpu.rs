@@ -79,6 +79,8 @@ const FIRST_CHUNK: u64 = 1 << 18;
 pub enum GpuError {
     #[error("no GPU adapter found{0}; to run on the CPU through Vulkan, install Mesa's lavapipe (Debian/Ubuntu: apt-get install mesa-vulkan-drivers), or use --backend cpu")]
     NoAdapter(String),
+    #[error("only CPU-type adapters ({0}); the CPU backend is faster on the same cores (use --backend gpu or --adapter to run the WGSL kernels on them)")]
+    OnlyCpuAdapters(String),
     #[error("cannot open a device on adapter `{adapter}`: {message}")]
     Device { adapter: String, message: String },
     #[error("this scenario cannot run on the GPU kernels: {0}")]
@@ -185,6 +187,8 @@ fn type_rank(t: wgpu::DeviceType) -> u8 {
 pub fn pick_adapter(name: Option<&str>, allow_cpu: bool) -> Result<wgpu::Adapter, GpuError> {
     let env_name = std::env::var("WGPU_ADAPTER_NAME").ok();
     let name = name.or(env_name.as_deref()).filter(|n| !n.is_empty());
+    // An adapter asked for by name is used even when it is CPU-type.
+    let allow_cpu = allow_cpu || name.is_some();
     let mut list = adapters();
     let all_names: Vec<String> = list.iter().map(|a| a.get_info().name).collect();
     if let Some(n) = name {
@@ -218,10 +222,7 @@ pub fn pick_adapter(name: Option<&str>, allow_cpu: bool) -> Result<wgpu::Adapter
         if all_names.is_empty() {
             GpuError::NoAdapter(String::new())
         } else {
-            GpuError::NoAdapter(format!(
-                " other than CPU-type adapters ({})",
-                all_names.join(", ")
-            ))
+            GpuError::OnlyCpuAdapters(all_names.join(", "))
         }
     })
 }

@@ -3,11 +3,12 @@
 
 use crate::summary::{Reported, Summary};
 
-fn header(first: &[String], r: &Reported) -> Vec<String> {
+/// Columns: the given first ones, index, every parameter, every metric of the scenario.
+fn header(first: &[String], s: &Summary) -> Vec<String> {
     let mut h: Vec<String> = first.to_vec();
     h.push("index".into());
-    h.extend(r.params.iter().map(|(p, _)| p.name().to_string()));
-    h.extend(r.metrics.iter().map(|(m, _)| m.name().to_string()));
+    h.extend(crate::params::Param::all().map(|p| p.name().to_string()));
+    h.extend(s.metric_names.iter().map(|m| m.name().to_string()));
     h
 }
 
@@ -38,36 +39,26 @@ fn to_bytes(rows: Vec<Vec<String>>) -> Result<Vec<u8>, csv::Error> {
 
 /// `best_by.csv`: group columns (`group_<axis>`), then index, parameters, metrics.
 pub fn best_by(s: &Summary) -> Result<Vec<u8>, csv::Error> {
-    let mut rows = Vec::new();
-    if let Some(first) = s.best_by.first() {
-        let names: Vec<String> = first
-            .group
-            .iter()
-            .map(|(p, _)| format!("group_{}", p.name()))
-            .collect();
-        rows.push(header(&names, &first.best));
-        for g in &s.best_by {
-            rows.push(row(
-                g.group.iter().map(|(_, v)| v.to_string()).collect(),
-                &g.best,
-            ));
-        }
-    } else {
-        rows.push(vec!["index".into()]);
+    let names: Vec<String> = s
+        .group_by
+        .iter()
+        .map(|p| format!("group_{}", p.name()))
+        .collect();
+    let mut rows = vec![header(&names, s)];
+    for g in &s.best_by {
+        rows.push(row(
+            g.group.iter().map(|(_, v)| v.to_string()).collect(),
+            &g.best,
+        ));
     }
     to_bytes(rows)
 }
 
 /// `pareto.csv`: index, parameters, metrics, ordered by facility power.
 pub fn pareto(s: &Summary) -> Result<Vec<u8>, csv::Error> {
-    let mut rows = Vec::new();
-    if let Some(first) = s.pareto.first() {
-        rows.push(header(&[], first));
-        for p in &s.pareto {
-            rows.push(row(Vec::new(), p));
-        }
-    } else {
-        rows.push(vec!["index".into()]);
+    let mut rows = vec![header(&[], s)];
+    for p in &s.pareto {
+        rows.push(row(Vec::new(), p));
     }
     to_bytes(rows)
 }
