@@ -192,10 +192,49 @@ pub fn run_sweep(
             }
         },
     };
+    let mut reductions = reductions;
+    let mut info = primary.info();
+    if !primary.exact() {
+        if let Some(index) = first_infeasible_candidate(plan, &reductions) {
+            // The device's f32 constraint check admitted a configuration that the f64 model
+            // puts just outside a bound: the reductions may then miss the true best, so
+            // evaluate the grid again exactly.
+            let cpu;
+            let exact: &dyn Backend = match fallback {
+                Some(fb) if fb.exact() => fb,
+                _ => {
+                    cpu = crate::backend::cpu::CpuBackend::new(0)?;
+                    &cpu
+                }
+            };
+            notices.push(format!(
+                "configuration {index}, reported by {}, is just outside a constraint bound in f64 (f32 rounding); the sweep was re-run on {}",
+                info.name,
+                exact.info().name
+            ));
+            reductions = exact.run(plan, 0..plan.grid.size, progress)?;
+            info = exact.info();
+        }
+    }
     let elapsed_s = start.elapsed().as_secs_f64();
-    let mut summary = summarise(plan, &reductions, primary.info(), elapsed_s);
+    let mut summary = summarise(plan, &reductions, info, elapsed_s);
     summary.notices = notices;
     Ok(summary)
+}
+
+/// The first reported configuration (best, group leader, Pareto bin leader) that the f64
+/// model finds infeasible, if any.
+pub fn first_infeasible_candidate(plan: &SweepPlan, r: &Reductions) -> Option<u64> {
+    let s = &plan.scenario;
+    r.best
+        .iter()
+        .chain(r.best_by.iter().flatten())
+        .chain(r.pareto.iter().flatten())
+        .map(|c| c.index)
+        .find(|&i| {
+            let (cfg, acc) = s.resolve(&s.values_at_index(i));
+            !is_feasible(&evaluate(&cfg, acc, &s.workload), &s.constraints)
+        })
 }
 
 /// Turn reductions into a summary (re-evaluating reported configurations in f64).

@@ -627,3 +627,39 @@ fn gpu_prepared_sweep_reruns() {
         .unwrap();
     compare(&plan, r, &c, &a, "prepared");
 }
+
+/// Constraints are checked in f32 on the device: a configuration exactly on a bound must stay
+/// feasible, and one just outside in f64 must not be reported (the sweep re-runs exactly).
+#[test]
+fn gpu_constraint_bounds_match_the_f64_model() {
+    let Some(g) = gpu(GpuOptions::default()) else {
+        return;
+    };
+    let catalog = Catalog::builtin().unwrap();
+    let cpu = CpuBackend::new(1).unwrap();
+    let a = catalog.find("H100-SXM").unwrap();
+    // 1000 GPUs at the H100's TDP and host share, PUE 1.2: the largest facility power.
+    let top = 1000.0 * (a.tdp_w + a.host_w) * 1.2 / 1e6;
+    for (bound, reruns) in [(top, false), (top * (1.0 - 1e-6), true)] {
+        let text = format!(
+            "[axes]\ngpu_count = {{ from = 1, to = 1000, steps = 1000 }}\n[fixed]\naccelerator = \"H100-SXM\"\n[constraints]\nmax_facility_mw = {bound:?}\n"
+        );
+        let s = Scenario::parse("bound.toml", &text, &catalog).unwrap();
+        let plan = SweepPlan::new(s, None).unwrap();
+        let on_gpu = run_sweep(&plan, &g, None, &|_| {}).unwrap();
+        let exact = run_sweep(&plan, &cpu, None, &|_| {}).unwrap();
+        let best = |s: &clustersweep::summary::Summary| s.best.as_ref().map(|b| b.index);
+        assert_eq!(best(&on_gpu), best(&exact), "bound {bound}");
+        assert!(
+            on_gpu.best.as_ref().is_some_and(|b| b.feasible),
+            "bound {bound}"
+        );
+        assert_eq!(
+            !on_gpu.notices.is_empty(),
+            reruns,
+            "bound {bound}: {:?}",
+            on_gpu.notices
+        );
+        assert_eq!(on_gpu.feasible, exact.feasible, "bound {bound}");
+    }
+}

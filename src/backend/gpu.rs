@@ -759,6 +759,10 @@ impl GpuBackend {
 }
 
 impl Backend for GpuBackend {
+    fn exact(&self) -> bool {
+        false
+    }
+
     fn info(&self) -> BackendInfo {
         BackendInfo {
             kind: "gpu".into(),

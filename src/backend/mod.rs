@@ -42,6 +42,11 @@ pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 /// A way to evaluate ranges of a plan.
 pub trait Backend {
     fn info(&self) -> BackendInfo;
+    /// Whether the backend decides feasibility exactly as the f64 model does. A backend
+    /// that does not (the f32 GPU kernels) has its reported configurations re-checked.
+    fn exact(&self) -> bool {
+        true
+    }
     /// Evaluate `range` (flat indices) and reduce it.
     fn run(
         &self,

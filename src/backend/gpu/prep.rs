@@ -9,6 +9,10 @@ use crate::params::{Param, ParamDefault, PARAMS};
 use crate::plan::SweepPlan;
 use crate::scenario::Source;
 
+/// Relative widening of constraint bounds on the device (2^-18, about 3.8e-6: many times
+/// the f32 error of the constrained metrics, well inside the 1e-5 agreement tolerance).
+pub const CONSTRAINT_SLACK: f64 = 1.0 / 262_144.0;
+
 /// Most axes the kernel decodes.
 pub const MAX_AXES: usize = 24;
 /// f32 figures per accelerator in the kernel's table.
@@ -272,7 +276,18 @@ pub fn prepare(plan: &SweepPlan) -> Result<Prepared, Unsupported> {
     ];
     for (i, b) in cons.iter().enumerate() {
         add(&format!("HAS_C{i}"), b.is_some() as u32 as f64);
-        add(&format!("C{i}"), f32v(b.unwrap_or(0.0)));
+        // Constraints are checked in f32 on the device: widen each bound by CONSTRAINT_SLACK
+        // (relative) so a configuration the f64 model puts exactly on (or just inside) a
+        // bound is never lost to f32 rounding. Configurations admitted by the slack but
+        // outside the bound in f64 are caught by `summary::run_sweep`, which re-checks every
+        // reported configuration in f64 and re-runs on the CPU if one is infeasible.
+        let bound = b.unwrap_or(0.0);
+        let widen = bound.abs() * CONSTRAINT_SLACK;
+        let upper = i < 4;
+        add(
+            &format!("C{i}"),
+            f32v(if upper { bound + widen } else { bound - widen }),
+        );
     }
     Ok(Prepared {
         axis_meta,
