@@ -2,7 +2,7 @@
 //! of truth for every formula. The CPU and GPU kernels are separate implementations held to
 //! this one by tests. This module knows nothing of grids, backends, files or the CLI.
 
-use crate::params::{CostModel, Precision};
+use crate::params::{CostModel, Param, Precision};
 use std::fmt;
 
 /// Hours per year (365.25 days).
@@ -236,35 +236,56 @@ pub struct Evaluation {
     pub metrics: Metrics,
 }
 
+/// Whether a parameter value is inside the spec's valid range, for the checks that depend on
+/// that value alone (the power limit and the precision also need the accelerator; see
+/// [`is_valid`]). The CPU and GPU backends decide validity per axis value with this function.
+pub fn value_in_range(p: Param, x: f64) -> bool {
+    match p {
+        Param::Accelerator | Param::Precision | Param::CostModel | Param::PowerW => true,
+        Param::GpuCount => (1.0..=1e8).contains(&x) && x.fract() == 0.0,
+        Param::PowerFrac | Param::Utilization => x > 0.0 && x <= 1.0,
+        Param::LoadFrac => (0.0..=1.0).contains(&x),
+        Param::Pue => (1.0..=3.0).contains(&x),
+        Param::JobGpus => x >= 0.0 && x.fract() == 0.0,
+        Param::MtbfHours | Param::Years => x > 0.0,
+        Param::HostW
+        | Param::CheckpointS
+        | Param::RestartS
+        | Param::ElectricityUsdPerKwh
+        | Param::GpuPriceUsd
+        | Param::HostCapexUsd
+        | Param::FacilityUsdPerW
+        | Param::GpuHourUsd
+        | Param::CarbonKgPerKwh => x >= 0.0,
+    }
+}
+
 /// Whether every parameter of `c` is inside its valid range for accelerator `a`.
 pub fn is_valid(c: &Config, a: &Accelerator) -> bool {
-    let power_frac_ok = c.power_frac.is_none_or(|f| f > 0.0 && f <= 1.0);
+    let values = [
+        (Param::GpuCount, c.gpu_count),
+        (Param::Utilization, c.utilization),
+        (Param::LoadFrac, c.load_frac),
+        (Param::Pue, c.pue),
+        (Param::HostW, c.host_w),
+        (Param::JobGpus, c.job_gpus),
+        (Param::MtbfHours, c.mtbf_hours),
+        (Param::CheckpointS, c.checkpoint_s),
+        (Param::RestartS, c.restart_s),
+        (Param::Years, c.years),
+        (Param::ElectricityUsdPerKwh, c.electricity_usd_per_kwh),
+        (Param::GpuPriceUsd, c.gpu_price_usd),
+        (Param::HostCapexUsd, c.host_capex_usd),
+        (Param::FacilityUsdPerW, c.facility_usd_per_w),
+        (Param::GpuHourUsd, c.gpu_hour_usd),
+        (Param::CarbonKgPerKwh, c.carbon_kg_per_kwh),
+    ];
     a.peak(c.precision).is_some_and(|p| p > 0.0)
-        && c.gpu_count >= 1.0
-        && c.gpu_count <= 1e8
-        && c.gpu_count.fract() == 0.0
-        && power_frac_ok
+        && c.power_frac
+            .is_none_or(|f| value_in_range(Param::PowerFrac, f))
         && c.power_w >= a.min_power_w
         && c.power_w <= a.tdp_w
-        && c.utilization > 0.0
-        && c.utilization <= 1.0
-        && c.load_frac >= 0.0
-        && c.load_frac <= 1.0
-        && c.pue >= 1.0
-        && c.pue <= 3.0
-        && c.host_w >= 0.0
-        && c.job_gpus >= 0.0
-        && c.job_gpus.fract() == 0.0
-        && c.mtbf_hours > 0.0
-        && c.checkpoint_s >= 0.0
-        && c.restart_s >= 0.0
-        && c.years > 0.0
-        && c.electricity_usd_per_kwh >= 0.0
-        && c.gpu_price_usd >= 0.0
-        && c.host_capex_usd >= 0.0
-        && c.facility_usd_per_w >= 0.0
-        && c.gpu_hour_usd >= 0.0
-        && c.carbon_kg_per_kwh >= 0.0
+        && values.iter().all(|&(p, x)| value_in_range(p, x))
 }
 
 /// Clock factor `s = ((P - idle_w) / (tdp_w - idle_w)) ^ (1 / dvfs_exponent)`.

@@ -23,7 +23,7 @@
 
 mod prep;
 
-pub use prep::{prepare, value_ok, Prepared, Unsupported};
+pub use prep::{prepare, Prepared, Unsupported};
 
 use super::{Backend, BackendError, BackendInfo, Progress};
 use crate::model::{Metric, Sense, METRIC_COUNT};

@@ -15,8 +15,8 @@
 //! scalar reference to the last bit or nearly so (the tests hold them to 1e-9 relative).
 
 use crate::model::{
-    clock_factor, Metric, DAYS_PER_SECOND, HOMES_PER_W, HOURS_PER_YEAR, KWH_PER_W_YEAR,
-    METRIC_COUNT, SECONDS_PER_YEAR,
+    clock_factor, value_in_range, Metric, DAYS_PER_SECOND, HOMES_PER_W, HOURS_PER_YEAR,
+    KWH_PER_W_YEAR, METRIC_COUNT, SECONDS_PER_YEAR,
 };
 use crate::params::{Param, ParamDefault, PARAMS, PARAM_COUNT};
 use crate::plan::SweepPlan;
@@ -208,29 +208,6 @@ struct Layout {
     group_inner: bool,
     /// The scenario's constraints as (metric, bound, is upper bound).
     bounds: Vec<(Metric, f64, bool)>,
-}
-
-/// Whether a parameter value is inside its valid range (checks that need no accelerator);
-/// the same rules as `model::is_valid`.
-pub fn value_in_range(p: Param, x: f64) -> bool {
-    match p {
-        Param::Accelerator | Param::Precision | Param::CostModel | Param::PowerW => true,
-        Param::GpuCount => (1.0..=1e8).contains(&x) && x.fract() == 0.0,
-        Param::PowerFrac | Param::Utilization => x > 0.0 && x <= 1.0,
-        Param::LoadFrac => (0.0..=1.0).contains(&x),
-        Param::Pue => (1.0..=3.0).contains(&x),
-        Param::JobGpus => x >= 0.0 && x.fract() == 0.0,
-        Param::MtbfHours | Param::Years => x > 0.0,
-        Param::HostW
-        | Param::CheckpointS
-        | Param::RestartS
-        | Param::ElectricityUsdPerKwh
-        | Param::GpuPriceUsd
-        | Param::HostCapexUsd
-        | Param::FacilityUsdPerW
-        | Param::GpuHourUsd
-        | Param::CarbonKgPerKwh => x >= 0.0,
-    }
 }
 
 /// Scalars for the parameters that are not axes.

@@ -38,30 +38,6 @@ pub struct Prepared {
 #[error("{0}")]
 pub struct Unsupported(pub String);
 
-/// Whether `v` passes the range checks of `param` that depend on that value alone
-/// (mirrors `model::is_valid`; the power and precision checks need the accelerator).
-pub fn value_ok(param: Param, v: f64) -> bool {
-    match param {
-        Param::Accelerator | Param::Precision | Param::CostModel | Param::PowerW => true,
-        Param::GpuCount => (1.0..=1e8).contains(&v) && v.fract() == 0.0,
-        Param::PowerFrac => v > 0.0 && v <= 1.0,
-        Param::Utilization => v > 0.0 && v <= 1.0,
-        Param::LoadFrac => (0.0..=1.0).contains(&v),
-        Param::Pue => (1.0..=3.0).contains(&v),
-        Param::JobGpus => v >= 0.0 && v.fract() == 0.0,
-        Param::MtbfHours | Param::Years => v > 0.0,
-        Param::HostW
-        | Param::CheckpointS
-        | Param::RestartS
-        | Param::ElectricityUsdPerKwh
-        | Param::GpuPriceUsd
-        | Param::HostCapexUsd
-        | Param::FacilityUsdPerW
-        | Param::GpuHourUsd
-        | Param::CarbonKgPerKwh => v >= 0.0,
-    }
-}
-
 /// The accelerator figure a parameter defaults to, as (table field, value).
 fn acc_default(param: Param, a: &Accelerator) -> Option<(u32, f64)> {
     match param {
@@ -150,7 +126,7 @@ pub fn prepare(plan: &SweepPlan) -> Result<Prepared, Unsupported> {
         ]);
         for &v in &axis.values {
             axis_vals.push(v as f32);
-            let mut aux = value_ok(axis.param, v) as u32;
+            let mut aux = crate::model::value_in_range(axis.param, v) as u32;
             if Some(k) == power_axis {
                 let rank = power_sorted.partition_point(|&x| x < v) as u32;
                 aux |= rank << 1;
@@ -182,7 +158,7 @@ pub fn prepare(plan: &SweepPlan) -> Result<Prepared, Unsupported> {
             _ => true,
         };
         if kind == 0 && check {
-            fixed_ok &= value_ok(p, c);
+            fixed_ok &= crate::model::value_in_range(p, c);
         }
         constants.push((format!("k_{}", p.name()), kind as f64));
         constants.push((format!("s_{}", p.name()), slot as f64));
@@ -213,7 +189,7 @@ pub fn prepare(plan: &SweepPlan) -> Result<Prepared, Unsupported> {
             if s.sources[info.param.index()] == Source::Default {
                 if let Some((_, v)) = acc_default(info.param, a) {
                     if info.param != Param::PowerW {
-                        ok &= value_ok(info.param, v);
+                        ok &= crate::model::value_in_range(info.param, v);
                     }
                 }
             }
