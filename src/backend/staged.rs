@@ -558,39 +558,21 @@ fn eval_window<const FULL: bool>(
     let cost = param(Param::CostModel);
     let own = k.test(cost, Col::S(0.0), |c, z| c == z);
     let all_rent = own == Col::S(0.0);
+    // Own: capex and capex + energy; rent: accelerator-hours. A window all of one kind
+    // computes only that kind; a mixed window computes both and selects per configuration.
+    let own_costs = |k: &mut Arena| {
+        let fac_usd = param(Param::FacilityUsdPerW);
+        let capex = own_capex(k, n_gpu, price, hcap, tdp, host, pue, fac_usd);
+        let e = k.mul(energy_kwh, param(Param::ElectricityUsdPerKwh));
+        (capex, k.add(capex, e))
+    };
+    let rent = |k: &mut Arena| rent_tco(k, n_gpu, years, param(Param::GpuHourUsd));
     let (capex, tco) = match own {
-        Col::S(_) if all_rent => (
-            Col::S(0.0),
-            rent_tco(k, n_gpu, years, param(Param::GpuHourUsd)),
-        ),
-        Col::S(_) => {
-            let capex = own_capex(
-                k,
-                n_gpu,
-                price,
-                hcap,
-                tdp,
-                host,
-                pue,
-                param(Param::FacilityUsdPerW),
-            );
-            let e = k.mul(energy_kwh, param(Param::ElectricityUsdPerKwh));
-            (capex, k.add(capex, e))
-        }
+        Col::S(_) if all_rent => (Col::S(0.0), rent(k)),
+        Col::S(_) => own_costs(k),
         Col::V(_) => {
-            let capex_own = own_capex(
-                k,
-                n_gpu,
-                price,
-                hcap,
-                tdp,
-                host,
-                pue,
-                param(Param::FacilityUsdPerW),
-            );
-            let e = k.mul(energy_kwh, param(Param::ElectricityUsdPerKwh));
-            let tco_own = k.add(capex_own, e);
-            let tco_rent = rent_tco(k, n_gpu, years, param(Param::GpuHourUsd));
+            let (capex_own, tco_own) = own_costs(k);
+            let tco_rent = rent(k);
             (
                 k.select(own, capex_own, Col::S(0.0)),
                 k.select(own, tco_own, tco_rent),
