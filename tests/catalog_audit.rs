@@ -8,19 +8,8 @@ use clustersweep::catalog::Catalog;
 use clustersweep::model::Accelerator;
 use clustersweep::params::Precision;
 
-/// Accelerators the catalog must contain (issue 1 / spec).
-const REQUIRED_IDS: [&str; 10] = [
-    "A100-SXM4-80GB",
-    "H100-SXM",
-    "H200-SXM",
-    "B200",
-    "GB200",
-    "GB300",
-    "MI300X",
-    "MI355X",
-    "TPU-v5p",
-    "Trainium2",
-];
+mod common;
+use common::REQUIRED_IDS;
 
 /// Numeric fields of an entry; each needs a citation in `[accelerators.ID.sources]`.
 const NUMERIC_FIELDS: [&str; 10] = [

@@ -8,9 +8,10 @@ use clustersweep::scenario::Scenario;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_clustersweep");
+mod common;
+use common::{run, REQUIRED_IDS};
 
 /// 3 accelerators x 5 sizes x 2 precisions x 3 power fractions x 2 job sizes = 180.
 /// A100 has no fp8 peak and H100 at 25% of 700 W is below its 200 W floor: invalid ones.
@@ -33,27 +34,6 @@ max_facility_mw = 30
 [objective]
 metric = "usd_per_eflop"
 "#;
-
-const REQUIRED_IDS: [&str; 10] = [
-    "A100-SXM4-80GB",
-    "H100-SXM",
-    "H200-SXM",
-    "B200",
-    "GB200",
-    "GB300",
-    "MI300X",
-    "MI355X",
-    "TPU-v5p",
-    "Trainium2",
-];
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run clustersweep")
-}
 
 #[track_caller]
 fn ok(out: &Output, what: &str) -> String {

@@ -8,9 +8,10 @@ use clustersweep::plan::SweepPlan;
 use clustersweep::scenario::Scenario;
 use clustersweep::summary::describe;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_clustersweep");
+mod common;
+use common::{run, Rng};
 
 /// A valid scenario the cases below break (lines 1-3).
 const BASE: &str = "[fixed]\naccelerator = \"H100-SXM\"\ngpu_count = 8\n";
@@ -602,14 +603,6 @@ fn catalog_parse_errors() {
 // ---------------------------------------------------------------------------------------
 // Through the binary
 
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .env("RUST_BACKTRACE", "0")
-        .output()
-        .expect("run clustersweep")
-}
-
 /// Exit code 2, nothing on stdout, exactly one line on stderr that names `names`.
 #[track_caller]
 fn assert_input_error(out: &Output, names: &[&str], what: &str) {
@@ -749,21 +742,6 @@ fn cli_bad_arguments_exit_2() {
 
 // ---------------------------------------------------------------------------------------
 // Never a panic
-
-/// SplitMix64.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 const SEED_SCENARIO: &str = r#"name = "seed"
 [axes]

@@ -10,6 +10,9 @@ use clustersweep::model::{
 use clustersweep::params::{CostModel, Precision};
 use clustersweep::scenario::Scenario;
 
+mod common;
+use common::Rng;
+
 /// A made-up accelerator with round figures so the hand-worked numbers stay readable.
 fn acc() -> Accelerator {
     Accelerator {
@@ -461,27 +464,6 @@ fn spec_model(
         out.push(("tokens_per_s", big_f / (6.0 * mp)));
     }
     out
-}
-
-/// Small deterministic generator (SplitMix64).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn int(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
 }
 
 #[test]

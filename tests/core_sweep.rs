@@ -16,46 +16,8 @@ use clustersweep::summary::{summarise, ParamValue, Summary};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// Small deterministic generator (SplitMix64).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn range(&mut self, lo: f64, hi: f64) -> f64 {
-        lo + (hi - lo) * self.unit()
-    }
-    fn int(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo + 1)
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.int(0, items.len() as u64 - 1) as usize]
-    }
-    /// A non-empty random subset, in random order.
-    fn subset<T: Clone>(&mut self, items: &[T]) -> Vec<T> {
-        let mut v: Vec<T> = items.to_vec();
-        self.shuffle(&mut v);
-        let n = self.int(1, v.len() as u64) as usize;
-        v.truncate(n);
-        v
-    }
-    fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.int(0, i as u64) as usize;
-            v.swap(i, j);
-        }
-    }
-}
+mod common;
+use common::Rng;
 
 /// Two accelerators defined inline (one with every precision, one without fp4), so
 /// precision axes produce invalid configurations, and power axes cross `min_power_w`.

@@ -15,6 +15,9 @@ use clustersweep::scenario::Scenario;
 use clustersweep::summary::{run_sweep, summarise};
 use std::ops::Range;
 
+mod common;
+use common::Rng;
+
 fn gpu(options: GpuOptions) -> Option<GpuBackend> {
     match GpuBackend::open(None, true, options) {
         Ok(g) => Some(g),
@@ -26,27 +29,6 @@ fn gpu(options: GpuOptions) -> Option<GpuBackend> {
             None
         }
         Err(e) => panic!("GPU adapter present but unusable: {e}"),
-    }
-}
-
-/// A small deterministic generator (SplitMix64).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn chance(&mut self, p: f64) -> bool {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64 > 1.0 - p
-    }
-    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
-        xs[self.below(xs.len())]
     }
 }
 

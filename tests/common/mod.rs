@@ -1,0 +1,84 @@
+//! Helpers shared by the integration tests: a small deterministic random generator, the
+//! accelerator ids the catalog must hold, and running the `clustersweep` binary.
+//! (Each test crate uses a subset, hence the `dead_code` allowance.)
+#![allow(dead_code)]
+
+use std::process::{Command, Output};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_clustersweep");
+
+/// Accelerators the catalog must contain (issue 2).
+pub const REQUIRED_IDS: [&str; 10] = [
+    "A100-SXM4-80GB",
+    "H100-SXM",
+    "H200-SXM",
+    "B200",
+    "GB200",
+    "GB300",
+    "MI300X",
+    "MI355X",
+    "TPU-v5p",
+    "Trainium2",
+];
+
+/// Run the binary with `args` (no backtraces, so a panic shows as such).
+pub fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run clustersweep")
+}
+
+/// Small deterministic generator (SplitMix64).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// Uniform in [lo, hi).
+    pub fn range(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.unit()
+    }
+    /// Uniform integer in lo ..= hi.
+    pub fn int(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+    /// Uniform in 0 .. n.
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    /// True with probability `p`.
+    pub fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+    /// One of `items`.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+    /// A non-empty random subset, in random order.
+    pub fn subset<T: Clone>(&mut self, items: &[T]) -> Vec<T> {
+        let mut v: Vec<T> = items.to_vec();
+        self.shuffle(&mut v);
+        let n = self.int(1, v.len() as u64) as usize;
+        v.truncate(n);
+        v
+    }
+    /// Fisher-Yates.
+    pub fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            let j = self.int(0, i as u64) as usize;
+            v.swap(i, j);
+        }
+    }
+}
