@@ -30,7 +30,8 @@ const CARBON_TO: f64 = 0.50;
 /// One backend's measurement.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct BenchResult {
-    pub backend: BenchBackend,
+    /// The backend object, as in the summary's `backend`.
+    pub backend: BackendInfo,
     /// Configurations per repetition.
     pub configs: u64,
     /// Median configurations per second (wall time).
@@ -43,28 +44,6 @@ pub struct BenchResult {
     pub gflops: Option<f64>,
     /// `gflops` over the adapter's peak, where the peak is known.
     pub peak_fraction: Option<f64>,
-}
-
-/// The backend object of a bench result (as in the summary's `backend`).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct BenchBackend {
-    pub kind: String,
-    pub name: String,
-    pub api: Option<String>,
-    pub device_type: Option<String>,
-    pub driver: Option<String>,
-}
-
-impl From<BackendInfo> for BenchBackend {
-    fn from(b: BackendInfo) -> Self {
-        BenchBackend {
-            kind: b.kind,
-            name: b.name,
-            api: b.api,
-            device_type: b.device_type,
-            driver: b.driver,
-        }
-    }
 }
 
 /// The machine a benchmark ran on.
@@ -208,7 +187,7 @@ pub fn bench_cpu(opts: &BenchOptions) -> Result<BenchResult, BackendError> {
     let gflops = OPS_PER_CONFIG * configs as f64 / wall * 1e-9;
     let peak = cpu_peak_gflops(cpu.threads(), false);
     Ok(BenchResult {
-        backend: cpu.info().into(),
+        backend: cpu.info(),
         configs,
         configs_per_s: configs as f64 / wall,
         wall_s: wall,
@@ -273,7 +252,7 @@ pub fn bench_gpu(gpu: &GpuBackend, opts: &BenchOptions) -> Result<BenchResult, B
         gpu_peak_gflops(&info.name)
     };
     Ok(BenchResult {
-        backend: info.into(),
+        backend: info,
         configs,
         configs_per_s: configs as f64 / wall,
         wall_s: wall,
@@ -443,7 +422,7 @@ mod tests {
     #[test]
     fn compare_gives_ratios_against_the_first_file() {
         let mk = |rate: f64| BenchResult {
-            backend: BenchBackend {
+            backend: BackendInfo {
                 kind: "cpu".into(),
                 name: "x".into(),
                 api: None,

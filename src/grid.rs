@@ -1,6 +1,6 @@
 //! The grid: axis lengths, row-major strides (last axis fastest), decoding a u64 flat index
-//! into per-axis positions without materialising anything, an odometer for walking a range
-//! in order, and splitting index ranges into chunks.
+//! into per-axis positions without materialising anything, advancing positions in order
+//! (an odometer), and splitting index ranges into chunks.
 
 use std::ops::Range;
 
@@ -64,38 +64,19 @@ impl Grid {
     }
 }
 
-/// Walks flat indices in order, keeping per-axis positions, so moving to the next index
-/// costs an increment instead of a division per axis.
-#[derive(Clone, Debug)]
-pub struct Odometer {
-    pub digits: Vec<u64>,
-    lens: Vec<u64>,
-}
-
-impl Odometer {
-    /// Positioned at `index`.
-    pub fn at(grid: &Grid, index: u64) -> Odometer {
-        let mut digits = vec![0; grid.lens.len()];
-        grid.decode(index, &mut digits);
-        Odometer {
-            digits,
-            lens: grid.lens.clone(),
+/// Move per-axis positions to the next flat index, like an odometer (the last axis turns
+/// fastest): an increment instead of a division per axis. Returns false when every axis
+/// wrapped around (the positions are back at zero).
+#[inline]
+pub fn advance(digits: &mut [u64], lens: &[u64]) -> bool {
+    for (d, &len) in digits.iter_mut().zip(lens).rev() {
+        *d += 1;
+        if *d < len {
+            return true;
         }
+        *d = 0;
     }
-
-    /// Advance one index. Returns the outermost axis that changed (every axis after it
-    /// changed too), or `None` when the grid wrapped around or has no axes.
-    #[inline]
-    pub fn advance(&mut self) -> Option<usize> {
-        for k in (0..self.digits.len()).rev() {
-            self.digits[k] += 1;
-            if self.digits[k] < self.lens[k] {
-                return Some(k);
-            }
-            self.digits[k] = 0;
-        }
-        None
-    }
+    false
 }
 
 #[cfg(test)]
@@ -107,13 +88,13 @@ mod tests {
         let g = Grid::new(&[3, 1, 4, 2]).unwrap();
         assert_eq!(g.size, 24);
         assert_eq!(g.strides, vec![8, 8, 2, 1]);
-        let mut od = Odometer::at(&g, 0);
+        let mut od = vec![0; 4];
         let mut d = vec![0; 4];
         for i in 0..g.size {
             g.decode(i, &mut d);
-            assert_eq!(d, od.digits, "index {i}");
+            assert_eq!(d, od, "index {i}");
             assert_eq!(g.encode(&d), i);
-            od.advance();
+            assert_eq!(advance(&mut od, &g.lens), i + 1 < g.size);
         }
     }
 

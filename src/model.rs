@@ -312,13 +312,8 @@ pub fn goodput(c: &Config) -> f64 {
 
 /// Evaluate one configuration exactly as the spec writes it, in f64.
 pub fn evaluate(c: &Config, a: &Accelerator, w: &Workload) -> Evaluation {
-    evaluate_with(c, a, w, clock_factor(c.power_w, a), goodput(c))
-}
-
-/// [`evaluate`] with the clock factor `s` and goodput `g` already known (callers that walk
-/// a grid recompute those two only when their inputs change).
-#[inline]
-pub fn evaluate_with(c: &Config, a: &Accelerator, w: &Workload, s: f64, g: f64) -> Evaluation {
+    let s = clock_factor(c.power_w, a);
+    let g = goodput(c);
     let valid = is_valid(c, a);
     let n = c.gpu_count;
     let p = c.power_w;

@@ -131,6 +131,13 @@ impl SweepPlan {
         })
     }
 
+    /// Raw parameter values of the configuration at a flat index.
+    pub fn values_at(&self, index: u64) -> crate::scenario::ParamValues {
+        let mut digits = vec![0; self.grid.lens.len()];
+        self.grid.decode(index, &mut digits);
+        self.scenario.values_at(&digits)
+    }
+
     /// The group of per-axis positions (mixed radix over the group axes).
     #[inline]
     pub fn group_of(&self, digits: &[u64]) -> usize {

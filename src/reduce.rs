@@ -4,7 +4,7 @@
 //! shards produce [`Reductions`] that [`Reductions::merge`] combines; merging in a fixed
 //! order makes results independent of scheduling.
 
-use crate::model::{Metrics, Objective, METRIC_COUNT};
+use crate::model::{Objective, METRIC_COUNT};
 use crate::plan::SweepPlan;
 use serde::{Deserialize, Serialize};
 
@@ -34,12 +34,6 @@ impl Default for MetricStats {
 }
 
 impl MetricStats {
-    #[inline]
-    pub fn add(&mut self, x: f64) {
-        self.min = self.min.min(x);
-        self.max = self.max.max(x);
-        self.sum += x;
-    }
     pub fn merge(&mut self, o: &MetricStats) {
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
@@ -82,29 +76,6 @@ impl Reductions {
             best_by: vec![None; plan.group_count],
             pareto: vec![None; plan.pareto.count],
             stats: vec![MetricStats::default(); METRIC_COUNT],
-        }
-    }
-
-    /// Account one feasible configuration.
-    #[inline]
-    pub fn add_feasible(
-        &mut self,
-        index: u64,
-        metrics: &Metrics,
-        objective: &Objective,
-        group: usize,
-        bin: usize,
-    ) {
-        self.feasible += 1;
-        let c = Candidate {
-            objective: metrics[objective.metric as usize],
-            index,
-        };
-        offer(&mut self.best, c, objective);
-        offer(&mut self.best_by[group], c, objective);
-        offer(&mut self.pareto[bin], c, objective);
-        for (s, &x) in self.stats.iter_mut().zip(metrics.iter()) {
-            s.add(x);
         }
     }
 

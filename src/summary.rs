@@ -156,7 +156,7 @@ pub fn describe(s: &Scenario, index: u64, values: &crate::scenario::ParamValues)
 
 /// Describe the configuration at a flat index.
 pub fn report_index(plan: &SweepPlan, index: u64) -> Reported {
-    describe(&plan.scenario, index, &plan.scenario.values_at_index(index))
+    describe(&plan.scenario, index, &plan.values_at(index))
 }
 
 /// Run `primary` over the whole grid; if it fails part-way and a `fallback` is given, the
@@ -232,7 +232,7 @@ pub fn first_infeasible_candidate(plan: &SweepPlan, r: &Reductions) -> Option<u6
         .chain(r.pareto.iter().flatten())
         .map(|c| c.index)
         .find(|&i| {
-            let (cfg, acc) = s.resolve(&s.values_at_index(i));
+            let (cfg, acc) = s.resolve(&plan.values_at(i));
             !is_feasible(&evaluate(&cfg, acc, &s.workload), &s.constraints)
         })
 }

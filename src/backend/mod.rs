@@ -8,11 +8,11 @@ pub mod staged;
 
 use crate::plan::SweepPlan;
 use crate::reduce::Reductions;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::ops::Range;
 
 /// What a backend runs on, as reported in summaries and benchmarks.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BackendInfo {
     /// `cpu` or `gpu`.
     pub kind: String,

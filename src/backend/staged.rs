@@ -335,14 +335,9 @@ fn eval_range_inline<const FULL: bool>(plan: &SweepPlan, range: Range<u64>) -> R
         eval_window::<FULL>(plan, &layout, &mut sc, idx, j0, n, &mut red);
         idx += n as u64;
         if j0 + n as u64 == layout.block {
-            // Next inner block: advance the outer axes like an odometer (no division).
-            for ax in (0..layout.inner).rev() {
-                sc.digits[ax] += 1;
-                if sc.digits[ax] < plan.grid.lens[ax] {
-                    break;
-                }
-                sc.digits[ax] = 0;
-            }
+            // Next inner block: advance the outer axes (no division).
+            let outer = layout.inner;
+            crate::grid::advance(&mut sc.digits[..outer], &plan.grid.lens[..outer]);
         }
     }
     red
