@@ -13,6 +13,14 @@ pub const BUILTIN_CATALOG: &str = include_str!("../configs/hardware.toml");
 /// Name used for the built-in catalog in messages.
 pub const BUILTIN_CATALOG_NAME: &str = "<built-in configs/hardware.toml>";
 
+/// Position of accelerator `id` in a table: exact match first, then ignoring ASCII case.
+pub fn find_accelerator(table: &[Accelerator], id: &str) -> Option<usize> {
+    table
+        .iter()
+        .position(|a| a.id == id)
+        .or_else(|| table.iter().position(|a| a.id.eq_ignore_ascii_case(id)))
+}
+
 /// Keys of one accelerator table.
 const FIELDS: [&str; 15] = [
     "name",
@@ -102,11 +110,7 @@ impl Catalog {
 
     /// Find an accelerator by id (exact, then case-insensitive).
     pub fn find(&self, id: &str) -> Option<&Accelerator> {
-        self.accelerators.iter().find(|a| a.id == id).or_else(|| {
-            self.accelerators
-                .iter()
-                .find(|a| a.id.eq_ignore_ascii_case(id))
-        })
+        find_accelerator(&self.accelerators, id).map(|i| &self.accelerators[i])
     }
 
     /// Ids, for messages.

@@ -3,7 +3,7 @@
 //! reason; after parsing, a [`Scenario`] is known to be well formed (its configurations may
 //! still be invalid, which the model counts, never reports as an error).
 
-use crate::catalog::{parse_accelerator, Catalog};
+use crate::catalog::{find_accelerator, parse_accelerator, Catalog};
 use crate::grid::Grid;
 use crate::input::{get, join_key, Doc, InputError, Table, Value};
 use crate::model::{
@@ -275,25 +275,16 @@ impl Scenario {
     /// Replace a parameter's source with a fixed value given as text (`eval --set`).
     pub fn set_from_text(&mut self, param: Param, text: &str) -> Result<(), String> {
         let value = match param {
-            Param::Accelerator => self
-                .accelerators
-                .iter()
-                .position(|a| a.id == text)
-                .or_else(|| {
+            Param::Accelerator => find_accelerator(&self.accelerators, text).ok_or_else(|| {
+                format!(
+                    "unknown accelerator `{text}`; known: {}",
                     self.accelerators
                         .iter()
-                        .position(|a| a.id.eq_ignore_ascii_case(text))
-                })
-                .ok_or_else(|| {
-                    format!(
-                        "unknown accelerator `{text}`; known: {}",
-                        self.accelerators
-                            .iter()
-                            .map(|a| a.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })? as f64,
+                        .map(|a| a.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })? as f64,
             Param::Precision => Precision::from_name(text)
                 .ok_or_else(|| format!("unknown precision `{text}`; expected fp4, fp8 or bf16"))?
                 as u8 as f64,
@@ -524,10 +515,7 @@ fn parse_value(
     match param {
         Param::Accelerator => {
             let id = doc.string(v, key)?;
-            accelerators
-                .iter()
-                .position(|a| a.id == id)
-                .or_else(|| accelerators.iter().position(|a| a.id.eq_ignore_ascii_case(id)))
+            find_accelerator(accelerators, id)
                 .map(|i| i as f64)
                 .ok_or_else(|| {
                     doc.error(
