@@ -192,9 +192,12 @@ struct Layout {
     inner: usize,
     /// Configurations per inner block (product of the inner axes' lengths).
     block: u64,
-    /// Per axis, whether each value is inside its parameter's valid range (decided in
-    /// f64 once; checks that involve the accelerator are made per configuration).
-    value_ok: Vec<Vec<bool>>,
+    /// Per axis, 1.0 where the value is inside its parameter's valid range, else 0.0
+    /// (decided in f64 once; checks that involve the accelerator are made per
+    /// configuration). A mask, so inner axes fill it as a column like their values.
+    value_ok: Vec<Vec<f64>>,
+    /// Per axis, whether every value is valid (no mask needed).
+    axis_all_ok: Vec<bool>,
     /// Every fixed value inside its range.
     fixed_ok: bool,
     /// Parameters that are not axes, as scalars (fixed value, or the spec's default; NaN
@@ -237,15 +240,19 @@ impl Layout {
             inner -= 1;
             block = block.saturating_mul(lens[inner]);
         }
-        let value_ok = s
+        let value_ok: Vec<Vec<f64>> = s
             .axes
             .iter()
             .map(|a| {
                 a.values
                     .iter()
-                    .map(|&x| value_in_range(a.param, x))
+                    .map(|&x| if value_in_range(a.param, x) { 1.0 } else { 0.0 })
                     .collect()
             })
+            .collect();
+        let axis_all_ok = value_ok
+            .iter()
+            .map(|v| v.iter().all(|&m| m != 0.0))
             .collect();
         let fixed_ok = s.sources.iter().enumerate().all(|(i, src)| match src {
             Source::Fixed(x) => value_in_range(PARAMS[i].param, *x),
@@ -262,6 +269,7 @@ impl Layout {
             inner,
             block,
             value_ok,
+            axis_all_ok,
             fixed_ok,
             base: base_params(s),
             metrics: Metric::ALL
@@ -401,15 +409,14 @@ fn eval_window<const FULL: bool>(
         if ax < layout.inner {
             let d = sc.digits[ax] as usize;
             raw[axis.param.index()] = Col::S(axis.values[d]);
-            if !oks[d] {
+            if oks[d] == 0.0 {
                 ok = Col::S(0.0);
             }
         } else {
             let c = inner_axis_col(k, &axis.values, grid.strides[ax], grid.lens[ax], j0);
             raw[axis.param.index()] = c;
-            if oks.iter().any(|v| !v) {
-                let okv: Vec<f64> = oks.iter().map(|&b| if b { 1.0 } else { 0.0 }).collect();
-                let m = inner_axis_col(k, &okv, grid.strides[ax], grid.lens[ax], j0);
+            if !layout.axis_all_ok[ax] {
+                let m = inner_axis_col(k, oks, grid.strides[ax], grid.lens[ax], j0);
                 ok = k.and(ok, m);
             }
         }
