@@ -2,10 +2,10 @@
 //! the flat ranges `0..2^20` and `0..2^24` (`Throughput::Elements`, so criterion reports
 //! configurations per second):
 //!
+//! - `cpu_kernel/eval_range_1_thread`: [`StagedKernel::eval_range`] on the calling thread,
+//!   all reductions included (the model is traced once, outside the timed loop);
 //! - `cpu_kernel/counts_only_1_thread`: the same kernel reducing only the counts, to show
-//!   what the other reductions cost.
-//! - `cpu_kernel/eval_range_1_thread`: [`clustersweep::backend::cpu::eval_range`] on the
-//!   calling thread, all reductions included;
+//!   what the other reductions cost;
 //! - `cpu_kernel/run_all_threads`: `CpuBackend::run` on one thread per core;
 //! - `gpu_kernel/timestamps` (or `gpu_kernel/wall`): a [`PreparedSweep`] on the first adapter
 //!   wgpu picks (discrete before integrated before CPU-type ones such as lavapipe). Pipelines
@@ -18,9 +18,9 @@
 //! finishes in a few minutes on a 2-core machine with lavapipe. Run with
 //! `cargo bench --bench kernel`; pick one with e.g. `cargo bench --bench kernel -- gpu`.
 
-use clustersweep::backend::cpu::{eval_range, CpuBackend};
+use clustersweep::backend::cpu::CpuBackend;
 use clustersweep::backend::gpu::{GpuBackend, GpuOptions, PreparedSweep};
-use clustersweep::backend::staged::eval_range_counts_only;
+use clustersweep::backend::staged::StagedKernel;
 use clustersweep::backend::Backend;
 use clustersweep::catalog::Catalog;
 use clustersweep::plan::SweepPlan;
@@ -49,6 +49,7 @@ fn default_plan() -> SweepPlan {
 fn cpu_kernel(c: &mut Criterion) {
     let plan = default_plan();
     let cpu = CpuBackend::new(0).expect("CPU threads");
+    let kernel = StagedKernel::new(&plan);
     let mut g = c.benchmark_group("cpu_kernel");
     g.sample_size(10)
         .sampling_mode(SamplingMode::Flat)
@@ -57,10 +58,10 @@ fn cpu_kernel(c: &mut Criterion) {
     for n in SIZES {
         g.throughput(Throughput::Elements(n));
         g.bench_with_input(BenchmarkId::new("eval_range_1_thread", n), &n, |b, &n| {
-            b.iter(|| black_box(eval_range(&plan, 0..n)))
+            b.iter(|| black_box(kernel.eval_range(&plan, 0..n)))
         });
         g.bench_with_input(BenchmarkId::new("counts_only_1_thread", n), &n, |b, &n| {
-            b.iter(|| black_box(eval_range_counts_only(&plan, 0..n)))
+            b.iter(|| black_box(kernel.eval_range_counts_only(&plan, 0..n)))
         });
         g.bench_with_input(
             BenchmarkId::new(format!("run_{}_threads", cpu.threads()), n),

@@ -689,6 +689,63 @@ fn cpu_sweep_matches_brute_force_on_random_grids() {
     assert!(objectives.len() >= 8, "{objectives:?}");
 }
 
+/// Scenarios that take the CPU kernel's less common paths, over the whole grid and over
+/// ranges that start and end inside an inner block:
+/// - `gpu_count` inner makes most metrics columns; `train_co2_t = energy * carbon` has its
+///   statistics derived from the energy column, and carbon 0 (a zero scale) takes the
+///   fallback that computes the column;
+/// - an inner axis of 1,300 values spans three windows per block; cost-model and precision
+///   axes take the select and lookup steps; a constraint makes a column mask.
+#[test]
+fn kernel_paths_match_brute_force_on_any_range() {
+    let catalog = Catalog::builtin().unwrap();
+    let derived = r#"
+[axes]
+carbon_kg_per_kwh = [0.4, 0.0, 0.2]
+job_gpus = [0, 4096]
+gpu_count = { from = 1000, to = 50000, steps = 40, scale = "log" }
+[fixed]
+accelerator = "H100-SXM"
+[workload]
+train_flop = 1e24
+[objective]
+metric = "usd_per_eflop"
+"#;
+    let wide = r#"
+[axes]
+cost_model = ["own", "rent"]
+precision = ["fp4", "bf16"]
+accelerator = ["H100-SXM", "GB300"]
+power_w = { from = 300, to = 1400, steps = 1300 }
+[fixed]
+gpu_count = 1000
+gpu_hour_usd = 3.0
+[constraints]
+max_facility_mw = 1.5
+[objective]
+metric = "gflops_per_w"
+"#;
+    let backend = CpuBackend::new(2).unwrap();
+    for (name, text) in [("derived", derived), ("wide", wide)] {
+        let s = Scenario::parse(name, text, &catalog).unwrap();
+        let plan = SweepPlan::new(s, None).unwrap();
+        let size = plan.grid.size;
+        // Whole, cut inside blocks, and across the first block boundary.
+        let block = plan.grid.lens[plan.grid.lens.len() - 1];
+        for range in [
+            0..size,
+            37..size - 5,
+            size / 3..size / 3 * 2 + 1,
+            block - 1..block + 1,
+        ] {
+            let ex = brute_force(&plan, range.clone());
+            let red = backend.run(&plan, range.clone(), &|_| {}).unwrap();
+            let summary = summarise(&plan, &red, backend.info(), 0.0);
+            check(&plan, &red, &summary, &ex, &format!("{name} {range:?}"));
+        }
+    }
+}
+
 /// An explicit tie: carbon intensity does not change throughput, so the first of equal
 /// configurations (lowest index) must win, per group too.
 #[test]

@@ -1,9 +1,10 @@
 //! The CPU backend: evaluates index ranges on all cores with rayon, in f64, with memory
 //! independent of grid size. The range is cut into pieces evaluated in parallel in waves;
 //! each wave's reductions are merged in index order, so results do not depend on the
-//! number of threads. The kernel itself (hoisting, vectorised columns) is
+//! number of threads. The kernel itself (traced once per sweep, shared by the threads) is
 //! [`super::staged`].
 
+use super::staged::StagedKernel;
 use super::{Backend, BackendError, BackendInfo, Progress};
 use crate::grid::Grid;
 use crate::plan::SweepPlan;
@@ -69,6 +70,7 @@ impl Backend for CpuBackend {
         progress: Progress<'_>,
     ) -> Result<Reductions, BackendError> {
         let mut total = Reductions::empty(plan);
+        let kernel = StagedKernel::new(plan);
         let wave = PIECE * 4 * self.threads() as u64;
         self.pool.install(|| {
             for wave_range in Grid::split(range, wave) {
@@ -77,7 +79,7 @@ impl Backend for CpuBackend {
                     .into_par_iter()
                     .map(|r| {
                         let n = r.end - r.start;
-                        let red = eval_range(plan, r);
+                        let red = kernel.eval_range(plan, r);
                         progress(n);
                         red
                     })
@@ -89,9 +91,4 @@ impl Backend for CpuBackend {
         });
         Ok(total)
     }
-}
-
-/// Evaluate and reduce one contiguous range on the calling thread (the staged kernel).
-pub fn eval_range(plan: &SweepPlan, range: Range<u64>) -> Reductions {
-    super::staged::eval_range(plan, range)
 }
