@@ -1,7 +1,8 @@
 // Second reduction stage: each workgroup folds up to RF partial rows of the sweep kernel into
-// one row (counts in u32, min/max/sum in f32 by a tree, so sums keep ~log2 error growth).
+// one row (counts in u32; min/max/sum in f32 by the tree of stats_tree.wgsl).
 
 const RWG: u32 = 64u;
+const_assert RWG == TREE;
 const RF: u32 = 1024u;
 
 struct ReduceParams {
@@ -17,7 +18,6 @@ struct ReduceParams {
 
 var<workgroup> r_inv: array<u32, RWG>;
 var<workgroup> r_feas: array<u32, RWG>;
-var<workgroup> r_f: array<f32, 1280>; // RWG * NM
 
 @compute @workgroup_size(64)
 fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -62,29 +62,10 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
         rout[ob] = r_inv[0];
         rout[ob + 1u] = r_feas[0];
     }
-    for (var op = 0u; op < 3u; op++) {
-        for (var m = 0u; m < NM; m++) {
-            var v = sm[m];
-            if op == 0u { v = mn[m]; } else if op == 1u { v = mx[m]; }
-            r_f[lid * NM + m] = v;
-        }
-        workgroupBarrier();
-        for (var s = RWG / 2u; s > 0u; s = s >> 1u) {
-            if lid < s {
-                for (var m = 0u; m < NM; m++) {
-                    let a = r_f[lid * NM + m];
-                    let c = r_f[(lid + s) * NM + m];
-                    var v = a + c;
-                    if op == 0u { v = min(a, c); } else if op == 1u { v = max(a, c); }
-                    r_f[lid * NM + m] = v;
-                }
-            }
-            workgroupBarrier();
-        }
-        if lid < NM {
-            let base = select(R_SUM, select(R_MAX, R_MIN, op == 0u), op < 2u);
-            rout[ob + base + lid] = bitcast<u32>(r_f[lid]);
-        }
-        workgroupBarrier();
+    let st = tree_stats(lid, mn, mx, sm);
+    if lid < NM {
+        rout[ob + R_MIN + lid] = bitcast<u32>(st.x);
+        rout[ob + R_MAX + lid] = bitcast<u32>(st.y);
+        rout[ob + R_SUM + lid] = bitcast<u32>(st.z);
     }
 }

@@ -8,6 +8,7 @@
 // written.
 
 const WG: u32 = 64u;
+const_assert WG == TREE;
 const PER: u32 = 32u;
 
 override OBJ: u32 = 2u;
@@ -39,7 +40,6 @@ override C4: f32 = 0.0;
 var<workgroup> w_inv: atomic<u32>;
 var<workgroup> w_feas: atomic<u32>;
 var<workgroup> w_any: u32;
-var<workgroup> w_f: array<f32, 1280>; // WG * NM
 
 fn feasible(e: Eval) -> bool {
     var f = e.valid & (e.m[2] > 0.0);
@@ -115,29 +115,10 @@ fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     if any == 0u {
         return;
     }
-    for (var op = 0u; op < 3u; op++) {
-        for (var m = 0u; m < NM; m++) {
-            var v = sm[m];
-            if op == 0u { v = mn[m]; } else if op == 1u { v = mx[m]; }
-            w_f[lid * NM + m] = v;
-        }
-        workgroupBarrier();
-        for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-            if lid < s {
-                for (var m = 0u; m < NM; m++) {
-                    let a = w_f[lid * NM + m];
-                    let c = w_f[(lid + s) * NM + m];
-                    var v = a + c;
-                    if op == 0u { v = min(a, c); } else if op == 1u { v = max(a, c); }
-                    w_f[lid * NM + m] = v;
-                }
-            }
-            workgroupBarrier();
-        }
-        if lid < NM {
-            let base = select(R_SUM, select(R_MAX, R_MIN, op == 0u), op < 2u);
-            rows[rb + base + lid] = bitcast<u32>(w_f[lid]);
-        }
-        workgroupBarrier();
+    let st = tree_stats(lid, mn, mx, sm);
+    if lid < NM {
+        rows[rb + R_MIN + lid] = bitcast<u32>(st.x);
+        rows[rb + R_MAX + lid] = bitcast<u32>(st.y);
+        rows[rb + R_SUM + lid] = bitcast<u32>(st.z);
     }
 }

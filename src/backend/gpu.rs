@@ -39,6 +39,7 @@ pub const SWEEP_WGSL: &str = concat!(
     include_str!("../../shaders/common.wgsl"),
     include_str!("../../shaders/model.wgsl"),
     include_str!("../../shaders/slots32.wgsl"),
+    include_str!("../../shaders/stats_tree.wgsl"),
     include_str!("../../shaders/sweep.wgsl"),
 );
 /// The sweep kernel with 64-bit atomic reduction slots (one pass; needs
@@ -47,11 +48,13 @@ pub const SWEEP64_WGSL: &str = concat!(
     include_str!("../../shaders/common.wgsl"),
     include_str!("../../shaders/model.wgsl"),
     include_str!("../../shaders/slots64.wgsl"),
+    include_str!("../../shaders/stats_tree.wgsl"),
     include_str!("../../shaders/sweep.wgsl"),
 );
 /// The partial-row reduction kernel.
 pub const REDUCE_WGSL: &str = concat!(
     include_str!("../../shaders/common.wgsl"),
+    include_str!("../../shaders/stats_tree.wgsl"),
     include_str!("../../shaders/reduce.wgsl"),
 );
 
@@ -1135,6 +1138,24 @@ mod tests {
             assert!(x as u64 <= MAX_DIM && y as u64 <= MAX_DIM);
             assert!(x as u64 * y as u64 >= nwg);
             assert!(x as u64 * y as u64 - nwg < y as u64);
+        }
+    }
+
+    /// Every kernel variant parses and validates, including the 64-bit-atomic sweep that
+    /// only runs on devices with `SHADER_INT64_ATOMIC_MIN_MAX` (lavapipe in CI has none).
+    #[test]
+    fn every_kernel_variant_validates_with_naga() {
+        use naga::valid::{Capabilities, ValidationFlags, Validator};
+        for (name, src) in [
+            ("sweep (32-bit slots)", SWEEP_WGSL),
+            ("sweep (64-bit slots)", SWEEP64_WGSL),
+            ("reduce", REDUCE_WGSL),
+        ] {
+            let module = naga::front::wgsl::parse_str(src)
+                .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
+            Validator::new(ValidationFlags::all(), Capabilities::all())
+                .validate(&module)
+                .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         }
     }
 
