@@ -636,8 +636,9 @@ pub struct StagedKernel {
 /// same for the maximum, exactly; the sum is `sum(base) * s` to within a few units in the
 /// last place (tests hold sums to 1e-9 relative). So the column itself is never computed:
 /// on the default scenario this is the cost per FLOP, a division per configuration saved.
-/// Where `s` is not positive and finite, or the base's statistics are not finite, the step
-/// runs and the statistics are taken from the column.
+/// Where `s` is not positive and finite, or the base has a negative or non-finite value
+/// among the feasible configurations, the step runs and the statistics are taken from the
+/// column.
 #[derive(Clone, Copy, Debug)]
 struct Derived {
     metric: usize,
@@ -1143,7 +1144,9 @@ impl StagedKernel {
             let s = st.scalars[d.scale as usize];
             let b = cache.base_stats[d.metric];
             let stats = &mut red.stats[d.metric];
-            if s > 0.0 && s.is_finite() && b.min.is_finite() && b.max.is_finite() {
+            // A non-negative base keeps the sum's error within about n ulps (no
+            // cancellation); every base the model has today is non-negative when valid.
+            if s > 0.0 && s.is_finite() && b.min >= 0.0 && b.max.is_finite() {
                 stats.min = stats.min.min(d.op.arith(b.min, s));
                 stats.max = stats.max.max(d.op.arith(b.max, s));
                 stats.sum += d.op.arith(b.sum, s);
