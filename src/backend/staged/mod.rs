@@ -1,0 +1,345 @@
+//! The CPU kernel: the model traced once per plan into a tape of steps, each step re-run
+//! only when an axis it depends on changes.
+//!
+//! The grid is walked in windows of at most [`W`] consecutive flat indices that share
+//! every *outer* axis value; only the last few (*inner*) axes vary inside a window. Tracing
+//! the model (`trace`, the formulas of `model::evaluate` in the same order) gives every
+//! quantity a slot: a scalar when it depends on outer axes only, or a column of `n` values
+//! when it depends on an inner axis (computed with simple loops that vectorise). Constant
+//! sub-expressions (fixed parameters, defaults) are folded while tracing. Each step records
+//! the set of axes it depends on, so a window re-runs only the steps whose axes changed
+//! since the window before: when the odometer turns axis `k`, the steps that depend on axes
+//! `k..` only. On the default scenario most windows change only the job size and re-run the
+//! goodput chain; the rental cost column and its statistics are computed once per fleet
+//! size, and the cost per FLOP's statistics follow from them without a division per
+//! configuration.
+//!
+//! Reductions follow the same split: a statistic of a scalar metric is updated once with the
+//! window's feasible count; the statistics of a column, the feasible count and the window's
+//! best are kept and re-used while neither the column nor the feasibility mask changed.
+//! Validity and feasibility are a product of 0/1 tests, kept as a scalar gate and a column
+//! mask, so a scalar test (e.g. positive throughput) never forces a column to be rebuilt.
+//!
+//! This module owns the layout of windows, the kernel and its window loop; `tape` the
+//! operations and running a step, `trace` the model as a tape, `reduce` the reductions.
+
+mod reduce;
+mod tape;
+mod trace;
+
+use crate::model::{value_in_range, Metric};
+use crate::plan::SweepPlan;
+use crate::reduce::Reductions;
+use reduce::{derivable, Derived, ReduceCache};
+use std::ops::Range;
+use tape::{ScalarStep, Slot, Step, Val};
+use trace::{trace, Traced};
+
+/// Most configurations in one window.
+pub const W: usize = 512;
+/// Inner axes are added (from the last) until their product reaches this.
+const MIN_INNER: u64 = 32;
+
+/// How the grid splits into outer and inner axes.
+struct Layout {
+    /// First inner axis (axes `inner..` vary inside a window).
+    inner: usize,
+    /// Configurations per inner block (product of the inner axes' lengths).
+    block: u64,
+    /// Bits of the inner axes.
+    inner_bits: u64,
+    /// Per axis, 1.0 where the value is inside its parameter's valid range, else 0.0
+    /// (decided in f64 once; checks that involve the accelerator are made per
+    /// configuration).
+    value_ok: Vec<Vec<f64>>,
+    /// Indices of the metrics that apply to the scenario (stats are kept for these).
+    metrics: Vec<usize>,
+    /// `best_by` group multiplier per axis (0 when not a group axis).
+    group_mult: Vec<usize>,
+    /// Whether some group axis is inner.
+    group_inner: bool,
+}
+
+impl Layout {
+    fn new(plan: &SweepPlan) -> Layout {
+        let s = &plan.scenario;
+        let lens = &plan.grid.lens;
+        let mut inner = lens.len();
+        let mut block = 1u64;
+        while inner > 0 && block < MIN_INNER {
+            inner -= 1;
+            block = block.saturating_mul(lens[inner]);
+        }
+        let value_ok = s
+            .axes
+            .iter()
+            .map(|a| {
+                a.values
+                    .iter()
+                    .map(|&x| if value_in_range(a.param, x) { 1.0 } else { 0.0 })
+                    .collect()
+            })
+            .collect();
+        let mut group_mult = vec![0usize; lens.len()];
+        let mut mult = 1usize;
+        for &k in plan.group_axes.iter().rev() {
+            group_mult[k] = mult;
+            mult *= lens[k] as usize;
+        }
+        Layout {
+            inner,
+            block,
+            inner_bits: (inner..lens.len()).fold(0, |m, k| m | 1 << k),
+            value_ok,
+            metrics: Metric::ALL
+                .iter()
+                .filter(|m| m.applies(&s.workload))
+                .map(|&m| m as usize)
+                .collect(),
+            group_mult,
+            group_inner: plan.group_count > 1 && plan.group_axes.iter().any(|&k| k >= inner),
+        }
+    }
+}
+
+/// The CPU kernel of one plan: traced once, shared by every thread of a sweep.
+pub struct StagedKernel {
+    layout: Layout,
+    traced: Traced,
+    /// The steps to run for a window, indexed by `2 * k + s`: `k` is the first outer axis
+    /// that changed since the window before (`inner` when none did) and `s` whether the
+    /// window's span of the inner block changed (its inner columns then change too).
+    runs: Vec<Run>,
+    /// The metrics kept statistics of that are scalars: (metric, scalar slot, axes).
+    scalar_metrics: Vec<(usize, u32, u64)>,
+    /// The metrics kept statistics of that are columns.
+    column_metrics: Vec<(usize, Val)>,
+    /// Column metrics whose statistics follow from another column's (their step is not
+    /// run unless that fails).
+    derived: Vec<Derived>,
+}
+
+/// The steps of one kind of window: every scalar step first (a scalar never depends on a
+/// column), then the column steps, each list in tape order.
+struct Run {
+    scalar: Vec<ScalarStep>,
+    column: Vec<Step>,
+}
+
+impl StagedKernel {
+    pub fn new(plan: &SweepPlan) -> StagedKernel {
+        let layout = Layout::new(plan);
+        let traced = trace(plan, &layout);
+        let mut runs = Vec::new();
+        for k in 0..=layout.inner {
+            for span in [false, true] {
+                let changed = layout.changed_bits(k, span);
+                let steps = traced
+                    .tracer
+                    .steps
+                    .iter()
+                    .filter(|st| st.deps & changed != 0);
+                runs.push(Run {
+                    scalar: steps.clone().filter_map(ScalarStep::of).collect(),
+                    column: steps
+                        .filter(|st| ScalarStep::of(st).is_none())
+                        .copied()
+                        .collect(),
+                });
+            }
+        }
+        let derived = derivable(plan, &traced);
+        for run in &mut runs {
+            run.column
+                .retain(|st| !derived.iter().any(|d| d.step.out == st.out));
+        }
+        let (mut scalar_metrics, mut column_metrics) = (Vec::new(), Vec::new());
+        for &mi in &layout.metrics {
+            match traced.metrics[mi] {
+                Some(Val {
+                    slot: Slot::S(i),
+                    deps,
+                }) => scalar_metrics.push((mi, i, deps)),
+                Some(_) if derived.iter().any(|d| d.metric == mi) => {}
+                Some(v) => column_metrics.push((mi, v)),
+                None => {}
+            }
+        }
+        StagedKernel {
+            layout,
+            traced,
+            runs,
+            scalar_metrics,
+            column_metrics,
+            derived,
+        }
+    }
+
+    /// Evaluate and reduce one contiguous range on the calling thread (with AVX2 where the
+    /// processor has it; the same operations, so the same results).
+    pub fn eval_range(&self, plan: &SweepPlan, range: Range<u64>) -> Reductions {
+        self.dispatch::<true>(plan, range)
+    }
+
+    /// [`Self::eval_range`] reducing only the counts (evaluated, invalid, feasible): for
+    /// measuring what the other reductions (best, groups, Pareto bins, statistics) cost.
+    pub fn eval_range_counts_only(&self, plan: &SweepPlan, range: Range<u64>) -> Reductions {
+        self.dispatch::<false>(plan, range)
+    }
+
+    fn dispatch<const FULL: bool>(&self, plan: &SweepPlan, range: Range<u64>) -> Reductions {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor supports AVX2 (checked just above).
+            return unsafe { self.eval_avx2::<FULL>(plan, range) };
+        }
+        self.eval::<FULL>(plan, range)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn eval_avx2<const FULL: bool>(
+        &self,
+        plan: &SweepPlan,
+        range: Range<u64>,
+    ) -> Reductions {
+        self.eval::<FULL>(plan, range)
+    }
+
+    #[inline(always)]
+    fn eval<const FULL: bool>(&self, plan: &SweepPlan, range: Range<u64>) -> Reductions {
+        let layout = &self.layout;
+        let grid = &plan.grid;
+        let mut red = Reductions::empty(plan);
+        let mut st = State {
+            scalars: self.traced.tracer.scalars.clone(),
+            cols: vec![vec![0.0; W]; self.traced.tracer.columns as usize],
+            digits: vec![0; grid.lens.len()],
+            clock_memo: (usize::MAX, 0, 0.0),
+            pareto_memo: (f64::NAN, 0),
+            cache: ReduceCache::default(),
+        };
+        let mut idx = range.start;
+        grid.decode(idx, &mut st.digits);
+        // The first window computes everything.
+        let mut k = 0usize;
+        let mut span = (u64::MAX, 0usize);
+        while idx < range.end {
+            let j0 = idx % layout.block;
+            let n = (layout.block - j0).min(W as u64).min(range.end - idx) as usize;
+            let span_changed = span != (j0, n);
+            span = (j0, n);
+            for ax in k..layout.inner {
+                let (value, ok) = self.traced.axis_slots[ax];
+                let d = st.digits[ax] as usize;
+                st.scalars[value as usize] = plan.scenario.axes[ax].values[d];
+                st.scalars[ok as usize] = layout.value_ok[ax][d];
+            }
+            let run = &self.runs[2 * k + span_changed as usize];
+            for step in &run.scalar {
+                self.run_scalar(plan, &mut st, step);
+            }
+            for step in &run.column {
+                self.run_column(plan, &mut st, step, j0, n);
+            }
+            let changed = layout.changed_bits(k, span_changed);
+            self.reduce::<FULL>(plan, &mut st, changed, idx, j0, n, &mut red);
+            idx += n as u64;
+            k = if j0 + n as u64 == layout.block {
+                advance_outer(&mut st.digits[..layout.inner], &grid.lens)
+            } else {
+                layout.inner
+            };
+        }
+        red
+    }
+}
+
+impl Layout {
+    /// Bits of the axes that change when outer axis `k` turns (axes `k..inner`; `inner`
+    /// = none), plus the inner axes when the window's span changed.
+    fn changed_bits(&self, k: usize, span: bool) -> u64 {
+        let outer = (k..self.inner).fold(0u64, |m, a| m | 1 << a);
+        outer | if span { self.inner_bits } else { 0 }
+    }
+}
+
+/// Move the outer axes to the next inner block, like an odometer; returns the first
+/// (outermost) axis that changed.
+#[inline(always)]
+fn advance_outer(digits: &mut [u64], lens: &[u64]) -> usize {
+    let mut ax = digits.len();
+    while ax > 0 {
+        ax -= 1;
+        digits[ax] += 1;
+        if digits[ax] < lens[ax] {
+            return ax;
+        }
+        digits[ax] = 0;
+    }
+    0
+}
+
+/// Per-thread working state.
+struct State {
+    scalars: Vec<f64>,
+    cols: Vec<Vec<f64>>,
+    digits: Vec<u64>,
+    /// The last scalar clock factor: (accelerator, power bits, value).
+    clock_memo: (usize, u64, f64),
+    /// The last scalar facility power and its Pareto bin.
+    pareto_memo: (f64, usize),
+    cache: ReduceCache,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::scenario::Scenario;
+
+    fn derived_metrics(text: Option<&str>) -> Vec<&'static str> {
+        let catalog = Catalog::builtin().expect("built-in catalog");
+        let s = match text {
+            Some(t) => Scenario::parse("test.toml", t, &catalog),
+            None => Scenario::builtin_default(&catalog),
+        };
+        let plan = SweepPlan::new(s.expect("scenario"), None).expect("plan");
+        let k = StagedKernel::new(&plan);
+        k.derived
+            .iter()
+            .map(|d| Metric::ALL[d.metric].name())
+            .collect()
+    }
+
+    // Whether the results are right is tested against the scalar model in
+    // tests/core_sweep.rs; these check that the derivation applies where it should.
+
+    #[test]
+    fn the_default_scenario_derives_the_cost_per_flop() {
+        let derived = derived_metrics(None);
+        assert_eq!(derived, ["usd_per_eflop"]);
+    }
+
+    #[test]
+    fn metrics_read_by_the_objective_or_a_step_are_not_derived() {
+        let derived = derived_metrics(Some(
+            r#"
+name = "t"
+objective = { metric = "usd_per_eflop" }
+workload = { train_flop = 5e24 }
+fixed = { accelerator = "GB200" }
+[axes]
+carbon_kg_per_kwh = [0.3, 0.1]
+gpu_count = { from = 512, to = 8192, steps = 33 }
+"#,
+        ));
+        // usd_per_eflop is the objective and train_cost_usd reads it; facility_mw places
+        // Pareto bins.
+        assert!(derived.contains(&"train_co2_t"), "{derived:?}");
+        assert!(derived.contains(&"it_mw"), "{derived:?}");
+        for read in ["usd_per_eflop", "facility_mw", "train_days"] {
+            assert!(!derived.contains(&read), "{read} in {derived:?}");
+        }
+    }
+}

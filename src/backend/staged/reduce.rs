@@ -1,0 +1,431 @@
+//! The kernel's reductions per window: counts, statistics, best, groups and Pareto bins;
+//! what is re-used from the window before ([`ReduceCache`]); and statistics derived from
+//! another column ([`Derived`]).
+
+use super::tape::{Mask, Op, Slot, Step, Val};
+use super::trace::Traced;
+use super::{StagedKernel, State, W};
+use crate::model::{Metric, METRIC_COUNT};
+use crate::plan::SweepPlan;
+use crate::reduce::{offer, Candidate, MetricStats, Reductions};
+
+/// A column metric `base * s` or `base / s` (`s` a positive scalar) that nothing else
+/// reads. Rounding is monotone, so over any mask `min(base * s) = min(base) * s` and the
+/// same for the maximum, exactly; the sum is `sum(base) * s` to within a few units in the
+/// last place (tests hold sums to 1e-9 relative). So the column itself is never computed:
+/// on the default scenario this is the cost per FLOP, a division per configuration saved.
+/// Where `s` is not positive and finite, or the base has a negative or non-finite value
+/// among the feasible configurations, the step runs and the statistics are taken from the
+/// column.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Derived {
+    pub(super) metric: usize,
+    pub(super) step: Step,
+    pub(super) base: Val,
+    pub(super) scale: u32,
+    pub(super) op: Op,
+}
+
+impl Derived {
+    pub(super) fn step_out(&self) -> Val {
+        Val {
+            slot: self.step.out,
+            deps: self.step.deps,
+        }
+    }
+}
+
+/// The column metrics whose statistics can follow from another column's (see [`Derived`]).
+pub(super) fn derivable(plan: &SweepPlan, traced: &Traced) -> Vec<Derived> {
+    let steps = &traced.tracer.steps;
+    // Columns read by a step, a mask, the objective or the Pareto bins.
+    let mut read: Vec<Slot> = steps.iter().flat_map(|st| [st.a, st.b, st.c]).collect();
+    read.extend(
+        [traced.valid.col, traced.feasible.col]
+            .iter()
+            .flatten()
+            .map(|v| v.slot),
+    );
+    for m in [plan.scenario.objective.metric, Metric::FacilityMw] {
+        read.extend(traced.metrics[m as usize].map(|v| v.slot));
+    }
+    let mut derived = Vec::new();
+    for (mi, m) in traced.metrics.iter().enumerate() {
+        let Some(Val { slot: out, .. }) = m else {
+            continue;
+        };
+        if !matches!(out, Slot::V(_)) || read.contains(out) {
+            continue;
+        }
+        let Some(step) = steps.iter().find(|st| st.out == *out) else {
+            continue;
+        };
+        let op = step.op;
+        let (base, scale) = match (op, step.a, step.b) {
+            (Op::Mul | Op::Div | Op::DivOrInf, Slot::V(_), Slot::S(s)) => (step.a, s),
+            (Op::Mul, Slot::S(s), Slot::V(_)) => (step.b, s),
+            _ => continue,
+        };
+        let Some(base) = steps.iter().find(|st| st.out == base).map(|st| Val {
+            slot: base,
+            deps: st.deps,
+        }) else {
+            continue;
+        };
+        derived.push(Derived {
+            metric: mi,
+            step: *step,
+            base,
+            scale,
+            op,
+        });
+    }
+    derived
+}
+
+/// A bit no axis uses, set in the staleness of a fresh cache: a cached reduction is
+/// computed at least once, even when it depends on no axis (a constant metric).
+pub(super) const FIRST: u64 = 1 << 63;
+
+/// Reductions of the window before, re-used while their inputs did not change.
+pub(super) struct ReduceCache {
+    /// Axes changed since the counts were last computed.
+    pub(super) counts_stale: u64,
+    /// Axes changed since the other reductions were last computed.
+    pub(super) full_stale: u64,
+    /// Non-zero entries of the validity and feasibility column masks.
+    pub(super) valid_col_count: usize,
+    pub(super) feasible_col_count: usize,
+    /// Statistics of each column metric over the feasibility column mask.
+    pub(super) col_stats: [MetricStats; METRIC_COUNT],
+    /// The window's best: (objective, offset in the window).
+    pub(super) best: (f64, usize),
+    /// Statistics of each derived metric's base column over the feasibility mask.
+    pub(super) base_stats: [MetricStats; METRIC_COUNT],
+    /// Scratch columns for masked statistics.
+    pub(super) masked: [Vec<f64>; 3],
+}
+
+impl Default for ReduceCache {
+    fn default() -> Self {
+        ReduceCache {
+            counts_stale: u64::MAX,
+            full_stale: u64::MAX,
+            valid_col_count: 0,
+            feasible_col_count: 0,
+            col_stats: [MetricStats::default(); METRIC_COUNT],
+            best: (f64::NAN, 0),
+            base_stats: [MetricStats::default(); METRIC_COUNT],
+            masked: [vec![0.0; W], vec![0.0; W], vec![0.0; W]],
+        }
+    }
+}
+
+impl StagedKernel {
+    /// A traced scalar's current value.
+    #[inline(always)]
+    pub(super) fn scalar(st: &State, v: Val) -> f64 {
+        match v.slot {
+            Slot::S(i) => st.scalars[i as usize],
+            Slot::V(_) => unreachable!("a gate is scalar"),
+        }
+    }
+
+    /// Configurations of the window inside a mask, re-counting its column only when it
+    /// changed (`cached` holds the column's count).
+    #[inline(always)]
+    pub(super) fn mask_count(st: &State, mask: Mask, n: usize, cached: usize) -> usize {
+        if Self::scalar(st, mask.gate) == 0.0 {
+            0
+        } else if mask.col.is_some() {
+            cached
+        } else {
+            n
+        }
+    }
+
+    /// Statistics of the derived metrics (before the other reductions clear `full_stale`).
+    #[inline(always)]
+    pub(super) fn reduce_derived(
+        &self,
+        plan: &SweepPlan,
+        st: &mut State,
+        j0: u64,
+        n: usize,
+        red: &mut Reductions,
+    ) {
+        let stale = st.cache.full_stale;
+        let fcol = self.traced.feasible.col;
+        let fdeps = fcol.map_or(0, |c| c.deps);
+        for d in &self.derived {
+            let cache = &mut st.cache;
+            if (d.base.deps | fdeps | FIRST) & stale != 0 {
+                let fmask = fcol.map(|c| column_of(&st.cols, c, n));
+                cache.base_stats[d.metric] =
+                    column_stats(column_of(&st.cols, d.base, n), fmask, &mut cache.masked);
+            }
+            let s = st.scalars[d.scale as usize];
+            let b = cache.base_stats[d.metric];
+            let stats = &mut red.stats[d.metric];
+            // A non-negative base keeps the sum's error within about n ulps (no
+            // cancellation); every base the model has today is non-negative when valid.
+            if s > 0.0 && s.is_finite() && b.min >= 0.0 && b.max.is_finite() {
+                stats.min = stats.min.min(d.op.arith(b.min, s));
+                stats.max = stats.max.max(d.op.arith(b.max, s));
+                stats.sum += d.op.arith(b.sum, s);
+                continue;
+            }
+            self.run_column(plan, st, &d.step, j0, n);
+            let fmask = fcol.map(|c| column_of(&st.cols, c, n));
+            let own = column_stats(
+                column_of(&st.cols, d.step_out(), n),
+                fmask,
+                &mut st.cache.masked,
+            );
+            red.stats[d.metric].merge(&own);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub(super) fn reduce<const FULL: bool>(
+        &self,
+        plan: &SweepPlan,
+        st: &mut State,
+        changed: u64,
+        start: u64,
+        j0: u64,
+        n: usize,
+        red: &mut Reductions,
+    ) {
+        let Traced {
+            valid,
+            feasible,
+            metrics,
+            ..
+        } = &self.traced;
+        let layout = &self.layout;
+        let cols = &st.cols;
+        let col = |v: Val| column_of(cols, v, n);
+        let cache = &mut st.cache;
+        cache.counts_stale |= changed;
+        cache.full_stale |= changed;
+        if cache.counts_stale != 0 {
+            let recount = |m: Option<Val>, cached: &mut usize| {
+                if let Some(c) = m.filter(|c| c.deps & cache.counts_stale != 0) {
+                    *cached = col(c).iter().filter(|&&x| x != 0.0).count();
+                }
+            };
+            let (mut v, mut f) = (cache.valid_col_count, cache.feasible_col_count);
+            recount(valid.col, &mut v);
+            recount(feasible.col, &mut f);
+            (cache.valid_col_count, cache.feasible_col_count) = (v, f);
+            cache.counts_stale = 0;
+        }
+        red.evaluated += n as u64;
+        red.invalid += (n - Self::mask_count(st, *valid, n, st.cache.valid_col_count)) as u64;
+        let nf = Self::mask_count(st, *feasible, n, st.cache.feasible_col_count);
+        if nf == 0 {
+            return;
+        }
+        red.feasible += nf as u64;
+        if !FULL {
+            return;
+        }
+        self.reduce_derived(plan, st, j0, n, red);
+        let cols = &st.cols;
+        let col = |v: Val| column_of(cols, v, n);
+        let cache = &mut st.cache;
+        let stale = cache.full_stale;
+        cache.full_stale = 0;
+        let fmask = feasible.col.map(col);
+        let fdeps = feasible.col.map_or(0, |c| c.deps);
+
+        // Statistics: a scalar metric once, weighted by the feasible count (its min and max
+        // only when it changed); a column's statistics are re-computed only when it or the
+        // mask changed.
+        for &(mi, slot, deps) in &self.scalar_metrics {
+            let x = st.scalars[slot as usize];
+            let s = &mut red.stats[mi];
+            if (deps | FIRST) & stale != 0 {
+                s.min = s.min.min(x);
+                s.max = s.max.max(x);
+            }
+            s.sum += x * nf as f64;
+        }
+        for &(mi, m) in &self.column_metrics {
+            if (m.deps | fdeps | FIRST) & stale != 0 {
+                cache.col_stats[mi] = column_stats(col(m), fmask, &mut cache.masked);
+            }
+            red.stats[mi].merge(&cache.col_stats[mi]);
+        }
+
+        // The window's best feasible configuration (ties: lowest index).
+        let objective = plan.scenario.objective;
+        let Some(obj) = metrics[objective.metric as usize] else {
+            return;
+        };
+        let is_feasible = |j: usize| fmask.is_none_or(|m| m[j] != 0.0);
+        if (obj.deps | fdeps | FIRST) & stale != 0 {
+            cache.best = match obj.slot {
+                Slot::S(_) => (f64::NAN, (0..n).find(|&j| is_feasible(j)).unwrap_or(0)),
+                Slot::V(_) => {
+                    let xs = col(obj);
+                    let mut best: Option<Candidate> = None;
+                    for (j, &x) in xs.iter().enumerate() {
+                        if is_feasible(j) {
+                            let c = Candidate {
+                                objective: x,
+                                index: j as u64,
+                            };
+                            offer(&mut best, c, &objective);
+                        }
+                    }
+                    best.map_or((f64::NAN, 0), |b| (b.objective, b.index as usize))
+                }
+            };
+        }
+        let objective_at = |j: usize| match obj.slot {
+            Slot::S(i) => st.scalars[i as usize],
+            Slot::V(_) => col(obj)[j],
+        };
+        let window_best = Candidate {
+            objective: objective_at(cache.best.1),
+            index: start + cache.best.1 as u64,
+        };
+        offer(&mut red.best, window_best, &objective);
+
+        // Per group: constant over the window unless a group axis is inner.
+        if plan.group_count == 1 {
+            offer(&mut red.best_by[0], window_best, &objective);
+        } else if !layout.group_inner {
+            let g: usize = st
+                .digits
+                .iter()
+                .zip(&layout.group_mult)
+                .map(|(&d, &m)| d as usize * m)
+                .sum();
+            offer(&mut red.best_by[g], window_best, &objective);
+        } else {
+            let mut outer = 0usize;
+            for (ax, &d) in st.digits.iter().enumerate().take(layout.inner) {
+                outer += d as usize * layout.group_mult[ax];
+            }
+            let grid = &plan.grid;
+            for j in (0..n).filter(|&j| is_feasible(j)) {
+                let mut g = outer;
+                for ax in layout.inner..grid.lens.len() {
+                    let (stride, len) = (grid.strides[ax], grid.lens[ax]);
+                    g += (((j0 + j as u64) / stride) % len) as usize * layout.group_mult[ax];
+                }
+                let c = Candidate {
+                    objective: objective_at(j),
+                    index: start + j as u64,
+                };
+                offer(&mut red.best_by[g], c, &objective);
+            }
+        }
+
+        // Per Pareto bin of facility power.
+        let Some(fac) = metrics[Metric::FacilityMw as usize] else {
+            return;
+        };
+        match fac.slot {
+            Slot::S(i) => {
+                let fac = st.scalars[i as usize];
+                let (last, last_bin) = st.pareto_memo;
+                let bin = if fac == last {
+                    last_bin
+                } else {
+                    let b = plan.pareto.bin(fac);
+                    st.pareto_memo = (fac, b);
+                    b
+                };
+                offer(&mut red.pareto[bin], window_best, &objective)
+            }
+            Slot::V(_) => {
+                let fac = col(fac);
+                let mut last = f64::NAN;
+                let mut bin = 0usize;
+                for j in (0..n).filter(|&j| is_feasible(j)) {
+                    if fac[j] != last {
+                        last = fac[j];
+                        bin = plan.pareto.bin(last);
+                    }
+                    let c = Candidate {
+                        objective: objective_at(j),
+                        index: start + j as u64,
+                    };
+                    offer(&mut red.pareto[bin], c, &objective);
+                }
+            }
+        }
+    }
+}
+
+/// The first `n` values of a column.
+#[inline(always)]
+pub(super) fn column_of(cols: &[Vec<f64>], v: Val, n: usize) -> &[f64] {
+    match v.slot {
+        Slot::V(i) => &cols[i as usize][..n],
+        Slot::S(_) => unreachable!("a column"),
+    }
+}
+
+/// Min, max and sum of a column where the mask is non-zero (all of it without a mask).
+/// Element `i` goes to lane `i % 4` of four independent accumulators; a masked-out value
+/// is first replaced by +inf, -inf or 0 in a separate pass, so every loop is branch-free.
+#[inline(always)]
+pub(super) fn column_stats(
+    xs: &[f64],
+    mask: Option<&[f64]>,
+    buf: &mut [Vec<f64>; 3],
+) -> MetricStats {
+    let (lo_in, hi_in, sum_in): (&[f64], &[f64], &[f64]) = match mask {
+        None => (xs, xs, xs),
+        Some(ms) => {
+            let n = xs.len();
+            let [lo, hi, sum] = buf;
+            for (((l, h), s), (&x, &m)) in lo[..n]
+                .iter_mut()
+                .zip(&mut hi[..n])
+                .zip(&mut sum[..n])
+                .zip(xs.iter().zip(ms))
+            {
+                let keep = m != 0.0;
+                *l = if keep { x } else { f64::INFINITY };
+                *h = if keep { x } else { f64::NEG_INFINITY };
+                *s = if keep { x } else { 0.0 };
+            }
+            (&buf[0][..n], &buf[1][..n], &buf[2][..n])
+        }
+    };
+    let mut lo = [f64::INFINITY; 4];
+    let mut hi = [f64::NEG_INFINITY; 4];
+    let mut sum = [0.0f64; 4];
+    let whole = xs.len() / 4 * 4;
+    for ((l4, h4), s4) in lo_in[..whole]
+        .chunks_exact(4)
+        .zip(hi_in[..whole].chunks_exact(4))
+        .zip(sum_in[..whole].chunks_exact(4))
+    {
+        for l in 0..4 {
+            lo[l] = if l4[l] < lo[l] { l4[l] } else { lo[l] };
+            hi[l] = if h4[l] > hi[l] { h4[l] } else { hi[l] };
+            sum[l] += s4[l];
+        }
+    }
+    for i in whole..xs.len() {
+        let l = i % 4;
+        lo[l] = if lo_in[i] < lo[l] { lo_in[i] } else { lo[l] };
+        hi[l] = if hi_in[i] > hi[l] { hi_in[i] } else { hi[l] };
+        sum[l] += sum_in[i];
+    }
+    let mut st = MetricStats::default();
+    for l in 0..4 {
+        st.min = st.min.min(lo[l]);
+        st.max = st.max.max(hi[l]);
+    }
+    st.sum = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+    st
+}
