@@ -7,8 +7,10 @@
 # README says how).
 #
 #   OUT=/tmp/out bash benches/device_check.sh
+#   SCENARIO=benches/scenarios/memory-1e6.toml bash benches/device_check.sh   # a quick try
 set -uo pipefail
 OUT=${OUT:-device-out}
+SCENARIO=${SCENARIO:-benches/scenarios/gpu-1e12.toml}
 mkdir -p "$OUT"
 BIN=./target/release/clustersweep
 if [ ! -x "$BIN" ]; then
@@ -23,7 +25,7 @@ fi
 "$BIN" bench --backend gpu --json "$OUT/gpu.json" 2>&1 | tee "$OUT/bench-gpu.txt"
 "$BIN" bench --backend cpu --json "$OUT/cpu.json" 2>&1 | tee "$OUT/bench-cpu.txt"
 # 10^12 configurations on the GPU (issue 3: under two minutes), wall time included.
-/usr/bin/time -v "$BIN" sweep benches/scenarios/gpu-1e12.toml --backend gpu --json \
-    >"$OUT/sweep-1e12.json" 2>"$OUT/sweep-1e12.time"
-grep -E "Elapsed|Maximum resident" "$OUT/sweep-1e12.time"
-grep -A3 '"timing"' "$OUT/sweep-1e12.json"
+/usr/bin/time -v "$BIN" sweep "$SCENARIO" --backend gpu --json \
+    >"$OUT/sweep.json" 2>"$OUT/sweep.time"
+grep -E "Elapsed|Maximum resident" "$OUT/sweep.time"
+grep -A3 '"timing"' "$OUT/sweep.json"
