@@ -6,7 +6,7 @@
 //!   all reductions included (the model is traced once, outside the timed loop);
 //! - `cpu_kernel/counts_only_1_thread`: the same kernel reducing only the counts, to show
 //!   what the other reductions cost;
-//! - `cpu_kernel/run_all_threads`: `CpuBackend::run` on one thread per core;
+//! - `cpu_kernel/run_{N}_threads`: `CpuBackend::run` on one thread per core (N of them);
 //! - `gpu_kernel/timestamps` (or `gpu_kernel/wall`): a [`PreparedSweep`] on the first adapter
 //!   wgpu picks (discrete before integrated before CPU-type ones such as lavapipe). Pipelines
 //!   and tables are prepared outside the timed loop; each iteration is timed by the device's

@@ -10,6 +10,9 @@ the sweep itself (no process start-up, parsing or output).
     cargo build --release
     python3 benches/side_by_side.py                          # default scenario, 3 runs each
     python3 benches/side_by_side.py --scenario FILE --runs 5 --json result.json
+
+`--scenario` and `--bin` are relative to the repository root (both programs run there);
+`--json` is relative to the current directory.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ def main() -> int:
     parser.add_argument("--bin", default="target/release/clustersweep")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     if not (ROOT / args.bin).exists():
         print(f"{args.bin} not found: run `cargo build --release` first", file=sys.stderr)
         return 2
@@ -59,22 +64,22 @@ def main() -> int:
     numpy = [sys.executable, "benches/numpy_baseline.py", "--scenario", args.scenario, "--json"]
     rust_s, numpy_s = [], []
     for i in range(args.runs):
-        r = run_json(sweep)
-        n = run_json(numpy)
-        rc, nc = r["counts"], n
+        rust = run_json(sweep)
+        peer = run_json(numpy)
+        counts = rust["counts"]
         same = (
-            (rc["evaluated"], rc["invalid"], rc["feasible"], r["best"]["index"])
-            == (nc["evaluated"], nc["invalid"], nc["feasible"], nc["best_index"])
+            (counts["evaluated"], counts["invalid"], counts["feasible"], rust["best"]["index"])
+            == (peer["evaluated"], peer["invalid"], peer["feasible"], peer["best_index"])
         )
         if not same:
-            print(f"run {i + 1}: the two disagree:\n{r['counts']} best {r['best']['index']}\n"
-                  f"{n}", file=sys.stderr)
+            print(f"run {i + 1}: the two disagree:\n{counts} best {rust['best']['index']}\n"
+                  f"{peer}", file=sys.stderr)
             return 1
-        rust_s.append(r["timing"]["elapsed_s"])
-        numpy_s.append(n["elapsed_s"])
+        rust_s.append(rust["timing"]["elapsed_s"])
+        numpy_s.append(peer["elapsed_s"])
         print(f"run {i + 1}: clustersweep {rust_s[-1]:.3f} s, numpy {numpy_s[-1]:.3f} s")
 
-    configs = rc["evaluated"]
+    configs = counts["evaluated"]
     rust_m, numpy_m = statistics.median(rust_s), statistics.median(numpy_s)
     print(f"\n{args.scenario}: {configs:,} configurations, counts and best index agree")
     print(f"{'':14}{'median s':>10}{'configurations/s':>18}")
@@ -88,7 +93,7 @@ def main() -> int:
             "date": datetime.date.today().isoformat(),
             "host": {"machine": platform.machine(), "cpus": os.cpu_count(),
                      "python": platform.python_version(), "numpy": numpy_version()},
-            "clustersweep_backend": r["backend"],
+            "clustersweep_backend": rust["backend"],
             "clustersweep_s": rust_s,
             "numpy_s": numpy_s,
             "ratio_of_medians": numpy_m / rust_m,

@@ -4,6 +4,8 @@
 
 const TREE: u32 = 64u;
 var<workgroup> tree_f: array<f32, 1280>; // TREE * NM
+const_assert TREE * NM == 1280u;
+const_assert NM == 20u; // the per-invocation arrays below
 
 // Invocation `m < NM` gets (min, max, sum) of metric m over the workgroup; the others get
 // zeros. Contains barriers: call it from uniform control flow, from every invocation.

@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The sweep kernel with 32-bit reduction slots (two passes): shared definitions, the model,
-/// the slots and the kernel itself.
+/// the slots, the workgroup statistics tree and the kernel itself.
 pub const SWEEP_WGSL: &str = concat!(
     include_str!("../../shaders/common.wgsl"),
     include_str!("../../shaders/model.wgsl"),

@@ -1,6 +1,7 @@
-//! Reports: one module per output format (human table, JSON, CSV) over a [`Summary`] or a
-//! single [`Reported`] configuration, and writing files atomically (temporary file, then
-//! rename) so an interrupted run never leaves a half-written file.
+//! Reports: one module per output format (human table, JSON, CSV) over a
+//! [`Summary`](crate::summary::Summary) or a single [`Reported`](crate::summary::Reported)
+//! configuration, and writing files atomically (temporary file, then rename) so an
+//! interrupted run never leaves a half-written file.
 
 pub mod csv;
 pub mod json;

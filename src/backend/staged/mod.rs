@@ -1,7 +1,7 @@
 //! The CPU kernel: the model traced once per plan into a tape of steps, each step re-run
 //! only when an axis it depends on changes.
 //!
-//! The grid is walked in windows of at most [`W`] consecutive flat indices that share
+//! The grid is walked in windows of at most `W` (512) consecutive flat indices that share
 //! every *outer* axis value; only the last few (*inner*) axes vary inside a window. Tracing
 //! the model (`trace`, the formulas of `model::evaluate` in the same order) gives every
 //! quantity a slot: a scalar when it depends on outer axes only, or a column of `n` values
@@ -36,7 +36,7 @@ use tape::{ScalarStep, Slot, Step, Val};
 use trace::{trace, Traced};
 
 /// Most configurations in one window.
-pub const W: usize = 512;
+const W: usize = 512;
 /// Inner axes are added (from the last) until their product reaches this.
 const MIN_INNER: u64 = 32;
 
@@ -49,8 +49,7 @@ struct Layout {
     /// Bits of the inner axes.
     inner_bits: u64,
     /// Per axis, 1.0 where the value is inside its parameter's valid range, else 0.0
-    /// (decided in f64 once; checks that involve the accelerator are made per
-    /// configuration).
+    /// (decided in f64 once; checks that involve the accelerator are traced as steps).
     value_ok: Vec<Vec<f64>>,
     /// Indices of the metrics that apply to the scenario (stats are kept for these).
     metrics: Vec<usize>,
@@ -110,9 +109,9 @@ pub struct StagedKernel {
     /// that changed since the window before (`inner` when none did) and `s` whether the
     /// window's span of the inner block changed (its inner columns then change too).
     runs: Vec<Run>,
-    /// The metrics kept statistics of that are scalars: (metric, scalar slot, axes).
+    /// Scalar metrics whose statistics are kept: (metric, scalar slot, axes).
     scalar_metrics: Vec<(usize, u32, u64)>,
-    /// The metrics kept statistics of that are columns.
+    /// Column metrics whose statistics are kept.
     column_metrics: Vec<(usize, Val)>,
     /// Column metrics whose statistics follow from another column's (their step is not
     /// run unless that fails).
@@ -157,7 +156,7 @@ impl StagedKernel {
         for &mi in &layout.metrics {
             match traced.metrics[mi] {
                 Some(Val {
-                    slot: Slot::S(i),
+                    slot: Slot::Scalar(i),
                     deps,
                 }) => scalar_metrics.push((mi, i, deps)),
                 Some(_) if derived.iter().any(|d| d.metric == mi) => {}

@@ -14,16 +14,15 @@ use crate::reduce::{offer, Candidate, MetricStats, Reductions};
 /// same for the maximum, exactly; the sum is `sum(base) * s` to within a few units in the
 /// last place (tests hold sums to 1e-9 relative). So the column itself is never computed:
 /// on the default scenario this is the cost per FLOP, a division per configuration saved.
-/// Where `s` is not positive and finite, or the base has a negative or non-finite value
+/// Where `s` is not positive and finite, or the base has a negative or infinite value
 /// among the feasible configurations, the step runs and the statistics are taken from the
-/// column.
+/// column (a NaN goes into the sum and is skipped by min and max on both paths alike).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Derived {
     pub(super) metric: usize,
     pub(super) step: Step,
     pub(super) base: Val,
     pub(super) scale: u32,
-    pub(super) op: Op,
 }
 
 impl Derived {
@@ -54,16 +53,15 @@ pub(super) fn derivable(plan: &SweepPlan, traced: &Traced) -> Vec<Derived> {
         let Some(Val { slot: out, .. }) = m else {
             continue;
         };
-        if !matches!(out, Slot::V(_)) || read.contains(out) {
+        if !matches!(out, Slot::Column(_)) || read.contains(out) {
             continue;
         }
         let Some(step) = steps.iter().find(|st| st.out == *out) else {
             continue;
         };
-        let op = step.op;
-        let (base, scale) = match (op, step.a, step.b) {
-            (Op::Mul | Op::Div | Op::DivOrInf, Slot::V(_), Slot::S(s)) => (step.a, s),
-            (Op::Mul, Slot::S(s), Slot::V(_)) => (step.b, s),
+        let (base, scale) = match (step.op, step.a, step.b) {
+            (Op::Mul | Op::Div | Op::DivOrInf, Slot::Column(_), Slot::Scalar(s)) => (step.a, s),
+            (Op::Mul, Slot::Scalar(s), Slot::Column(_)) => (step.b, s),
             _ => continue,
         };
         let Some(base) = steps.iter().find(|st| st.out == base).map(|st| Val {
@@ -77,7 +75,6 @@ pub(super) fn derivable(plan: &SweepPlan, traced: &Traced) -> Vec<Derived> {
             step: *step,
             base,
             scale,
-            op,
         });
     }
     derived
@@ -98,8 +95,8 @@ pub(super) struct ReduceCache {
     pub(super) feasible_col_count: usize,
     /// Statistics of each column metric over the feasibility column mask.
     pub(super) col_stats: [MetricStats; METRIC_COUNT],
-    /// The window's best: (objective, offset in the window).
-    pub(super) best: (f64, usize),
+    /// The offset in the window of the window's best feasible configuration.
+    pub(super) best_offset: usize,
     /// Statistics of each derived metric's base column over the feasibility mask.
     pub(super) base_stats: [MetricStats; METRIC_COUNT],
     /// Scratch columns for masked statistics.
@@ -114,7 +111,7 @@ impl Default for ReduceCache {
             valid_col_count: 0,
             feasible_col_count: 0,
             col_stats: [MetricStats::default(); METRIC_COUNT],
-            best: (f64::NAN, 0),
+            best_offset: 0,
             base_stats: [MetricStats::default(); METRIC_COUNT],
             masked: [vec![0.0; W], vec![0.0; W], vec![0.0; W]],
         }
@@ -126,8 +123,8 @@ impl StagedKernel {
     #[inline(always)]
     pub(super) fn scalar(st: &State, v: Val) -> f64 {
         match v.slot {
-            Slot::S(i) => st.scalars[i as usize],
-            Slot::V(_) => unreachable!("a gate is scalar"),
+            Slot::Scalar(i) => st.scalars[i as usize],
+            Slot::Column(_) => unreachable!("a gate is scalar"),
         }
     }
 
@@ -170,9 +167,9 @@ impl StagedKernel {
             // A non-negative base keeps the sum's error within about n ulps (no
             // cancellation); every base the model has today is non-negative when valid.
             if s > 0.0 && s.is_finite() && b.min >= 0.0 && b.max.is_finite() {
-                stats.min = stats.min.min(d.op.arith(b.min, s));
-                stats.max = stats.max.max(d.op.arith(b.max, s));
-                stats.sum += d.op.arith(b.sum, s);
+                stats.min = stats.min.min(d.step.op.arith(b.min, s));
+                stats.max = stats.max.max(d.step.op.arith(b.max, s));
+                stats.sum += d.step.op.arith(b.sum, s);
                 continue;
             }
             self.run_column(plan, st, &d.step, j0, n);
@@ -267,9 +264,9 @@ impl StagedKernel {
         };
         let is_feasible = |j: usize| fmask.is_none_or(|m| m[j] != 0.0);
         if (obj.deps | fdeps | FIRST) & stale != 0 {
-            cache.best = match obj.slot {
-                Slot::S(_) => (f64::NAN, (0..n).find(|&j| is_feasible(j)).unwrap_or(0)),
-                Slot::V(_) => {
+            cache.best_offset = match obj.slot {
+                Slot::Scalar(_) => (0..n).find(|&j| is_feasible(j)).unwrap_or(0),
+                Slot::Column(_) => {
                     let xs = col(obj);
                     let mut best: Option<Candidate> = None;
                     for (j, &x) in xs.iter().enumerate() {
@@ -281,17 +278,17 @@ impl StagedKernel {
                             offer(&mut best, c, &objective);
                         }
                     }
-                    best.map_or((f64::NAN, 0), |b| (b.objective, b.index as usize))
+                    best.map_or(0, |b| b.index as usize)
                 }
             };
         }
         let objective_at = |j: usize| match obj.slot {
-            Slot::S(i) => st.scalars[i as usize],
-            Slot::V(_) => col(obj)[j],
+            Slot::Scalar(i) => st.scalars[i as usize],
+            Slot::Column(_) => col(obj)[j],
         };
         let window_best = Candidate {
-            objective: objective_at(cache.best.1),
-            index: start + cache.best.1 as u64,
+            objective: objective_at(cache.best_offset),
+            index: start + cache.best_offset as u64,
         };
         offer(&mut red.best, window_best, &objective);
 
@@ -331,7 +328,7 @@ impl StagedKernel {
             return;
         };
         match fac.slot {
-            Slot::S(i) => {
+            Slot::Scalar(i) => {
                 let fac = st.scalars[i as usize];
                 let (last, last_bin) = st.pareto_memo;
                 let bin = if fac == last {
@@ -343,7 +340,7 @@ impl StagedKernel {
                 };
                 offer(&mut red.pareto[bin], window_best, &objective)
             }
-            Slot::V(_) => {
+            Slot::Column(_) => {
                 let fac = col(fac);
                 let mut last = f64::NAN;
                 let mut bin = 0usize;
@@ -367,8 +364,8 @@ impl StagedKernel {
 #[inline(always)]
 pub(super) fn column_of(cols: &[Vec<f64>], v: Val, n: usize) -> &[f64] {
     match v.slot {
-        Slot::V(i) => &cols[i as usize][..n],
-        Slot::S(_) => unreachable!("a column"),
+        Slot::Column(i) => &cols[i as usize][..n],
+        Slot::Scalar(_) => unreachable!("a column"),
     }
 }
 

@@ -9,8 +9,8 @@ use crate::plan::SweepPlan;
 /// Where a traced value lives: a scalar slot or a column slot.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum Slot {
-    S(u32),
-    V(u32),
+    Scalar(u32),
+    Column(u32),
 }
 
 /// A traced value: its slot and the axes it depends on (bit `k` for axis `k`). A scalar
@@ -22,7 +22,7 @@ pub(super) struct Val {
 }
 
 /// What a step computes from its operands `a`, `b`, `c`. The arithmetic ones (`Add` ..
-/// `Goodput`) are [`Op::arith`]; one-operand ones ignore `y`.
+/// `Goodput`) are [`Op::arith`] of `x = a`, `y = b`; one-operand ones ignore `y`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum Op {
     Add,
@@ -155,7 +155,7 @@ impl Tracer {
     pub(super) fn konst(&mut self, x: f64) -> Val {
         self.scalars.push(x);
         Val {
-            slot: Slot::S(self.scalars.len() as u32 - 1),
+            slot: Slot::Scalar(self.scalars.len() as u32 - 1),
             deps: 0,
         }
     }
@@ -163,7 +163,7 @@ impl Tracer {
     /// The value of a constant (None for anything that depends on an axis).
     pub(super) fn known(&self, v: Val) -> Option<f64> {
         match v.slot {
-            Slot::S(i) if v.deps == 0 => Some(self.scalars[i as usize]),
+            Slot::Scalar(i) if v.deps == 0 => Some(self.scalars[i as usize]),
             _ => None,
         }
     }
@@ -171,16 +171,16 @@ impl Tracer {
     pub(super) fn out_slot(&mut self, column: bool) -> Slot {
         if column {
             self.columns += 1;
-            Slot::V(self.columns - 1)
+            Slot::Column(self.columns - 1)
         } else {
             self.scalars.push(f64::NAN);
-            Slot::S(self.scalars.len() as u32 - 1)
+            Slot::Scalar(self.scalars.len() as u32 - 1)
         }
     }
 
     pub(super) fn push(&mut self, op: Op, ops: [Val; 3]) -> Val {
         let deps = ops[0].deps | ops[1].deps | ops[2].deps;
-        let column = ops.iter().any(|v| matches!(v.slot, Slot::V(_)));
+        let column = ops.iter().any(|v| matches!(v.slot, Slot::Column(_)));
         let out = self.out_slot(column);
         self.steps.push(Step {
             op,
@@ -204,7 +204,7 @@ impl Tracer {
     /// An arithmetic op of one operand (the constant 0 as the unused second).
     pub(super) fn un(&mut self, op: Op, a: Val) -> Val {
         let zero = Val {
-            slot: Slot::S(0),
+            slot: Slot::Scalar(0),
             deps: 0,
         };
         self.bin(op, a, zero)
@@ -252,7 +252,7 @@ impl Tracer {
         let mut gate = self.konst(1.0);
         let mut col: Option<Val> = None;
         for &t in tests {
-            if matches!(t.slot, Slot::V(_)) {
+            if matches!(t.slot, Slot::Column(_)) {
                 col = Some(match col {
                     Some(c) => self.mul(c, t),
                     None => t,
@@ -278,8 +278,8 @@ pub(super) struct ScalarStep {
 impl ScalarStep {
     pub(super) fn of(step: &Step) -> Option<ScalarStep> {
         let index = |s: Slot| match s {
-            Slot::S(i) => Some(i),
-            Slot::V(_) => None,
+            Slot::Scalar(i) => Some(i),
+            Slot::Column(_) => None,
         };
         if matches!(step.op, Op::Fill { .. }) {
             return None;
@@ -297,16 +297,16 @@ impl ScalarStep {
 /// An operand of a column loop.
 #[derive(Clone, Copy)]
 pub(super) enum Src<'a> {
-    S(f64),
-    V(&'a [f64]),
+    Scalar(f64),
+    Column(&'a [f64]),
 }
 
 impl Src<'_> {
     #[inline(always)]
     pub(super) fn at(self, j: usize) -> f64 {
         match self {
-            Src::S(x) => x,
-            Src::V(v) => v[j],
+            Src::Scalar(x) => x,
+            Src::Column(v) => v[j],
         }
     }
 }
@@ -315,22 +315,22 @@ impl Src<'_> {
 #[inline(always)]
 pub(super) fn zip2(a: Src, b: Src, out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
     match (a, b) {
-        (Src::V(xs), Src::S(y)) => {
+        (Src::Column(xs), Src::Scalar(y)) => {
             for (o, &x) in out.iter_mut().zip(xs) {
                 *o = f(x, y);
             }
         }
-        (Src::S(x), Src::V(ys)) => {
+        (Src::Scalar(x), Src::Column(ys)) => {
             for (o, &y) in out.iter_mut().zip(ys) {
                 *o = f(x, y);
             }
         }
-        (Src::V(xs), Src::V(ys)) => {
+        (Src::Column(xs), Src::Column(ys)) => {
             for ((o, &x), &y) in out.iter_mut().zip(xs).zip(ys) {
                 *o = f(x, y);
             }
         }
-        (Src::S(x), Src::S(y)) => out.fill(f(x, y)),
+        (Src::Scalar(x), Src::Scalar(y)) => out.fill(f(x, y)),
     }
 }
 
@@ -371,7 +371,7 @@ impl StagedKernel {
         j0: u64,
         n: usize,
     ) {
-        let Slot::V(o) = step.out else {
+        let Slot::Column(o) = step.out else {
             unreachable!("a column step makes a column")
         };
         let o = o as usize;
@@ -379,8 +379,8 @@ impl StagedKernel {
         {
             let (scalars, cols) = (&st.scalars, &st.cols);
             let src = |s: Slot| match s {
-                Slot::S(i) => Src::S(scalars[i as usize]),
-                Slot::V(i) => Src::V(&cols[i as usize][..n]),
+                Slot::Scalar(i) => Src::Scalar(scalars[i as usize]),
+                Slot::Column(i) => Src::Column(&cols[i as usize][..n]),
             };
             let out = &mut out[..n];
             with_arith!(step.op, |f| zip2(src(step.a), src(step.b), out, f), other => match other {
@@ -432,18 +432,20 @@ pub(super) fn fill_inner(out: &mut [f64], values: &[f64], stride: u64, j0: u64) 
     let n = out.len();
     let len = values.len() as u64;
     let mut d = ((j0 / stride) % len) as usize;
-    let mut run = (stride - j0 % stride) as usize;
     let mut t = 0usize;
-    while t < n {
-        let m = run.min(n - t);
-        if stride == 1 {
-            // Consecutive values, wrapping around the axis.
+    if stride == 1 {
+        // Consecutive values, wrapping around the axis.
+        while t < n {
             let m = (values.len() - d).min(n - t);
             out[t..t + m].copy_from_slice(&values[d..d + m]);
             t += m;
             d = 0;
-            continue;
         }
+        return;
+    }
+    let mut run = (stride - j0 % stride) as usize;
+    while t < n {
+        let m = run.min(n - t);
         out[t..t + m].fill(values[d]);
         t += m;
         d += 1;

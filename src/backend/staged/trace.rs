@@ -59,7 +59,7 @@ pub(super) fn trace(plan: &SweepPlan, layout: &Layout) -> Traced {
         let deps = 1u64 << ax;
         let (value, ok) = if ax < layout.inner {
             let (value, ok) = (t.out_slot(false), t.out_slot(false));
-            let (Slot::S(vi), Slot::S(oi)) = (value, ok) else {
+            let (Slot::Scalar(vi), Slot::Scalar(oi)) = (value, ok) else {
                 unreachable!("out_slot(false) gives scalar slots")
             };
             axis_slots.push((vi, oi));
@@ -68,7 +68,7 @@ pub(super) fn trace(plan: &SweepPlan, layout: &Layout) -> Traced {
             let fill = |t: &mut Tracer, ok: bool| {
                 let out = t.out_slot(true);
                 let op = Op::Fill { ax: ax as u32, ok };
-                let none = Slot::S(0);
+                let none = Slot::Scalar(0);
                 t.steps.push(Step {
                     op,
                     a: none,
@@ -96,7 +96,7 @@ pub(super) fn trace(plan: &SweepPlan, layout: &Layout) -> Traced {
     let acc = param(Param::Accelerator);
     let prec = param(Param::Precision);
     let zero = Val {
-        slot: Slot::S(0),
+        slot: Slot::Scalar(0),
         deps: 0,
     };
     let field = |t: &mut Tracer, f: fn(&Accelerator) -> f64| {
