@@ -1141,21 +1141,63 @@ mod tests {
         }
     }
 
-    /// Every kernel variant parses and validates, including the 64-bit-atomic sweep that
-    /// only runs on devices with `SHADER_INT64_ATOMIC_MIN_MAX` (lavapipe in CI has none).
+    /// Every kernel variant parses, validates with only the capabilities the device path
+    /// requests for it, takes each scenario's pipeline constants and compiles to SPIR-V:
+    /// including the 64-bit-atomic sweep that only runs on devices with
+    /// `SHADER_INT64_ATOMIC_MIN_MAX` (lavapipe in CI has none).
     #[test]
-    fn every_kernel_variant_validates_with_naga() {
+    fn every_kernel_variant_compiles_with_each_scenarios_constants() {
+        use crate::catalog::Catalog;
+        use crate::scenario::Scenario;
+        use naga::back::{pipeline_constants::process_overrides, spv, PipelineConstants};
         use naga::valid::{Capabilities, ValidationFlags, Validator};
-        for (name, src) in [
-            ("sweep (32-bit slots)", SWEEP_WGSL),
-            ("sweep (64-bit slots)", SWEEP64_WGSL),
-            ("reduce", REDUCE_WGSL),
+        use naga::ShaderStage;
+
+        let int64 = Capabilities::SHADER_INT64 | Capabilities::SHADER_INT64_ATOMIC_MIN_MAX;
+        let kernels = [
+            (
+                "sweep (32-bit slots)",
+                SWEEP_WGSL,
+                "sweep",
+                Capabilities::empty(),
+            ),
+            ("sweep (64-bit slots)", SWEEP64_WGSL, "sweep", int64),
+            ("reduce", REDUCE_WGSL, "reduce", Capabilities::empty()),
+        ];
+        let catalog = Catalog::builtin().expect("built-in catalog");
+        for path in [
+            "configs/scenarios/openai-aws-2025.toml",
+            "configs/scenarios/30gw.toml",
+            "configs/scenarios/llama3-405b.toml",
         ] {
-            let module = naga::front::wgsl::parse_str(src)
-                .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(src)));
-            Validator::new(ValidationFlags::all(), Capabilities::all())
-                .validate(&module)
-                .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            let scenario = Scenario::load(path, &catalog).expect("scenario");
+            let plan = SweepPlan::new(scenario, None).expect("plan");
+            let prepared = prepare(&plan).expect("prepared");
+            for (name, src, entry, caps) in kernels {
+                let ctx = format!("{path}: {name}");
+                let module = naga::front::wgsl::parse_str(src)
+                    .unwrap_or_else(|e| panic!("{ctx}: {}", e.emit_to_string(src)));
+                let info = Validator::new(ValidationFlags::all(), caps)
+                    .validate(&module)
+                    .unwrap_or_else(|e| panic!("{ctx}: {e:?}"));
+                let mut constants = PipelineConstants::default();
+                if entry == "sweep" {
+                    for (k, v) in &prepared.constants {
+                        constants.insert(k.clone(), *v);
+                    }
+                }
+                let stage = Some((ShaderStage::Compute, entry));
+                let (module, info) = process_overrides(&module, &info, stage, &constants)
+                    .unwrap_or_else(|e| panic!("{ctx}: constants: {e:?}"));
+                let pipeline = spv::PipelineOptions {
+                    shader_stage: ShaderStage::Compute,
+                    entry_point: entry.to_string(),
+                };
+                let words =
+                    spv::write_vec(&module, &info, &spv::Options::default(), Some(&pipeline))
+                        .unwrap_or_else(|e| panic!("{ctx}: SPIR-V: {e:?}"));
+                assert!(words.len() > 100, "{ctx}: {} SPIR-V words", words.len());
+            }
         }
     }
 
