@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{run, REQUIRED_IDS};
+use common::{run, NUMERIC_FIELDS, REQUIRED_IDS};
 
 /// 3 accelerators x 5 sizes x 2 precisions x 3 power fractions x 2 job sizes = 180.
 /// A100 has no fp8 peak and H100 at 25% of 700 W is below its 200 W floor: invalid ones.
@@ -477,18 +477,11 @@ fn group_by_threads_and_backends() {
     };
     assert_eq!(strip(base.clone()), strip(two));
 
-    let g2 = json_ok(
-        &run(&[
-            "sweep",
-            p,
-            "--backend",
-            "cpu",
-            "--json",
-            "--group-by",
-            "accelerator,precision",
-        ]),
-        "--group-by two axes",
-    );
+    let grouped = |by: &str| {
+        let args = ["sweep", p, "--backend", "cpu", "--json", "--group-by", by];
+        json_ok(&run(&args), &format!("--group-by {by}"))
+    };
+    let g2 = grouped("accelerator,precision");
     let groups = g2["best_by"].as_array().unwrap();
     // A100 has no fp8: 5 groups with feasible configurations at most.
     assert!(groups.len() >= 2 && groups.len() <= 5, "{}", groups.len());
@@ -497,34 +490,12 @@ fn group_by_threads_and_backends() {
         assert_eq!(g["group"]["precision"], g["params"]["precision"]);
         assert_eq!(g["group"]["accelerator"], g["params"]["accelerator"]);
     }
-    let g_int = json_ok(
-        &run(&[
-            "sweep",
-            p,
-            "--backend",
-            "cpu",
-            "--json",
-            "--group-by",
-            "job_gpus",
-        ]),
-        "--group-by an integer axis",
-    );
+    let g_int = grouped("job_gpus");
     for g in g_int["best_by"].as_array().unwrap() {
         assert!(g["group"]["job_gpus"].is_u64(), "{}", g["group"]);
         assert_eq!(g["group"]["job_gpus"], g["params"]["job_gpus"]);
     }
-    let none = json_ok(
-        &run(&[
-            "sweep",
-            p,
-            "--backend",
-            "cpu",
-            "--json",
-            "--group-by",
-            "none",
-        ]),
-        "--group-by none",
-    );
+    let none = grouped("none");
     assert_eq!(none["best_by"], serde_json::json!([]));
     assert_eq!(none["best"], base["best"]);
 
@@ -720,17 +691,8 @@ fn catalog_lists_the_required_accelerators() {
             a[k].as_f64()
                 .unwrap_or_else(|| panic!("{id}: {k} = {}", a[k]))
         };
-        for k in [
-            "tdp_w",
-            "idle_w",
-            "min_power_w",
-            "dvfs_exponent",
-            "host_w",
-            "mtbf_hours",
-            "price_usd",
-            "host_capex_usd",
-            "hbm_gb",
-        ] {
+        // Every numeric field but the peaks (an object per precision).
+        for k in NUMERIC_FIELDS.into_iter().filter(|k| *k != "peak_tflops") {
             assert!(f(k).is_finite() && f(k) >= 0.0, "{id}: {k}");
         }
         assert!(

@@ -16,7 +16,7 @@ use clustersweep::summary::{run_sweep, summarise};
 use std::ops::Range;
 
 mod common;
-use common::Rng;
+use common::{Rng, REQUIRED_IDS};
 
 fn gpu(options: GpuOptions) -> Option<GpuBackend> {
     match GpuBackend::open(None, true, options) {
@@ -32,14 +32,8 @@ fn gpu(options: GpuOptions) -> Option<GpuBackend> {
     }
 }
 
-const ACCS: [&str; 6] = [
-    "A100-SXM4-80GB",
-    "H100-SXM",
-    "H200-SXM",
-    "B200",
-    "GB200",
-    "GB300",
-];
+/// The NVIDIA accelerators of the required catalog ids (A100 .. GB300).
+const ACCS: &[&str] = REQUIRED_IDS.split_at(6).0;
 
 /// A random scenario of at most a few thousand configurations.
 fn random_scenario(rng: &mut Rng) -> String {
@@ -66,7 +60,7 @@ fn random_scenario(rng: &mut Rng) -> String {
             &mut size,
         );
     } else {
-        fixed.push_str(&format!("accelerator = \"{}\"\n", rng.pick(&ACCS)));
+        fixed.push_str(&format!("accelerator = \"{}\"\n", rng.pick(ACCS)));
     }
     if rng.chance(0.4) {
         axis(

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: a small deterministic random generator, the
-//! accelerator ids the catalog must hold, and running the `clustersweep` binary.
+//! accelerator ids and numeric fields the catalog must hold, and running the `clustersweep`
+//! binary.
 //! (Each test crate uses a subset, hence the `dead_code` allowance.)
 #![allow(dead_code)]
 
@@ -7,6 +8,21 @@ use std::process::{Command, Output};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_clustersweep");
+
+/// Numeric fields of a catalog entry (spec `model.md`); each needs a citation in
+/// `[accelerators.ID.sources]`.
+pub const NUMERIC_FIELDS: [&str; 10] = [
+    "peak_tflops",
+    "tdp_w",
+    "idle_w",
+    "min_power_w",
+    "dvfs_exponent",
+    "host_w",
+    "mtbf_hours",
+    "price_usd",
+    "host_capex_usd",
+    "hbm_gb",
+];
 
 /// Accelerators the catalog must contain (issue 2).
 pub const REQUIRED_IDS: [&str; 10] = [
