@@ -121,6 +121,8 @@ pub struct StagedKernel {
 /// The steps of one kind of window: every scalar step first (a scalar never depends on a
 /// column), then the column steps, each list in tape order.
 struct Run {
+    /// Bits of the axes that changed ([`Layout::changed_bits`]).
+    changed: u64,
     scalar: Vec<ScalarStep>,
     column: Vec<Step>,
 }
@@ -139,6 +141,7 @@ impl StagedKernel {
                     .iter()
                     .filter(|st| st.deps & changed != 0);
                 runs.push(Run {
+                    changed,
                     scalar: steps.clone().filter_map(ScalarStep::of).collect(),
                     column: steps
                         .filter(|st| ScalarStep::of(st).is_none())
@@ -241,8 +244,7 @@ impl StagedKernel {
             for step in &run.column {
                 self.run_column(plan, &mut st, step, j0, n);
             }
-            let changed = layout.changed_bits(k, span_changed);
-            self.reduce::<FULL>(plan, &mut st, changed, idx, j0, n, &mut red);
+            self.reduce::<FULL>(plan, &mut st, run.changed, idx, j0, n, &mut red);
             idx += n as u64;
             k = if j0 + n as u64 == layout.block {
                 advance_outer(&mut st.digits[..layout.inner], &grid.lens)
