@@ -1,13 +1,7 @@
-// Shared by every kernel: the layout of per-workgroup partial rows and the order-preserving
-// key of an f32. Composed by string concatenation on the host (src/backend/gpu.rs).
+// Shared by every kernel: the order-preserving key of an f32. The layout of partial rows
+// (NM, ROW, R_MIN, R_MAX, R_SUM) is generated from the metric table by
+// src/backend/gpu/emit.rs and placed before this file.
 
-// Metrics per configuration (model::METRIC_COUNT).
-const NM: u32 = 20u;
-// Partial row: [invalid, feasible, min x NM, max x NM, sum x NM], padded.
-const ROW: u32 = 64u;
-const R_MIN: u32 = 2u;
-const R_MAX: u32 = 22u;
-const R_SUM: u32 = 42u;
 const F32_MAX: f32 = 3.4028235e38;
 
 // A u32 that orders like the f32 it encodes (never 0 for a non-NaN value).

@@ -23,9 +23,9 @@ var<workgroup> r_feas: array<u32, RWG>;
 fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     var inv = 0u;
     var feas = 0u;
-    var mn: array<f32, 20>;
-    var mx: array<f32, 20>;
-    var sm: array<f32, 20>;
+    var mn: array<f32, NM>;
+    var mx: array<f32, NM>;
+    var sm: array<f32, NM>;
     for (var m = 0u; m < NM; m++) {
         mn[m] = F32_MAX;
         mx[m] = -F32_MAX;

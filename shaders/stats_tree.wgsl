@@ -3,13 +3,11 @@
 // of NM metrics in f32 by a tree, so sums keep ~log2 error growth.
 
 const TREE: u32 = 64u;
-var<workgroup> tree_f: array<f32, 1280>; // TREE * NM
-const_assert TREE * NM == 1280u;
-const_assert NM == 20u; // the per-invocation arrays below
+var<workgroup> tree_f: array<f32, TREE * NM>;
 
 // Invocation `m < NM` gets (min, max, sum) of metric m over the workgroup; the others get
 // zeros. Contains barriers: call it from uniform control flow, from every invocation.
-fn tree_stats(lid: u32, mn_in: array<f32, 20>, mx_in: array<f32, 20>, sm_in: array<f32, 20>) -> vec3<f32> {
+fn tree_stats(lid: u32, mn_in: array<f32, NM>, mx_in: array<f32, NM>, sm_in: array<f32, NM>) -> vec3<f32> {
     var mn = mn_in;
     var mx = mx_in;
     var sm = sm_in;

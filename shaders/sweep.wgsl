@@ -1,100 +1,94 @@
-// The sweep kernel: each invocation evaluates PER consecutive configurations of a chunk,
-// checks validity, feasibility and constraints, and reduces. Pass 0: counts and stats are
-// reduced in the workgroup into one partial row, and each feasible configuration offers its
-// objective key and complemented chunk-local index to its slots (slot 0 = best overall, then
-// best_by groups, then Pareto bins) through `offer`. With 32-bit atomics (slots32.wgsl) pass 0
-// only raises the keys and a pass 1 (same kernel) offers the indices; with 64-bit atomics
-// (slots64.wgsl) pass 0 does both and there is no pass 1. Nothing per configuration is
-// written.
+// The sweep kernel, a template: the `{{...}}` lines are filled by src/backend/gpu/emit.rs
+// with the model's code emitted from the plan's tape (constants folded into literals) and
+// with the plan's sizes. The grid is walked in tiles: an invocation takes one combination
+// of the outer axes (`o`, computed once: every step that depends on outer axes only runs
+// here) and up to PER consecutive positions of the inner block (the last axes; the steps
+// that depend on them run per configuration). Pass 0 reduces counts and statistics in the
+// workgroup into one partial row; each tile offers its best feasible configuration (key
+// and complemented chunk-local index) to its reduction slots through `offer` (slot 0 =
+// best overall, then best_by groups, then Pareto bins), per configuration only for slots
+// that change inside the tile. With 32-bit atomics (slots32.wgsl) pass 0 only raises the
+// keys and a pass 1 (same kernel) offers the indices; with 64-bit atomics (slots64.wgsl)
+// pass 0 does both. Nothing per configuration is written.
+
+struct Chunk {
+    // Outer combinations in this chunk, and the workgroups per row of the dispatch.
+    n_outer: u32,
+    nwg_x: u32,
+    // Chunk-local indices [lo, hi) to evaluate (local index 0 = the chunk's first outer
+    // combination, inner position 0).
+    lo: u32,
+    hi: u32,
+    // Per-axis digits of the chunk's first outer combination (4 per vec4).
+    base: array<vec4<u32>, 6>,
+}
+
+@group(0) @binding(0) var<uniform> chunk: Chunk;
+// Axis values, axis validity flags (1.0 / 0.0) and lookup tables, at offsets emitted as
+// literals.
+@group(0) @binding(1) var<storage, read> data_f: array<f32>;
+// Tests decided on the host in f64 (0 / 1), indexed by the digits of the axes they read.
+@group(0) @binding(2) var<storage, read> data_u: array<u32>;
+@group(0) @binding(6) var<storage, read_write> rows: array<u32>;
+// Bindings 7 and 8 (the reduction slots) and `offer` come from slots32.wgsl or slots64.wgsl.
+// Which pass (x): a runtime value, not an override, so both passes run the same code.
+@group(0) @binding(9) var<uniform> pass_no: vec4<u32>;
 
 const WG: u32 = 64u;
 const_assert WG == TREE;
-const PER: u32 = 32u;
-
-override OBJ: u32 = 2u;
-override SENSE_MAX: u32 = 1u;
-override GROUP_BASE: u32 = 1u;
-override BIN_BASE: u32 = 2u;
-override N_BINS: u32 = 512u;
-override LN_LO: f32 = 0.0;
-override PER_LN: f32 = 1.0;
-// Constraints: max facility_mw, max tco, max capex, max train_days, min throughput.
-override HAS_C0: u32 = 0u;
-override C0: f32 = 0.0;
-override HAS_C1: u32 = 0u;
-override C1: f32 = 0.0;
-override HAS_C2: u32 = 0u;
-override C2: f32 = 0.0;
-override HAS_C3: u32 = 0u;
-override C3: f32 = 0.0;
-override HAS_C4: u32 = 0u;
-override C4: f32 = 0.0;
-
-@group(0) @binding(6) var<storage, read_write> rows: array<u32>;
-// Bindings 7 and 8 (the reduction slots) and `offer` come from slots32.wgsl (two passes) or
-// slots64.wgsl (one pass, 64-bit atomics), composed on the host.
-// Which pass (x). A runtime value, not an override, so that both passes run the very same
-// compiled code and compute bit-identical objective keys.
-@group(0) @binding(9) var<uniform> pass_no: vec4<u32>;
 
 var<workgroup> w_inv: atomic<u32>;
 var<workgroup> w_feas: atomic<u32>;
 var<workgroup> w_any: u32;
 
-fn feasible(e: Eval) -> bool {
-    var f = e.valid & (e.m[2] > 0.0);
-    if HAS_C0 != 0u { f = f & (e.m[4] <= C0); }
-    if HAS_C1 != 0u { f = f & (e.m[8] <= C1); }
-    if HAS_C2 != 0u { f = f & (e.m[7] <= C2); }
-    if HAS_C3 != 0u { f = f & (e.m[14] <= C3); }
-    if HAS_C4 != 0u { f = f & (e.m[2] >= C4); }
-    return f;
+fn base_digit(k: u32) -> u32 {
+    return chunk.base[k / 4u][k % 4u];
+}
+
+fn pareto_bin(facility_mw: f32) -> u32 {
+    return u32(clamp(floor((log(facility_mw) - LN_LO) * PER_LN), 0.0, f32(N_BINS - 1u)));
+}
+
+fn test(t: bool) -> f32 {
+    return select(0.0, 1.0, t);
 }
 
 @compute @workgroup_size(64)
 fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let pass_id = pass_no.x;
     let wg = wid.y * chunk.nwg_x + wid.x;
-    let first = (wg * WG + lid) * PER;
+    let gid = wg * WG + lid;
+    let o = gid / TILES;
+    let t = gid - o * TILES;
     var inv = 0u;
-    var feas = 0u;
-    var mn: array<f32, 20>;
-    var mx: array<f32, 20>;
-    var sm: array<f32, 20>;
+    var nf = 0u;
+    var mn: array<f32, NM>;
+    var mx: array<f32, NM>;
+    var sm: array<f32, NM>;
     for (var m = 0u; m < NM; m++) {
         mn[m] = F32_MAX;
         mx[m] = -F32_MAX;
         sm[m] = 0.0;
     }
-    if first < chunk.len {
-        decode(first);
-        let cnt = min(PER, chunk.len - first);
-        for (var i = 0u; i < cnt; i++) {
-            let e = evaluate();
-            if feasible(e) {
-                let o = e.m[OBJ];
-                let ok = ordered_key(o);
-                let key = select(~ok, ok, SENSE_MAX != 0u);
-                let fac = e.m[4];
-                let b = u32(clamp(floor((log(fac) - LN_LO) * PER_LN), 0.0, f32(N_BINS - 1u)));
-                let slots = vec3<u32>(0u, GROUP_BASE + group_of(), BIN_BASE + b);
-                if pass_id == 0u {
-                    feas += 1u;
-                    for (var m = 0u; m < NM; m++) {
-                        let v = e.m[m];
-                        mn[m] = min(mn[m], v);
-                        mx[m] = max(mx[m], v);
-                        sm[m] = sm[m] + v;
-                    }
-                }
-                let nidx = ~(first + i);
-                offer(pass_id, slots.x, key, nidx);
-                offer(pass_id, slots.y, key, nidx);
-                offer(pass_id, slots.z, key, nidx);
-            } else if !e.valid {
-                inv += 1u;
+    if o < chunk.n_outer {
+        let ob = o * B;
+        let lo_j = select(0u, chunk.lo - ob, chunk.lo > ob);
+        let hi_j = select(0u, min(chunk.hi - ob, B), chunk.hi > ob);
+        let ja = max(t * PER, lo_j);
+        let jb = min(t * PER + PER, hi_j);
+        if ja < jb {
+            // Outer digits (the chunk's base plus o, with carry), values and steps.
+{{OUTER}}
+            var lb_key = 0u;
+            var lb_j = 0u;
+            // Inner digits of position ja.
+{{INNER_START}}
+            for (var j = ja; j < jb; j++) {
+{{INNER}}
+                // Next inner position (odometer).
+{{ADVANCE}}
             }
-            advance();
+{{AFTER}}
         }
     }
     if pass_id != 0u {
@@ -102,14 +96,14 @@ fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     }
     // Workgroup reduction of counts and stats into this workgroup's partial row.
     atomicAdd(&w_inv, inv);
-    atomicAdd(&w_feas, feas);
+    atomicAdd(&w_feas, nf);
     workgroupBarrier();
     let rb = wg * ROW;
     if lid == 0u {
-        let nf = atomicLoad(&w_feas);
+        let n = atomicLoad(&w_feas);
         rows[rb] = atomicLoad(&w_inv);
-        rows[rb + 1u] = nf;
-        w_any = nf;
+        rows[rb + 1u] = n;
+        w_any = n;
     }
     let any = workgroupUniformLoad(&w_any);
     if any == 0u {

@@ -88,6 +88,7 @@ pub fn bench_plan(configs: u64) -> Result<SweepPlan, InputError> {
             Axis {
                 param: Param::CarbonKgPerKwh,
                 values,
+                times: false,
             },
         );
     }

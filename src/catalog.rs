@@ -22,7 +22,8 @@ pub fn find_accelerator(table: &[Accelerator], id: &str) -> Option<usize> {
 }
 
 /// Keys of one accelerator table.
-const FIELDS: [&str; 15] = [
+/// The fields of a catalog entry (and of a scenario's `[accelerators.ID]` override).
+pub const FIELDS: [&str; 15] = [
     "name",
     "vendor",
     "peak_tflops",
@@ -212,6 +213,7 @@ pub fn parse_accelerator(
         host_capex_usd: f64::NAN,
         hbm_gb: f64::NAN,
         source: format!("defined in {}", doc.file),
+        param_values: [None; crate::params::PARAM_COUNT],
     });
     let number = |name: &str| -> Result<Option<(f64, &Value<'_>)>, InputError> {
         match get(table, name) {

@@ -28,6 +28,8 @@ pub enum Param {
     FacilityUsdPerW,
     GpuHourUsd,
     CarbonKgPerKwh,
+    DvfsExponent,
+    IdleW,
 }
 
 /// How a parameter's values are written and checked.
@@ -49,7 +51,7 @@ pub enum ParamDefault {
     /// A fixed number from the spec.
     Value(f64),
     /// The figure of the configuration's accelerator (e.g. `tdp_w` for `power_w`).
-    FromAccelerator,
+    FromAccelerator(Figure),
     /// No value unless set (only `power_frac`, the alternative to `power_w`).
     Unset,
 }
@@ -73,6 +75,10 @@ impl Precision {
     }
     pub fn from_name(s: &str) -> Option<Precision> {
         Precision::ALL.into_iter().find(|p| p.name() == s)
+    }
+    /// The code the model computes with.
+    pub fn code(self) -> f64 {
+        self as u8 as f64
     }
     pub fn from_code(code: f64) -> Precision {
         match code as u32 {
@@ -103,6 +109,10 @@ impl CostModel {
     pub fn from_name(s: &str) -> Option<CostModel> {
         CostModel::ALL.into_iter().find(|c| c.name() == s)
     }
+    /// The code the model computes with.
+    pub fn code(self) -> f64 {
+        self as u8 as f64
+    }
     pub fn from_code(code: f64) -> CostModel {
         if code as u32 == 1 {
             CostModel::Rent
@@ -112,7 +122,119 @@ impl CostModel {
     }
 }
 
-/// Static description of one parameter.
+/// A bound of a valid range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Bound {
+    /// No bound on this side.
+    Open,
+    /// `x >= b` (lower) or `x <= b` (upper).
+    Incl(f64),
+    /// `x > b` (lower) or `x < b` (upper).
+    Excl(f64),
+}
+
+/// The range of values a numeric parameter may take by itself (the checks that also need
+/// the accelerator, like `min_power_w <= P <= tdp_w`, are in the model's formulas and
+/// described by [`Valid::extra`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Valid {
+    pub lo: Bound,
+    pub hi: Bound,
+    /// Whole numbers only.
+    pub integer: bool,
+    /// The accelerator-dependent part of the rule, as text ("" when none).
+    pub extra: &'static str,
+}
+
+impl Valid {
+    /// Whether `x` passes the range (and integrality) by itself.
+    #[inline]
+    pub fn contains(&self, x: f64) -> bool {
+        let lo = match self.lo {
+            Bound::Open => !x.is_nan(),
+            Bound::Incl(b) => x >= b,
+            Bound::Excl(b) => x > b,
+        };
+        let hi = match self.hi {
+            Bound::Open => !x.is_nan(),
+            Bound::Incl(b) => x <= b,
+            Bound::Excl(b) => x < b,
+        };
+        lo && hi && (!self.integer || x.fract() == 0.0)
+    }
+
+    /// The rule as people read it, e.g. `integer, 1 <= x <= 1e8` or `0 < x <= 1`.
+    pub fn text(&self) -> String {
+        let num = |b: f64| {
+            if b != 0.0 && (b.abs() >= 1e6 || b.abs() < 1e-3) {
+                format!("{b:e}")
+            } else {
+                format!("{b}")
+            }
+        };
+        let lo = match self.lo {
+            Bound::Open => None,
+            Bound::Incl(b) => Some((num(b), "<=")),
+            Bound::Excl(b) => Some((num(b), "<")),
+        };
+        let hi = match self.hi {
+            Bound::Open => None,
+            Bound::Incl(b) => Some((num(b), "<=")),
+            Bound::Excl(b) => Some((num(b), "<")),
+        };
+        let mut range = match (lo, hi) {
+            (Some((l, lop)), Some((h, hop))) => format!("{l} {lop} x {hop} {h}"),
+            (Some((l, "<=")), None) => format!(">= {l}"),
+            (Some((l, _)), None) => format!("> {l}"),
+            (None, Some((h, "<="))) => format!("<= {h}"),
+            (None, Some((h, _))) => format!("< {h}"),
+            (None, None) => String::new(),
+        };
+        if self.integer {
+            range = if range.is_empty() {
+                "integer".into()
+            } else {
+                format!("integer, {range}")
+            };
+        }
+        match (range.is_empty(), self.extra.is_empty()) {
+            (true, _) => self.extra.to_string(),
+            (false, true) => range,
+            (false, false) => format!("{range}; {}", self.extra),
+        }
+    }
+}
+
+/// An accelerator figure a parameter can default to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Figure {
+    TdpW,
+    MinPowerW,
+    IdleW,
+    DvfsExponent,
+    HostW,
+    MtbfHours,
+    PriceUsd,
+    HostCapexUsd,
+}
+
+impl Figure {
+    /// The figure's name in the catalog.
+    pub fn name(self) -> &'static str {
+        match self {
+            Figure::TdpW => "tdp_w",
+            Figure::MinPowerW => "min_power_w",
+            Figure::IdleW => "idle_w",
+            Figure::DvfsExponent => "dvfs_exponent",
+            Figure::HostW => "host_w",
+            Figure::MtbfHours => "mtbf_hours",
+            Figure::PriceUsd => "price_usd",
+            Figure::HostCapexUsd => "host_capex_usd",
+        }
+    }
+}
+
+/// Static description of one parameter: one row of [`PARAMS`].
 #[derive(Clone, Copy, Debug)]
 pub struct ParamInfo {
     pub param: Param,
@@ -120,172 +242,41 @@ pub struct ParamInfo {
     pub unit: &'static str,
     pub kind: ParamKind,
     pub default: ParamDefault,
-    /// Human-readable valid range, as in the spec.
-    pub valid: &'static str,
+    /// Where the default comes from (a section of docs/sources.md, or the catalog).
+    pub default_source: &'static str,
+    pub valid: Valid,
 }
 
+use Bound::{Excl, Incl, Open};
 use Param as P;
 use ParamDefault as D;
 use ParamKind as K;
 
-/// The parameter table, in the spec's order (also the order of `params` in every report).
-pub const PARAMS: [ParamInfo; 21] = [
-    info(
-        P::Accelerator,
-        "accelerator",
-        "catalog id",
-        K::Categorical,
-        D::Required,
-        "known id",
-    ),
-    info(
-        P::Precision,
-        "precision",
-        "",
-        K::Categorical,
-        D::Value(Precision::Bf16 as u8 as f64),
-        "fp4 | fp8 | bf16 with a peak on the accelerator",
-    ),
-    info(
-        P::CostModel,
-        "cost_model",
-        "",
-        K::Categorical,
-        D::Value(0.0),
-        "own | rent",
-    ),
-    info(
-        P::GpuCount,
-        "gpu_count",
-        "accelerators",
-        K::Integer,
-        D::Required,
-        "integer, 1 ..= 1e8",
-    ),
-    info(
-        P::PowerW,
-        "power_w",
-        "W",
-        K::Real,
-        D::FromAccelerator,
-        "min_power_w <= P <= tdp_w",
-    ),
-    info(
-        P::PowerFrac,
-        "power_frac",
-        "of tdp_w",
-        K::Real,
-        D::Unset,
-        "0 < f <= 1",
-    ),
-    info(
-        P::Utilization,
-        "utilization",
-        "",
-        K::Real,
-        D::Value(0.4),
-        "0 < u <= 1",
-    ),
-    info(
-        P::LoadFrac,
-        "load_frac",
-        "",
-        K::Real,
-        D::Value(0.8),
-        "0 <= l <= 1",
-    ),
-    info(P::Pue, "pue", "", K::Real, D::Value(1.2), "1 <= pue <= 3"),
-    info(P::HostW, "host_w", "W", K::Real, D::FromAccelerator, ">= 0"),
-    info(
-        P::JobGpus,
-        "job_gpus",
-        "accelerators",
-        K::Integer,
-        D::Value(0.0),
-        "integer >= 0 (0 = whole cluster)",
-    ),
-    info(
-        P::MtbfHours,
-        "mtbf_hours",
-        "h",
-        K::Real,
-        D::FromAccelerator,
-        "> 0",
-    ),
-    info(
-        P::CheckpointS,
-        "checkpoint_s",
-        "s",
-        K::Real,
-        D::Value(30.0),
-        ">= 0",
-    ),
-    info(
-        P::RestartS,
-        "restart_s",
-        "s",
-        K::Real,
-        D::Value(300.0),
-        ">= 0",
-    ),
-    info(P::Years, "years", "years", K::Real, D::Value(5.0), "> 0"),
-    info(
-        P::ElectricityUsdPerKwh,
-        "electricity_usd_per_kwh",
-        "$/kWh",
-        K::Real,
-        D::Value(0.08),
-        ">= 0",
-    ),
-    info(
-        P::GpuPriceUsd,
-        "gpu_price_usd",
-        "$",
-        K::Real,
-        D::FromAccelerator,
-        ">= 0",
-    ),
-    info(
-        P::HostCapexUsd,
-        "host_capex_usd",
-        "$",
-        K::Real,
-        D::FromAccelerator,
-        ">= 0",
-    ),
-    info(
-        P::FacilityUsdPerW,
-        "facility_usd_per_w",
-        "$/W",
-        K::Real,
-        D::Value(12.0),
-        ">= 0",
-    ),
-    info(
-        P::GpuHourUsd,
-        "gpu_hour_usd",
-        "$/h",
-        K::Real,
-        D::Value(0.0),
-        ">= 0",
-    ),
-    info(
-        P::CarbonKgPerKwh,
-        "carbon_kg_per_kwh",
-        "kg/kWh",
-        K::Real,
-        D::Value(0.4),
-        ">= 0",
-    ),
-];
+const fn range(lo: Bound, hi: Bound) -> Valid {
+    Valid {
+        lo,
+        hi,
+        integer: false,
+        extra: "",
+    }
+}
+const NON_NEGATIVE: Valid = range(Incl(0.0), Open);
+const POSITIVE: Valid = range(Excl(0.0), Open);
+const FRACTION: Valid = range(Excl(0.0), Incl(1.0));
+const SHARE: Valid = range(Incl(0.0), Incl(1.0));
+const ANY: Valid = range(Open, Open);
+const SPEC: &str = "spec model.md";
+const CATALOG: &str = "the accelerator's catalog figure";
 
-const fn info(
+#[allow(clippy::too_many_arguments)]
+const fn row(
     param: Param,
     name: &'static str,
     unit: &'static str,
     kind: ParamKind,
     default: ParamDefault,
-    valid: &'static str,
+    default_source: &'static str,
+    valid: Valid,
 ) -> ParamInfo {
     ParamInfo {
         param,
@@ -293,9 +284,248 @@ const fn info(
         unit,
         kind,
         default,
+        default_source,
         valid,
     }
 }
+
+/// The parameter table, in the spec's order (also the order of `params` in every report).
+/// Adding a parameter is one row here, one variant of [`Param`] and its use in
+/// `model::formulas`.
+pub const PARAMS: &[ParamInfo] = &[
+    row(
+        P::Accelerator,
+        "accelerator",
+        "catalog id",
+        K::Categorical,
+        D::Required,
+        "",
+        Valid {
+            extra: "known id",
+            ..ANY
+        },
+    ),
+    row(
+        P::Precision,
+        "precision",
+        "",
+        K::Categorical,
+        D::Value(Precision::Bf16 as u8 as f64),
+        SPEC,
+        Valid {
+            extra: "fp4 | fp8 | bf16 with a peak on the accelerator",
+            ..ANY
+        },
+    ),
+    row(
+        P::CostModel,
+        "cost_model",
+        "",
+        K::Categorical,
+        D::Value(0.0),
+        SPEC,
+        Valid {
+            extra: "own | rent",
+            ..ANY
+        },
+    ),
+    row(
+        P::GpuCount,
+        "gpu_count",
+        "accelerators",
+        K::Integer,
+        D::Required,
+        "",
+        Valid {
+            integer: true,
+            ..range(Incl(1.0), Incl(1e8))
+        },
+    ),
+    row(
+        P::PowerW,
+        "power_w",
+        "W",
+        K::Real,
+        D::FromAccelerator(Figure::TdpW),
+        CATALOG,
+        Valid {
+            extra: "min_power_w <= P <= tdp_w",
+            ..ANY
+        },
+    ),
+    row(
+        P::PowerFrac,
+        "power_frac",
+        "of tdp_w",
+        K::Real,
+        D::Unset,
+        "",
+        Valid {
+            extra: "P = power_frac * tdp_w within min_power_w ..= tdp_w",
+            ..FRACTION
+        },
+    ),
+    row(
+        P::Utilization,
+        "utilization",
+        "",
+        K::Real,
+        D::Value(0.4),
+        SPEC,
+        FRACTION,
+    ),
+    row(
+        P::LoadFrac,
+        "load_frac",
+        "",
+        K::Real,
+        D::Value(0.8),
+        SPEC,
+        SHARE,
+    ),
+    row(
+        P::Pue,
+        "pue",
+        "",
+        K::Real,
+        D::Value(1.2),
+        SPEC,
+        range(Incl(1.0), Incl(3.0)),
+    ),
+    row(
+        P::HostW,
+        "host_w",
+        "W",
+        K::Real,
+        D::FromAccelerator(Figure::HostW),
+        CATALOG,
+        NON_NEGATIVE,
+    ),
+    row(
+        P::JobGpus,
+        "job_gpus",
+        "accelerators",
+        K::Integer,
+        D::Value(0.0),
+        SPEC,
+        Valid {
+            integer: true,
+            extra: "0 = whole cluster",
+            ..NON_NEGATIVE
+        },
+    ),
+    row(
+        P::MtbfHours,
+        "mtbf_hours",
+        "h",
+        K::Real,
+        D::FromAccelerator(Figure::MtbfHours),
+        CATALOG,
+        POSITIVE,
+    ),
+    row(
+        P::CheckpointS,
+        "checkpoint_s",
+        "s",
+        K::Real,
+        D::Value(30.0),
+        SPEC,
+        NON_NEGATIVE,
+    ),
+    row(
+        P::RestartS,
+        "restart_s",
+        "s",
+        K::Real,
+        D::Value(300.0),
+        SPEC,
+        NON_NEGATIVE,
+    ),
+    row(
+        P::Years,
+        "years",
+        "years",
+        K::Real,
+        D::Value(5.0),
+        SPEC,
+        POSITIVE,
+    ),
+    row(
+        P::ElectricityUsdPerKwh,
+        "electricity_usd_per_kwh",
+        "$/kWh",
+        K::Real,
+        D::Value(0.08),
+        SPEC,
+        NON_NEGATIVE,
+    ),
+    row(
+        P::GpuPriceUsd,
+        "gpu_price_usd",
+        "$",
+        K::Real,
+        D::FromAccelerator(Figure::PriceUsd),
+        CATALOG,
+        NON_NEGATIVE,
+    ),
+    row(
+        P::HostCapexUsd,
+        "host_capex_usd",
+        "$",
+        K::Real,
+        D::FromAccelerator(Figure::HostCapexUsd),
+        CATALOG,
+        NON_NEGATIVE,
+    ),
+    row(
+        P::FacilityUsdPerW,
+        "facility_usd_per_w",
+        "$/W",
+        K::Real,
+        D::Value(12.0),
+        SPEC,
+        NON_NEGATIVE,
+    ),
+    row(
+        P::GpuHourUsd,
+        "gpu_hour_usd",
+        "$/h",
+        K::Real,
+        D::Value(0.0),
+        SPEC,
+        NON_NEGATIVE,
+    ),
+    row(
+        P::CarbonKgPerKwh,
+        "carbon_kg_per_kwh",
+        "kg/kWh",
+        K::Real,
+        D::Value(0.4),
+        SPEC,
+        NON_NEGATIVE,
+    ),
+    row(
+        P::DvfsExponent,
+        "dvfs_exponent",
+        "",
+        K::Real,
+        D::FromAccelerator(Figure::DvfsExponent),
+        CATALOG,
+        range(Incl(0.5), Incl(10.0)),
+    ),
+    row(
+        P::IdleW,
+        "idle_w",
+        "W",
+        K::Real,
+        D::FromAccelerator(Figure::IdleW),
+        CATALOG,
+        Valid {
+            extra: "idle_w < min_power_w",
+            ..NON_NEGATIVE
+        },
+    ),
+];
 
 /// Number of parameters.
 pub const PARAM_COUNT: usize = PARAMS.len();
@@ -306,6 +536,7 @@ impl Param {
         PARAMS.iter().map(|i| i.param)
     }
     pub fn info(self) -> &'static ParamInfo {
+        // PARAMS is in enum order (checked by a unit test).
         &PARAMS[self as usize]
     }
     pub fn name(self) -> &'static str {
@@ -331,4 +562,36 @@ impl fmt::Display for Param {
 /// Round an integer parameter's value the way the spec says: nearest, halves away from zero.
 pub fn round_integer(v: f64) -> f64 {
     v.round()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_is_in_enum_order_and_names_are_unique() {
+        for (i, info) in PARAMS.iter().enumerate() {
+            assert_eq!(info.param as usize, i, "{}", info.name);
+            assert_eq!(Param::from_name(info.name), Some(info.param));
+        }
+    }
+
+    #[test]
+    fn valid_ranges_read_as_written() {
+        assert_eq!(
+            Param::GpuCount.info().valid.text(),
+            "integer, 1 <= x <= 1e8"
+        );
+        assert_eq!(Param::Utilization.info().valid.text(), "0 < x <= 1");
+        assert_eq!(Param::HostW.info().valid.text(), ">= 0");
+        assert_eq!(Param::MtbfHours.info().valid.text(), "> 0");
+        assert_eq!(
+            Param::IdleW.info().valid.text(),
+            ">= 0; idle_w < min_power_w"
+        );
+        let v = Param::Pue.info().valid;
+        assert!(v.contains(1.0) && v.contains(3.0) && !v.contains(0.99) && !v.contains(f64::NAN));
+        let n = Param::GpuCount.info().valid;
+        assert!(n.contains(1.0) && !n.contains(10.5) && !n.contains(0.0));
+    }
 }

@@ -160,58 +160,60 @@ impl SweepPlan {
     }
 }
 
-/// Lower and upper bounds of provisioned facility power (MW) over the grid:
-/// N * (P + host_w) * pue is monotone in each factor, so extremes of each give the bounds.
+/// Lower and upper bounds of provisioned facility power (MW) over the grid's valid
+/// configurations: N * (P + host_w) * pue is monotone in each factor, so per accelerator
+/// the extremes of each factor (clipped to its valid range) give the bounds.
 fn facility_bounds(s: &Scenario) -> (f64, f64) {
-    let range = |p: Param| -> Option<(f64, f64)> {
+    use crate::model::Accelerator;
+    let minmax = |v: &[f64]| {
+        v.iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            })
+    };
+    // The effective values of `p` on accelerator `a`.
+    let range = |p: Param, a: &Accelerator| -> (f64, f64) {
+        let base = a.base(p);
         match s.sources[p.index()] {
-            Source::Default => None,
-            Source::Fixed(x) => Some((x, x)),
+            Source::Default => (base, base),
+            Source::Fixed(x) => (x, x),
+            Source::FixedTimes(x) => (x * base, x * base),
             Source::Axis(k) => {
-                let v = &s.axes[k].values;
-                Some((
-                    v.iter().copied().fold(f64::INFINITY, f64::min),
-                    v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-                ))
+                let (lo, hi) = minmax(&s.axes[k].values);
+                if s.axes[k].times {
+                    (lo * base, hi * base)
+                } else {
+                    (lo, hi)
+                }
             }
         }
     };
-    let accs: Vec<&crate::model::Accelerator> = match s.sources[Param::Accelerator.index()] {
+    let accs: Vec<&Accelerator> = match s.sources[Param::Accelerator.index()] {
         Source::Axis(k) => s.axes[k]
             .values
             .iter()
             .map(|&c| &s.accelerators[c as usize])
             .collect(),
         Source::Fixed(c) => vec![&s.accelerators[c as usize]],
-        Source::Default => s.accelerators.iter().collect(),
+        _ => s.accelerators.iter().collect(),
     };
-    let over_accs = |f: &dyn Fn(&crate::model::Accelerator) -> f64| -> (f64, f64) {
-        accs.iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), a| {
-                (lo.min(f(a)), hi.max(f(a)))
-            })
-    };
-    let power = if let Some((flo, fhi)) = range(Param::PowerFrac) {
-        let (tlo, thi) = over_accs(&|a| a.tdp_w);
-        (flo.max(0.0) * tlo, fhi * thi)
-    } else if let Some(r) = range(Param::PowerW) {
-        r
-    } else {
-        over_accs(&|a| a.tdp_w)
-    };
-    let host = range(Param::HostW).unwrap_or_else(|| over_accs(&|a| a.host_w));
-    let n = range(Param::GpuCount).unwrap_or((1.0, 1.0));
-    let pue = range(Param::Pue).unwrap_or((1.2, 1.2));
     // Only valid configurations reach the bins: clip every factor to its valid range so one
     // out-of-range axis value does not stretch the bins (and blur the frontier).
-    let (p_min, _) = over_accs(&|a| a.min_power_w);
-    let (_, p_max) = over_accs(&|a| a.tdp_w);
     let clip = |(lo, hi): (f64, f64), min: f64, max: f64| (lo.clamp(min, max), hi.clamp(min, max));
-    let n = clip(n, 1.0, 1e8);
-    let power = clip(power, p_min, p_max);
-    let host = clip(host, 0.0, f64::MAX);
-    let pue = clip(pue, 1.0, 3.0);
-    let lo = n.0 * (power.0 + host.0) * pue.0 / 1e6;
-    let hi = n.1 * (power.1 + host.1) * pue.1 / 1e6;
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for a in accs {
+        let power = if s.power_from_frac() {
+            let (f0, f1) = range(Param::PowerFrac, a);
+            (f0.max(0.0) * a.tdp_w, f1 * a.tdp_w)
+        } else {
+            range(Param::PowerW, a)
+        };
+        let power = clip(power, a.min_power_w, a.tdp_w);
+        let n = clip(range(Param::GpuCount, a), 1.0, 1e8);
+        let host = clip(range(Param::HostW, a), 0.0, f64::MAX);
+        let pue = clip(range(Param::Pue, a), 1.0, 3.0);
+        lo = lo.min(n.0 * (power.0 + host.0) * pue.0 / 1e6);
+        hi = hi.max(n.1 * (power.1 + host.1) * pue.1 / 1e6);
+    }
     (lo, hi)
 }

@@ -3,15 +3,13 @@
 //! reason; after parsing, a [`Scenario`] is known to be well formed (its configurations may
 //! still be invalid, which the model counts, never reports as an error).
 
-use crate::catalog::{find_accelerator, parse_accelerator, Catalog};
+use crate::catalog::{self, find_accelerator, parse_accelerator, Catalog};
 use crate::grid::Grid;
 use crate::input::{get, join_key, Doc, InputError, Table, Value};
 use crate::model::{
     Accelerator, Config, Constraints, Metric, MetricNeeds, Objective, Sense, Workload,
 };
-use crate::params::{
-    round_integer, CostModel, Param, ParamDefault, ParamKind, Precision, PARAM_COUNT,
-};
+use crate::params::{round_integer, CostModel, Param, ParamKind, Precision, PARAM_COUNT};
 use toml::de::DeValue;
 
 /// The scenario run when none is given.
@@ -41,6 +39,10 @@ pub enum Source {
     Default,
     /// One value for the whole grid (codes for categorical parameters).
     Fixed(f64),
+    /// One multiplier for the whole grid: the value is `x` times the value the parameter
+    /// would otherwise have (per-accelerator value, figure or default; spec v2 "Relative
+    /// values").
+    FixedTimes(f64),
     /// The axis at this position.
     Axis(usize),
 }
@@ -51,6 +53,8 @@ pub struct Axis {
     pub param: Param,
     /// Values; categorical parameters hold codes (accelerator index, precision, cost model).
     pub values: Vec<f64>,
+    /// The values are multipliers of the value the parameter would otherwise have.
+    pub times: bool,
 }
 
 /// Per-parameter raw values of one configuration; NaN = not set (use the default).
@@ -125,9 +129,19 @@ impl Scenario {
                 let key = join_key("axes", k.get_ref());
                 let param = param_named(doc, k.get_ref(), k.span(), &key)?;
                 check_not_twice(doc, &first_key_of, param, k.span(), &key)?;
-                let values = parse_axis(doc, av, &key, param, &accelerators, catalog)?;
+                let (values, times) = match times_of(doc, av, &key, param)? {
+                    Some(inner) => (parse_multipliers(doc, inner, &key, true, catalog)?, true),
+                    None => (
+                        parse_axis(doc, av, &key, param, &accelerators, catalog)?,
+                        false,
+                    ),
+                };
                 sources[param.index()] = Source::Axis(axes.len());
-                axes.push(Axis { param, values });
+                axes.push(Axis {
+                    param,
+                    values,
+                    times,
+                });
                 first_key_of[param.index()] = Some((key, av.clone()));
             }
         }
@@ -136,8 +150,15 @@ impl Scenario {
                 let key = join_key("fixed", k.get_ref());
                 let param = param_named(doc, k.get_ref(), k.span(), &key)?;
                 check_not_twice(doc, &first_key_of, param, k.span(), &key)?;
-                let value = parse_value(doc, fv, &key, param, &accelerators, catalog)?;
-                sources[param.index()] = Source::Fixed(value);
+                sources[param.index()] = match times_of(doc, fv, &key, param)? {
+                    Some(inner) => {
+                        let x = parse_multipliers(doc, inner, &key, false, catalog)?;
+                        Source::FixedTimes(x[0])
+                    }
+                    None => {
+                        Source::Fixed(parse_value(doc, fv, &key, param, &accelerators, catalog)?)
+                    }
+                };
                 first_key_of[param.index()] = Some((key, fv.clone()));
             }
         }
@@ -146,6 +167,20 @@ impl Scenario {
             &first_key_of[Param::PowerFrac.index()],
         ) {
             return Err(doc.error(v.span(), key, "set either power_w or power_frac, not both"));
+        }
+        let per_acc = |p: Param| {
+            accelerators
+                .iter()
+                .any(|a| a.param_values[p.index()].is_some())
+        };
+        let sets = |p: Param| first_key_of[p.index()].is_some() || per_acc(p);
+        if sets(Param::PowerW) && sets(Param::PowerFrac) {
+            let span = get(top, "accelerators").map(|v| v.span()).unwrap_or(0..0);
+            return Err(doc.error(
+                span,
+                "accelerators",
+                "set either power_w or power_frac, not both (per-accelerator values included)",
+            ));
         }
         for required in [Param::Accelerator, Param::GpuCount] {
             if sources[required.index()] == Source::Default {
@@ -198,7 +233,7 @@ impl Scenario {
         for (i, s) in self.sources.iter().enumerate() {
             v[i] = match *s {
                 Source::Default => f64::NAN,
-                Source::Fixed(x) => x,
+                Source::Fixed(x) | Source::FixedTimes(x) => x,
                 Source::Axis(k) => self.axes[k].values[digits[k] as usize],
             };
         }
@@ -213,48 +248,53 @@ impl Scenario {
         self.values_at(&digits)
     }
 
-    /// Resolve raw values into a full configuration and its accelerator.
+    /// Whether `power_frac` sets the power limit (it is fixed, an axis, or set for some
+    /// accelerator).
+    pub fn power_from_frac(&self) -> bool {
+        self.sources[Param::PowerFrac.index()] != Source::Default
+            || self
+                .accelerators
+                .iter()
+                .any(|a| a.param_values[Param::PowerFrac.index()].is_some())
+    }
+
+    /// Whether the values of `p` (fixed or axis) are multipliers.
+    pub fn is_times(&self, p: Param) -> bool {
+        match self.sources[p.index()] {
+            Source::FixedTimes(_) => true,
+            Source::Axis(k) => self.axes[k].times,
+            _ => false,
+        }
+    }
+
+    /// Resolve raw values into a full configuration and its accelerator: every parameter's
+    /// effective value (spec v2: the axis or fixed value, else the per-accelerator value,
+    /// the accelerator's figure or the default; multipliers applied).
     pub fn resolve<'a>(&'a self, v: &ParamValues) -> (Config, &'a Accelerator) {
-        let acc = &self.accelerators[v[Param::Accelerator.index()] as usize];
-        let or = |p: Param, acc_default: f64| -> f64 {
-            let x = v[p.index()];
-            if !x.is_nan() {
-                return x;
+        let code = v[Param::Accelerator.index()];
+        let acc = &self.accelerators[code as usize];
+        let mut c = Config::base(acc);
+        c[Param::Accelerator] = code;
+        for info in crate::params::PARAMS {
+            let p = info.param;
+            let raw = v[p.index()];
+            if p == Param::Accelerator || raw.is_nan() {
+                continue;
             }
-            match p.info().default {
-                ParamDefault::Value(d) => d,
-                _ => acc_default,
+            c[p] = if self.is_times(p) {
+                raw * acc.base(p)
+            } else {
+                raw
+            };
+        }
+        if self.power_from_frac() {
+            if c[Param::PowerFrac].is_nan() {
+                c[Param::PowerFrac] = acc.base(Param::PowerFrac);
             }
-        };
-        let frac = v[Param::PowerFrac.index()];
-        let (power_w, power_frac) = if frac.is_nan() {
-            (or(Param::PowerW, acc.tdp_w), None)
         } else {
-            (frac * acc.tdp_w, Some(frac))
-        };
-        let config = Config {
-            precision: Precision::from_code(or(Param::Precision, f64::NAN)),
-            cost_model: CostModel::from_code(or(Param::CostModel, f64::NAN)),
-            gpu_count: or(Param::GpuCount, f64::NAN),
-            power_w,
-            power_frac,
-            utilization: or(Param::Utilization, f64::NAN),
-            load_frac: or(Param::LoadFrac, f64::NAN),
-            pue: or(Param::Pue, f64::NAN),
-            host_w: or(Param::HostW, acc.host_w),
-            job_gpus: or(Param::JobGpus, f64::NAN),
-            mtbf_hours: or(Param::MtbfHours, acc.mtbf_hours),
-            checkpoint_s: or(Param::CheckpointS, f64::NAN),
-            restart_s: or(Param::RestartS, f64::NAN),
-            years: or(Param::Years, f64::NAN),
-            electricity_usd_per_kwh: or(Param::ElectricityUsdPerKwh, f64::NAN),
-            gpu_price_usd: or(Param::GpuPriceUsd, acc.price_usd),
-            host_capex_usd: or(Param::HostCapexUsd, acc.host_capex_usd),
-            facility_usd_per_w: or(Param::FacilityUsdPerW, f64::NAN),
-            gpu_hour_usd: or(Param::GpuHourUsd, f64::NAN),
-            carbon_kg_per_kwh: or(Param::CarbonKgPerKwh, f64::NAN),
-        };
-        (config, acc)
+            c[Param::PowerFrac] = f64::NAN;
+        }
+        (c, acc)
     }
 
     /// The text form of a parameter's raw value (accelerator id, precision name, number).
@@ -309,6 +349,7 @@ impl Scenario {
         if let Some(k) = self.axis_of(param) {
             // Keep the axis (positions stay meaningful) but make it a single value.
             self.axes[k].values = vec![value];
+            self.axes[k].times = false;
         } else {
             self.sources[param.index()] = Source::Fixed(value);
         }
@@ -376,16 +417,128 @@ fn parse_accelerators(
         for (id, av) in doc.table(v, "accelerators")?.iter() {
             let key = join_key("accelerators", id.get_ref());
             let t = doc.table(av, &key)?;
+            // Keys that are parameters (and not catalog figures) set per-accelerator values.
+            let is_param = |k: &str| -> bool {
+                !catalog::FIELDS.contains(&k)
+                    && Param::from_name(k).is_some_and(|p| p != Param::Accelerator)
+            };
+            let figures: Table<'_> = t
+                .iter()
+                .filter(|(k, _)| !is_param(k.get_ref()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let unknown = figures
+                .iter()
+                .find(|(k, _)| !catalog::FIELDS.contains(&k.get_ref().as_ref()));
+            if let Some((k, _)) = unknown {
+                return Err(doc.error(
+                    k.span(),
+                    &join_key(&key, k.get_ref()),
+                    format!(
+                        "unknown key; expected a catalog field ({}) or a parameter ({})",
+                        catalog::FIELDS.join(", "),
+                        Param::all()
+                            .filter(|&p| p != Param::Accelerator)
+                            .map(Param::name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
             let existing = table.iter().position(|a| a.id == *id.get_ref());
+            let mut acc = match existing {
+                Some(i) => parse_accelerator(doc, &key, id.get_ref(), &figures, Some(&table[i]))?,
+                None => parse_accelerator(doc, &key, id.get_ref(), &figures, None)?,
+            };
+            for (k, pv) in t.iter().filter(|(k, _)| is_param(k.get_ref())) {
+                let pkey = join_key(&key, k.get_ref());
+                let param = Param::from_name(k.get_ref()).expect("checked by is_param");
+                let value = match times_of(doc, pv, &pkey, param)? {
+                    Some(inner) => {
+                        let x = parse_multipliers(doc, inner, &pkey, false, catalog)?[0];
+                        acc.param_values[param.index()] = None;
+                        x * acc.base(param)
+                    }
+                    None => parse_value(doc, pv, &pkey, param, &table, catalog)?,
+                };
+                acc.param_values[param.index()] = Some(value);
+            }
             match existing {
-                Some(i) => {
-                    table[i] = parse_accelerator(doc, &key, id.get_ref(), t, Some(&table[i]))?
-                }
-                None => table.push(parse_accelerator(doc, &key, id.get_ref(), t, None)?),
+                Some(i) => table[i] = acc,
+                None => table.push(acc),
             }
         }
     }
     Ok(table)
+}
+
+/// The inside of a relative value `{ times = ... }`, or `None` for a plain value. Only
+/// numeric parameters other than `gpu_count` and `job_gpus` take multipliers.
+fn times_of<'t, 'i>(
+    doc: &Doc<'_>,
+    v: &'t Value<'i>,
+    key: &str,
+    param: Param,
+) -> Result<Option<&'t Value<'i>>, InputError> {
+    let DeValue::Table(t) = v.get_ref() else {
+        return Ok(None);
+    };
+    let Some(inner) = get(t, "times") else {
+        return Ok(None);
+    };
+    doc.only_keys(t, key, &["times"])?;
+    if param.kind() != ParamKind::Real {
+        return Err(doc.error(
+            v.span(),
+            key,
+            format!(
+                "`times` takes a multiple of a numeric value; `{}` is {}",
+                param.name(),
+                if param.kind() == ParamKind::Integer {
+                    "a whole number of accelerators"
+                } else {
+                    "categorical"
+                }
+            ),
+        ));
+    }
+    Ok(Some(inner))
+}
+
+/// Multipliers of a relative value: one number (`fixed`), or a list or range (`axis`).
+/// Each is finite and >= 0.
+fn parse_multipliers(
+    doc: &Doc<'_>,
+    v: &Value<'_>,
+    key: &str,
+    axis: bool,
+    catalog: &Catalog,
+) -> Result<Vec<f64>, InputError> {
+    let key = join_key(key, "times");
+    let values = match v.get_ref() {
+        DeValue::Array(_) | DeValue::Table(_) if axis => {
+            parse_axis(doc, v, &key, Param::Utilization, &[], catalog)?
+        }
+        _ if !axis => vec![doc.number(v, &key)?],
+        other => {
+            return Err(doc.error(
+                v.span(),
+                &key,
+                format!(
+                    "an axis of multipliers is a list or a range {{ from, to, steps, scale }}, found {}",
+                    other.type_str()
+                ),
+            ))
+        }
+    };
+    if let Some(x) = values.iter().find(|x| !(x.is_finite() && **x >= 0.0)) {
+        return Err(doc.error(
+            v.span(),
+            &key,
+            format!("a multiplier must be a finite number >= 0, got {x}"),
+        ));
+    }
+    Ok(values)
 }
 
 fn parse_workload(doc: &Doc<'_>, top: &Table<'_>) -> Result<Workload, InputError> {

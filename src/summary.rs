@@ -99,39 +99,19 @@ pub fn describe(s: &Scenario, index: u64, values: &crate::scenario::ParamValues)
     let e = evaluate(&cfg, acc, &s.workload);
     let feasible = is_feasible(&e, &s.constraints);
     let mut params = Vec::with_capacity(PARAMS.len());
+    // The power limit as both power_w and power_frac, whichever set it.
+    let power_w = cfg.power_w(acc);
     for info in PARAMS.iter() {
         let p = info.param;
         let real = match p {
-            Param::Accelerator => {
-                params.push((p, ParamValue::Text(acc.id.clone())));
+            Param::PowerW => power_w,
+            Param::PowerFrac if cfg.power_from_frac() => cfg[p],
+            Param::PowerFrac => power_w / acc.tdp_w,
+            _ if info.kind == ParamKind::Categorical => {
+                params.push((p, ParamValue::Text(s.label(p, cfg[p]))));
                 continue;
             }
-            Param::Precision => {
-                params.push((p, ParamValue::Text(cfg.precision.name().into())));
-                continue;
-            }
-            Param::CostModel => {
-                params.push((p, ParamValue::Text(cfg.cost_model.name().into())));
-                continue;
-            }
-            Param::GpuCount => cfg.gpu_count,
-            Param::PowerW => cfg.power_w,
-            Param::PowerFrac => cfg.power_frac.unwrap_or(cfg.power_w / acc.tdp_w),
-            Param::Utilization => cfg.utilization,
-            Param::LoadFrac => cfg.load_frac,
-            Param::Pue => cfg.pue,
-            Param::HostW => cfg.host_w,
-            Param::JobGpus => cfg.job_gpus,
-            Param::MtbfHours => cfg.mtbf_hours,
-            Param::CheckpointS => cfg.checkpoint_s,
-            Param::RestartS => cfg.restart_s,
-            Param::Years => cfg.years,
-            Param::ElectricityUsdPerKwh => cfg.electricity_usd_per_kwh,
-            Param::GpuPriceUsd => cfg.gpu_price_usd,
-            Param::HostCapexUsd => cfg.host_capex_usd,
-            Param::FacilityUsdPerW => cfg.facility_usd_per_w,
-            Param::GpuHourUsd => cfg.gpu_hour_usd,
-            Param::CarbonKgPerKwh => cfg.carbon_kg_per_kwh,
+            _ => cfg[p],
         };
         let v = if info.kind == ParamKind::Integer && real.fract() == 0.0 && real.abs() < 9e15 {
             ParamValue::Int(real as i64)

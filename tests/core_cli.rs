@@ -3,7 +3,7 @@
 
 use clustersweep::catalog::Catalog;
 use clustersweep::model::{evaluate, is_feasible, Metric, Sense};
-use clustersweep::params::{Param, ParamKind};
+use clustersweep::params::{CostModel, Param, ParamKind, Precision};
 use clustersweep::scenario::Scenario;
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -177,21 +177,33 @@ fn check_reported(s: &Scenario, v: &Value, what: &str) -> u64 {
     // The params are those of that index.
     let (c, a) = s.resolve(&s.values_at_index(index));
     assert_eq!(v["params"]["accelerator"], a.id.as_str(), "{what}");
-    assert_eq!(v["params"]["precision"], c.precision.name(), "{what}");
-    assert_eq!(v["params"]["cost_model"], c.cost_model.name(), "{what}");
+    assert_eq!(
+        v["params"]["precision"],
+        Precision::from_code(c[Param::Precision]).name(),
+        "{what}"
+    );
+    assert_eq!(
+        v["params"]["cost_model"],
+        CostModel::from_code(c[Param::CostModel]).name(),
+        "{what}"
+    );
     assert_eq!(
         v["params"]["gpu_count"].as_u64(),
-        Some(c.gpu_count as u64),
+        Some(c[Param::GpuCount] as u64),
         "{what}"
     );
     assert_eq!(
         v["params"]["job_gpus"].as_u64(),
-        Some(c.job_gpus as u64),
+        Some(c[Param::JobGpus] as u64),
         "{what}"
     );
     let power_w = v["params"]["power_w"].as_f64().unwrap();
-    assert!(same(power_w, c.power_w), "{what}: power_w {power_w}");
-    assert_eq!(v["params"]["years"].as_f64(), Some(c.years), "{what}");
+    assert!(same(power_w, c.power_w(a)), "{what}: power_w {power_w}");
+    assert_eq!(
+        v["params"]["years"].as_f64(),
+        Some(c[Param::Years]),
+        "{what}"
+    );
     index
 }
 
@@ -664,7 +676,10 @@ fn eval_without_scenario_uses_the_builtin_default() {
     let (c, a) = s.resolve(&s.values_at_index(0));
     assert_eq!(v["params"]["accelerator"], a.id.as_str());
     assert_eq!(v["params"]["cost_model"], "rent");
-    assert_eq!(v["params"]["gpu_count"].as_u64(), Some(c.gpu_count as u64));
+    assert_eq!(
+        v["params"]["gpu_count"].as_u64(),
+        Some(c[Param::GpuCount] as u64)
+    );
     let text = ok(&run(&["eval"]), "eval default human");
     assert!(text.contains("throughput_pflops"));
 }

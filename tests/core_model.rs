@@ -4,10 +4,9 @@
 
 use clustersweep::catalog::Catalog;
 use clustersweep::model::{
-    evaluate, is_feasible, Accelerator, Config, Constraints, Evaluation, Metric, Objective, Sense,
-    Workload,
+    self, is_feasible, Accelerator, Constraints, Evaluation, Metric, Objective, Sense, Workload,
 };
-use clustersweep::params::{CostModel, Precision};
+use clustersweep::params::{CostModel, Param, Precision, PARAM_COUNT};
 use clustersweep::scenario::Scenario;
 
 mod common;
@@ -31,7 +30,100 @@ fn acc() -> Accelerator {
         host_capex_usd: 10_000.0,
         hbm_gb: 100.0,
         source: "test".into(),
+        param_values: [None; PARAM_COUNT],
     }
+}
+
+/// A configuration with every parameter by name: the oracle's own description, turned
+/// into the model's parameter array by [`Config::to_model`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Config {
+    precision: Precision,
+    cost_model: CostModel,
+    gpu_count: f64,
+    power_w: f64,
+    power_frac: Option<f64>,
+    utilization: f64,
+    load_frac: f64,
+    pue: f64,
+    host_w: f64,
+    job_gpus: f64,
+    mtbf_hours: f64,
+    checkpoint_s: f64,
+    restart_s: f64,
+    years: f64,
+    electricity_usd_per_kwh: f64,
+    gpu_price_usd: f64,
+    host_capex_usd: f64,
+    facility_usd_per_w: f64,
+    gpu_hour_usd: f64,
+    carbon_kg_per_kwh: f64,
+}
+
+impl Config {
+    /// The model's configuration on accelerator `a` (idle_w and dvfs_exponent are the
+    /// accelerator's figures, as in the spec's v1).
+    fn to_model(self, a: &Accelerator) -> model::Config {
+        let mut c = model::Config::base(a);
+        c[Param::Accelerator] = 0.0;
+        c[Param::Precision] = self.precision.code();
+        c[Param::CostModel] = self.cost_model.code();
+        let named = [
+            (Param::GpuCount, self.gpu_count),
+            (Param::PowerW, self.power_w),
+            (Param::PowerFrac, self.power_frac.unwrap_or(f64::NAN)),
+            (Param::Utilization, self.utilization),
+            (Param::LoadFrac, self.load_frac),
+            (Param::Pue, self.pue),
+            (Param::HostW, self.host_w),
+            (Param::JobGpus, self.job_gpus),
+            (Param::MtbfHours, self.mtbf_hours),
+            (Param::CheckpointS, self.checkpoint_s),
+            (Param::RestartS, self.restart_s),
+            (Param::Years, self.years),
+            (Param::ElectricityUsdPerKwh, self.electricity_usd_per_kwh),
+            (Param::GpuPriceUsd, self.gpu_price_usd),
+            (Param::HostCapexUsd, self.host_capex_usd),
+            (Param::FacilityUsdPerW, self.facility_usd_per_w),
+            (Param::GpuHourUsd, self.gpu_hour_usd),
+            (Param::CarbonKgPerKwh, self.carbon_kg_per_kwh),
+        ];
+        for (p, v) in named {
+            c[p] = v;
+        }
+        c
+    }
+
+    /// The named form of a resolved configuration.
+    fn named(c: &model::Config, a: &Accelerator) -> Config {
+        Config {
+            precision: Precision::from_code(c[Param::Precision]),
+            cost_model: CostModel::from_code(c[Param::CostModel]),
+            gpu_count: c[Param::GpuCount],
+            power_w: c.power_w(a),
+            power_frac: c.power_from_frac().then_some(c[Param::PowerFrac]),
+            utilization: c[Param::Utilization],
+            load_frac: c[Param::LoadFrac],
+            pue: c[Param::Pue],
+            host_w: c[Param::HostW],
+            job_gpus: c[Param::JobGpus],
+            mtbf_hours: c[Param::MtbfHours],
+            checkpoint_s: c[Param::CheckpointS],
+            restart_s: c[Param::RestartS],
+            years: c[Param::Years],
+            electricity_usd_per_kwh: c[Param::ElectricityUsdPerKwh],
+            gpu_price_usd: c[Param::GpuPriceUsd],
+            host_capex_usd: c[Param::HostCapexUsd],
+            facility_usd_per_w: c[Param::FacilityUsdPerW],
+            gpu_hour_usd: c[Param::GpuHourUsd],
+            carbon_kg_per_kwh: c[Param::CarbonKgPerKwh],
+        }
+    }
+}
+
+/// The library's f64 model on a named configuration.
+fn evaluate(c: &Config, a: &Accelerator, w: &Workload) -> Evaluation {
+    model::evaluate(&c.to_model(a), a, w)
 }
 
 /// Own, full power, whole-cluster job; Young's formula chosen so w = 0.1 + 0.01.
@@ -446,6 +538,8 @@ fn spec_model(
         ("gflops_per_w", big_f / avg_w / 1e9),
         ("homes", avg_w * H / 1000.0 / 10_500.0),
         ("co2_t", energy_kwh * c.carbon_kg_per_kwh / 1000.0),
+        // v2: the fleet's datasheet peak.
+        ("peak_pflops", n * peak * 1e12 / 1e15),
     ];
     if let Some(tf) = train_flop {
         let days = if big_f == 0.0 {
@@ -677,6 +771,7 @@ fn metric_names_are_the_spec_names() {
             "train_cost_usd",
             "train_co2_t",
             "tokens_per_s",
+            "peak_pflops",
         ]
     );
 }
@@ -705,6 +800,7 @@ hbm_gb = 100
     let s = Scenario::parse("defaults.toml", text, &catalog).unwrap();
     assert_eq!(s.grid().size, 1);
     let (c, a) = s.resolve(&s.values_at_index(0));
+    let c = Config::named(&c, a);
     assert_eq!(a.id, "ROUND-1");
     assert_eq!(a.dvfs_exponent, 3.0, "dvfs_exponent defaults to 3");
     assert_eq!(c.precision, Precision::Bf16);
@@ -752,6 +848,7 @@ hbm_gb = 100
     let with_frac = text.replace("gpu_count = 1000", "gpu_count = 1000\npower_frac = 0.55");
     let s = Scenario::parse("frac.toml", &with_frac, &catalog).unwrap();
     let (c, a) = s.resolve(&s.values_at_index(0));
+    let c = Config::named(&c, a);
     assert_eq!(c.power_frac, Some(0.55));
     close(c.power_w, 550.0, "power_w from power_frac");
     let e = evaluate(&c, a, &s.workload);
@@ -771,6 +868,7 @@ fn catalog_defaults_and_overrides() {
     let text = "[fixed]\naccelerator = \"H100-SXM\"\ngpu_count = 8\n";
     let s = Scenario::parse("h100.toml", text, &catalog).unwrap();
     let (c, a) = s.resolve(&s.values_at_index(0));
+    let c = Config::named(&c, a);
     assert_eq!(*a, h100);
     assert_eq!(c.power_w, h100.tdp_w);
     assert_eq!(c.host_w, h100.host_w);
@@ -781,6 +879,7 @@ fn catalog_defaults_and_overrides() {
     let over = format!("{text}\n[accelerators.H100-SXM]\nprice_usd = 1234\nidle_w = 70\n");
     let s = Scenario::parse("h100o.toml", &over, &catalog).unwrap();
     let (c, a) = s.resolve(&s.values_at_index(0));
+    let c = Config::named(&c, a);
     assert_eq!(a.price_usd, 1234.0);
     assert_eq!(a.idle_w, 70.0);
     assert_eq!(a.tdp_w, h100.tdp_w);

@@ -202,6 +202,8 @@ fn param_range(p: Param) -> (f64, f64) {
         Param::FacilityUsdPerW => (0.0, 20.0),
         Param::GpuHourUsd => (0.0, 8.0),
         Param::CarbonKgPerKwh => (0.0, 1.0),
+        Param::DvfsExponent => (0.3, 11.0),
+        Param::IdleW => (0.0, 400.0),
         _ => unreachable!(),
     }
 }

@@ -5,6 +5,7 @@
 pub mod cpu;
 pub mod gpu;
 pub mod staged;
+pub mod tape;
 
 use crate::plan::SweepPlan;
 use crate::reduce::Reductions;

@@ -20,20 +20,20 @@
 //! Validity and feasibility are a product of 0/1 tests, kept as a scalar gate and a column
 //! mask, so a scalar test (e.g. positive throughput) never forces a column to be rebuilt.
 //!
-//! This module owns the layout of windows, the kernel and its window loop; `tape` the
-//! operations and running a step, `trace` the model as a tape, `reduce` the reductions.
+//! This module owns the layout of windows, the kernel and its window loop; `run`
+//! running a step (the tape itself is `backend::tape`), `reduce` the reductions.
 
 mod reduce;
-mod tape;
-mod trace;
+mod run;
 
-use crate::model::{value_in_range, Metric};
+use super::tape::trace::{trace, value_ok, Traced};
+use super::tape::{Slot, Step, Val};
+use crate::model::Metric;
 use crate::plan::SweepPlan;
 use crate::reduce::Reductions;
 use reduce::{derivable, Derived, ReduceCache};
+use run::ScalarStep;
 use std::ops::Range;
-use tape::{ScalarStep, Slot, Step, Val};
-use trace::{trace, Traced};
 
 /// Most configurations in one window.
 const W: usize = 512;
@@ -69,16 +69,7 @@ impl Layout {
             inner -= 1;
             block = block.saturating_mul(lens[inner]);
         }
-        let value_ok = s
-            .axes
-            .iter()
-            .map(|a| {
-                a.values
-                    .iter()
-                    .map(|&x| if value_in_range(a.param, x) { 1.0 } else { 0.0 })
-                    .collect()
-            })
-            .collect();
+        let value_ok = value_ok(plan);
         let mut group_mult = vec![0usize; lens.len()];
         let mut mult = 1usize;
         for &k in plan.group_axes.iter().rev() {
@@ -130,7 +121,7 @@ struct Run {
 impl StagedKernel {
     pub fn new(plan: &SweepPlan) -> StagedKernel {
         let layout = Layout::new(plan);
-        let traced = trace(plan, &layout);
+        let traced = trace(plan, layout.inner, &layout.value_ok);
         let mut runs = Vec::new();
         for k in 0..=layout.inner {
             for span in [false, true] {
@@ -217,7 +208,6 @@ impl StagedKernel {
             scalars: self.traced.tracer.scalars.clone(),
             cols: vec![vec![0.0; W]; self.traced.tracer.columns as usize],
             digits: vec![0; grid.lens.len()],
-            clock_memo: (usize::MAX, 0, 0.0),
             pareto_memo: (f64::NAN, 0),
             cache: ReduceCache::default(),
         };
@@ -239,7 +229,7 @@ impl StagedKernel {
             }
             let run = &self.runs[2 * k + span_changed as usize];
             for step in &run.scalar {
-                self.run_scalar(plan, &mut st, step);
+                self.run_scalar(&mut st, step);
             }
             for step in &run.column {
                 self.run_column(plan, &mut st, step, j0, n);
@@ -286,8 +276,6 @@ struct State {
     scalars: Vec<f64>,
     cols: Vec<Vec<f64>>,
     digits: Vec<u64>,
-    /// The last scalar clock factor: (accelerator, power bits, value).
-    clock_memo: (usize, u64, f64),
     /// The last scalar facility power and its Pareto bin.
     pareto_memo: (f64, usize),
     cache: ReduceCache,

@@ -2,9 +2,10 @@
 //! what is re-used from the window before ([`ReduceCache`]); and statistics derived from
 //! another column ([`Derived`]).
 
-use super::tape::{Mask, Op, Slot, Step, Val};
-use super::trace::Traced;
 use super::{StagedKernel, State, W};
+use crate::backend::tape::trace::Traced;
+use crate::backend::tape::{Mask, Slot, Step, TapeOp, Val};
+use crate::model::Op;
 use crate::model::{Metric, METRIC_COUNT};
 use crate::plan::SweepPlan;
 use crate::reduce::{offer, Candidate, MetricStats, Reductions};
@@ -26,6 +27,15 @@ pub(super) struct Derived {
 }
 
 impl Derived {
+    /// The derived step's operation on a base value and the scalar.
+    #[inline]
+    fn apply(&self, base: f64, scalar: f64) -> f64 {
+        match self.step.op {
+            TapeOp::Arith(op) => op.apply(base, scalar),
+            other => unreachable!("a derived step is arithmetic: {other:?}"),
+        }
+    }
+
     pub(super) fn step_out(&self) -> Val {
         Val {
             slot: self.step.out,
@@ -60,8 +70,10 @@ pub(super) fn derivable(plan: &SweepPlan, traced: &Traced) -> Vec<Derived> {
             continue;
         };
         let (base, scale) = match (step.op, step.a, step.b) {
-            (Op::Mul | Op::Div | Op::DivOrInf, Slot::Column(_), Slot::Scalar(s)) => (step.a, s),
-            (Op::Mul, Slot::Scalar(s), Slot::Column(_)) => (step.b, s),
+            (TapeOp::Arith(Op::Mul | Op::Div | Op::DivOrInf), Slot::Column(_), Slot::Scalar(s)) => {
+                (step.a, s)
+            }
+            (TapeOp::Arith(Op::Mul), Slot::Scalar(s), Slot::Column(_)) => (step.b, s),
             _ => continue,
         };
         let Some(base) = steps.iter().find(|st| st.out == base).map(|st| Val {
@@ -167,9 +179,9 @@ impl StagedKernel {
             // A non-negative base keeps the sum's error within about n ulps (no
             // cancellation); every base the model has today is non-negative when valid.
             if s > 0.0 && s.is_finite() && b.min >= 0.0 && b.max.is_finite() {
-                stats.min = stats.min.min(d.step.op.arith(b.min, s));
-                stats.max = stats.max.max(d.step.op.arith(b.max, s));
-                stats.sum += d.step.op.arith(b.sum, s);
+                stats.min = stats.min.min(d.apply(b.min, s));
+                stats.max = stats.max.max(d.apply(b.max, s));
+                stats.sum += d.apply(b.sum, s);
                 continue;
             }
             self.run_column(plan, st, &d.step, j0, n);

@@ -1,0 +1,578 @@
+//! The sweep kernel's WGSL, emitted per plan from the model's tape (`backend::tape`): the
+//! template `shaders/sweep.wgsl` gets the plan's sizes and the traced steps, constants as
+//! literals. Steps that depend on outer axes only run once per tile (an outer combination
+//! and up to `PER` inner positions); the others run per configuration. Tests whose axes
+//! span a small table (validity of an axis value, a power limit on an accelerator, a cost
+//! model) are decided on the host in f64 and read from `data_u`, so validity never depends
+//! on f32 rounding; constraint tests that stay on the device are widened by
+//! [`CONSTRAINT_SLACK`] and every reported configuration is re-checked in f64 on the host.
+//! The layout of partial rows (`NM`, `ROW`, offsets) is generated from the metric table.
+
+use crate::backend::tape::trace::{trace, value_ok, Traced};
+use crate::backend::tape::{Slot, TapeOp, Val};
+use crate::model::{Metric, Op, Sense};
+use crate::plan::SweepPlan;
+use std::collections::HashMap;
+use std::fmt::Write;
+
+/// Relative widening of constraint bounds tested in f32 on the device (2^-18, about
+/// 3.8e-6: many times the f32 error of the constrained metrics, well inside the 1e-5
+/// agreement tolerance).
+pub const CONSTRAINT_SLACK: f64 = 1.0 / 262_144.0;
+/// Most axes the kernel decodes (the chunk's base digits).
+pub const MAX_AXES: usize = 24;
+/// Invocations per workgroup (`WG` in sweep.wgsl).
+pub const WG: u64 = 64;
+/// Most inner positions per invocation (kept far below lavapipe's loop limit).
+const PER_MAX: u64 = 32;
+/// Inner axes are taken from the last until their block has at least this many positions.
+const MIN_BLOCK: u64 = 32;
+/// Largest host-decided table of one test (entries).
+const MAX_TABLE: u64 = 1 << 16;
+/// Largest total of host-decided tables (entries).
+const MAX_TABLES: u64 = 1 << 22;
+
+/// Why a plan cannot run on the GPU kernels (the CPU handles it).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Unsupported {
+    #[error("the GPU kernels decode at most {MAX_AXES} axes; this scenario has {0}")]
+    TooManyAxes(usize),
+    #[error("the inner block of {0} configurations is too large for 32-bit chunk indices")]
+    BlockTooLarge(u64),
+}
+
+/// A plan's kernel, ready to compile and upload.
+#[derive(Debug, Clone)]
+pub struct Emitted {
+    /// The sweep kernel's WGSL without its slots module (see [`Emitted::sweep_source`]).
+    pub body: String,
+    /// Layout constants shared with the reduce kernel.
+    pub layout: String,
+    pub data_f: Vec<f32>,
+    pub data_u: Vec<u32>,
+    /// First inner axis; configurations per inner block; tiles per block; positions per tile.
+    pub inner: usize,
+    pub block: u64,
+    pub tiles: u64,
+    pub per: u64,
+    /// The metrics whose statistics the partial rows carry, in row order.
+    pub metrics: Vec<Metric>,
+    /// u32 words per partial row.
+    pub row: u64,
+    /// Reduction slots: best, then groups, then Pareto bins.
+    pub slots: usize,
+}
+
+/// The WGSL of the modules around the sweep kernel.
+const COMMON: &str = include_str!("../../../shaders/common.wgsl");
+const STATS_TREE: &str = include_str!("../../../shaders/stats_tree.wgsl");
+const SWEEP: &str = include_str!("../../../shaders/sweep.wgsl");
+const REDUCE: &str = include_str!("../../../shaders/reduce.wgsl");
+/// Reduction slots with 32-bit atomics (two passes).
+pub const SLOTS32: &str = include_str!("../../../shaders/slots32.wgsl");
+/// Reduction slots with 64-bit atomics (one pass).
+pub const SLOTS64: &str = include_str!("../../../shaders/slots64.wgsl");
+
+impl Emitted {
+    /// The sweep kernel with the given slots module.
+    pub fn sweep_source(&self, slots: &str) -> String {
+        format!("{}{COMMON}{slots}{STATS_TREE}{}", self.layout, self.body)
+    }
+
+    /// The partial-row reduction kernel for this plan's row layout.
+    pub fn reduce_source(&self) -> String {
+        format!("{}{COMMON}{STATS_TREE}{REDUCE}", self.layout)
+    }
+}
+
+/// An f64 as a WGSL f32 expression (clamped to the f32 range; NaN by its bits).
+fn lit(x: f64) -> String {
+    if x.is_nan() {
+        return "bitcast<f32>(0x7fc00000u)".into();
+    }
+    let f = x.clamp(f32::MIN as f64, f32::MAX as f64) as f32;
+    format!("{f:e}f")
+}
+
+/// Emit the sweep kernel for `plan`.
+pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
+    let s = &plan.scenario;
+    let lens = &plan.grid.lens;
+    if lens.len() > MAX_AXES {
+        return Err(Unsupported::TooManyAxes(lens.len()));
+    }
+    // Inner axes: from the last, until the block is long enough.
+    let mut inner = lens.len();
+    let mut block = 1u64;
+    while inner > 0 && block < MIN_BLOCK {
+        inner -= 1;
+        block = block.saturating_mul(lens[inner]);
+    }
+    if block > 1 << 28 {
+        return Err(Unsupported::BlockTooLarge(block));
+    }
+    let tiles = block.div_ceil(PER_MAX);
+    let per = block.div_ceil(tiles);
+    let ok = value_ok(plan);
+    let traced = trace(plan, inner, &ok);
+    let inner_bits: u64 = (inner..lens.len()).fold(0, |m, k| m | 1 << k);
+
+    // data_f: per axis its values and validity flags, then the lookup tables.
+    let mut data_f: Vec<f32> = Vec::new();
+    let mut axis_off = Vec::new();
+    for (a, okv) in s.axes.iter().zip(&ok) {
+        let vo = data_f.len();
+        data_f.extend(a.values.iter().map(|&v| v as f32));
+        let oo = data_f.len();
+        data_f.extend(okv.iter().map(|&v| v as f32));
+        axis_off.push((vo, oo));
+    }
+    let mut table_off = Vec::new();
+    for t in &traced.tracer.tables {
+        table_off.push(data_f.len());
+        data_f.extend(t.iter().map(|&v| v as f32));
+    }
+
+    let host = host_tests(plan, &traced, inner, &ok);
+    let mut data_u: Vec<u32> = Vec::new();
+    let mut host_at: HashMap<Slot, (usize, u64)> = HashMap::new();
+    for (slot, deps, table) in host {
+        host_at.insert(slot, (data_u.len(), deps));
+        data_u.extend(table);
+    }
+    if data_u.is_empty() {
+        data_u.push(0);
+    }
+
+    // Names of values.
+    let t = &traced.tracer;
+    let bound_of: HashMap<Slot, bool> = traced.bounds.iter().copied().collect();
+    let axis_slot: HashMap<u32, (usize, bool)> = traced
+        .axis_slots
+        .iter()
+        .enumerate()
+        .flat_map(|(k, &(v, o))| [(v, (k, false)), (o, (k, true))])
+        .collect();
+    let produced: std::collections::HashSet<Slot> = t.steps.iter().map(|st| st.out).collect();
+    let name = |slot: Slot| -> String {
+        match slot {
+            Slot::Column(i) => format!("c{i}"),
+            Slot::Scalar(i) if produced.contains(&slot) || axis_slot.contains_key(&i) => {
+                format!("s{i}")
+            }
+            Slot::Scalar(i) => {
+                let x = t.scalars[i as usize];
+                match bound_of.get(&slot) {
+                    Some(&upper) => {
+                        let w = x.abs() * CONSTRAINT_SLACK;
+                        lit(if upper { x + w } else { x - w })
+                    }
+                    None => lit(x),
+                }
+            }
+        }
+    };
+    let index_of = |deps: u64| -> String {
+        // Mixed radix over the axes in `deps` (the last varies fastest).
+        let mut terms = Vec::new();
+        let mut mult = 1u64;
+        for k in (0..lens.len()).rev() {
+            if deps & (1 << k) != 0 {
+                terms.push(format!("d{k} * {mult}u"));
+                mult *= lens[k];
+            }
+        }
+        if terms.is_empty() {
+            "0u".into()
+        } else {
+            terms.join(" + ")
+        }
+    };
+
+    let mut outer = String::new();
+    let mut innr = String::new();
+    // Outer digits.
+    let _ = writeln!(outer, "            var l = o;\n            var carry = 0u;");
+    for k in (0..inner).rev() {
+        let len = lens[k];
+        let _ = writeln!(
+            outer,
+            "            let q{k} = l / {len}u;\n            var e{k} = base_digit({k}u) + (l - q{k} * {len}u) + carry;\n            carry = select(0u, 1u, e{k} >= {len}u);\n            let d{k} = e{k} - carry * {len}u;\n            l = q{k};"
+        );
+    }
+    for (k, &(vi, oi)) in traced.axis_slots.iter().enumerate() {
+        let (vo, oo) = axis_off[k];
+        let _ = writeln!(
+            outer,
+            "            let s{vi} = data_f[{vo}u + d{k}];\n            let s{oi} = data_f[{oo}u + d{k}];"
+        );
+    }
+    for st in &t.steps {
+        let at_outer = st.deps & inner_bits == 0;
+        let out = name(st.out);
+        let expr = if let Some(&(off, deps)) = host_at.get(&st.out) {
+            format!("f32(data_u[{off}u + {}])", index_of(deps))
+        } else {
+            let (a, b, c) = (name(st.a), name(st.b), name(st.c));
+            match st.op {
+                TapeOp::Arith(op) => arith(op, &a, &b),
+                TapeOp::Select => format!("select({c}, {b}, {a} != 0.0)"),
+                TapeOp::Lookup { table, stride } => format!(
+                    "data_f[{}u + u32({a}) * {stride}u + u32({b})]",
+                    table_off[table as usize]
+                ),
+                TapeOp::Fill { ax, ok } => {
+                    let (vo, oo) = axis_off[ax as usize];
+                    format!("data_f[{}u + d{ax}]", if ok { oo } else { vo })
+                }
+            }
+        };
+        let line = format!("let {out} = {expr};\n");
+        if at_outer {
+            outer.push_str("            ");
+            outer.push_str(&line);
+        } else {
+            innr.push_str("                ");
+            innr.push_str(&line);
+        }
+    }
+
+    // Inner digits of ja, and the odometer.
+    let mut inner_start = String::from("            var r = ja;\n");
+    for k in (inner..lens.len()).rev() {
+        let len = lens[k];
+        let _ = writeln!(
+            inner_start,
+            "            var d{k} = r % {len}u;\n            r = r / {len}u;"
+        );
+    }
+    let mut advance = String::new();
+    let mut close = String::new();
+    for (depth, k) in (inner..lens.len()).rev().enumerate() {
+        let pad = "    ".repeat(depth + 4);
+        let _ = writeln!(
+            advance,
+            "{pad}d{k} += 1u;\n{pad}if d{k} == {}u {{\n{pad}    d{k} = 0u;",
+            lens[k]
+        );
+        close = format!("{pad}}}\n{close}");
+    }
+    advance.push_str(&close);
+
+    // Validity, feasibility, statistics and offers.
+    let mask = |m: &crate::backend::tape::Mask| match m.col {
+        Some(c) => format!("{} * {}", name(m.gate.slot), name(c.slot)),
+        None => name(m.gate.slot),
+    };
+    let is_inner = |v: Val| v.deps & inner_bits != 0;
+    let metrics: Vec<Metric> = Metric::ALL
+        .iter()
+        .copied()
+        .filter(|m| m.applies(&s.workload))
+        .collect();
+    let obj = s.objective;
+    let obj_val = traced.metrics[obj.metric as usize].expect("the objective applies");
+    let fac_val = traced.metrics[Metric::FacilityMw as usize].expect("facility_mw always applies");
+    let key_expr = |v: Val| {
+        let k = format!("ordered_key({})", name(v.slot));
+        if obj.sense == Sense::Max {
+            k
+        } else {
+            format!("~{k}")
+        }
+    };
+    let group_expr = {
+        let mut terms = vec![format!("{}u", 1)];
+        let mut mult = 1u64;
+        for &k in plan.group_axes.iter().rev() {
+            terms.push(format!("d{k} * {mult}u"));
+            mult *= lens[k];
+        }
+        terms.join(" + ")
+    };
+    let group_inner = plan.group_axes.iter().any(|&k| k >= inner);
+    let bin_base = 1 + plan.group_count;
+    let bin_expr = format!("{bin_base}u + pareto_bin({})", name(fac_val.slot));
+
+    let mut per_config = String::new();
+    let pad = "                ";
+    let _ = writeln!(
+        per_config,
+        "{pad}let valid = ({}) != 0.0;\n{pad}let feas = ({}) != 0.0;\n{pad}if feas {{\n{pad}    nf += 1u;",
+        mask(&traced.valid),
+        mask(&traced.feasible)
+    );
+    let mut after = String::from("            if nf > 0u {\n");
+    for (q, m) in metrics.iter().enumerate() {
+        let v = traced.metrics[*m as usize].expect("applies");
+        let n = name(v.slot);
+        if is_inner(v) {
+            let _ = writeln!(
+                per_config,
+                "{pad}    mn[{q}] = min(mn[{q}], {n});\n{pad}    mx[{q}] = max(mx[{q}], {n});\n{pad}    sm[{q}] = sm[{q}] + {n};"
+            );
+        } else {
+            let _ = writeln!(
+                after,
+                "                mn[{q}] = min(mn[{q}], {n});\n                mx[{q}] = max(mx[{q}], {n});\n                sm[{q}] = sm[{q}] + {n} * f32(nf);"
+            );
+        }
+    }
+    after.push_str("            }\n");
+    if is_inner(obj_val) {
+        let _ = writeln!(
+            per_config,
+            "{pad}    let key = {};\n{pad}    if key > lb_key {{\n{pad}        lb_key = key;\n{pad}        lb_j = j;\n{pad}    }}",
+            key_expr(obj_val)
+        );
+    } else {
+        let _ = writeln!(
+            per_config,
+            "{pad}    let key = {};\n{pad}    if lb_key == 0u {{\n{pad}        lb_key = key;\n{pad}        lb_j = j;\n{pad}    }}",
+            key_expr(obj_val)
+        );
+    }
+    let mut tile_offers = vec!["0u".to_string()];
+    let mut config_offers = Vec::new();
+    if group_inner {
+        config_offers.push(group_expr.clone());
+    } else {
+        tile_offers.push(group_expr.clone());
+    }
+    if is_inner(fac_val) {
+        config_offers.push(bin_expr.clone());
+    } else {
+        tile_offers.push(bin_expr.clone());
+    }
+    for slot in &config_offers {
+        let _ = writeln!(
+            per_config,
+            "{pad}    offer(pass_id, {slot}, key, ~(ob + j));"
+        );
+    }
+    let _ = writeln!(
+        per_config,
+        "{pad}}} else if !valid {{\n{pad}    inv += 1u;\n{pad}}}"
+    );
+    let _ = writeln!(
+        after,
+        "            if lb_key != 0u {{\n                let nidx = ~(ob + lb_j);"
+    );
+    for slot in &tile_offers {
+        let _ = writeln!(
+            after,
+            "                offer(pass_id, {slot}, lb_key, nidx);"
+        );
+    }
+    after.push_str("            }\n");
+    innr.push_str(&per_config);
+
+    let nm = metrics.len() as u64;
+    let row = 2 + 3 * nm;
+    let layout = format!(
+        "// Generated from the metric table (src/backend/gpu/emit.rs): the partial row is\n// [invalid, feasible, min x NM, max x NM, sum x NM].\nconst NM: u32 = {nm}u;\nconst ROW: u32 = {row}u;\nconst R_MIN: u32 = 2u;\nconst R_MAX: u32 = {}u;\nconst R_SUM: u32 = {}u;\n",
+        2 + nm,
+        2 + 2 * nm
+    );
+    let consts = format!(
+        "// Generated for scenario `{}`: tile sizes and Pareto bins.\nconst B: u32 = {block}u;\nconst PER: u32 = {per}u;\nconst TILES: u32 = {tiles}u;\nconst N_BINS: u32 = {}u;\nconst LN_LO: f32 = {};\nconst PER_LN: f32 = {};\n",
+        s.name.replace('\n', " "),
+        plan.pareto.count,
+        lit(plan.pareto.ln_lo),
+        lit(plan.pareto.per_ln)
+    );
+    let body = SWEEP
+        .replace("{{OUTER}}\n", &outer)
+        .replace("{{INNER_START}}\n", &inner_start)
+        .replace("{{INNER}}\n", &innr)
+        .replace("{{ADVANCE}}\n", &advance)
+        .replace("{{AFTER}}\n", &after);
+    Ok(Emitted {
+        body: format!("{consts}{body}"),
+        layout,
+        data_f,
+        data_u,
+        inner,
+        block,
+        tiles,
+        per,
+        metrics,
+        row,
+        slots: 1 + plan.group_count + plan.pareto.count,
+    })
+}
+
+/// A model operation in f32 WGSL.
+fn arith(op: Op, x: &str, y: &str) -> String {
+    match op {
+        Op::Add => format!("{x} + {y}"),
+        Op::Sub => format!("{x} - {y}"),
+        Op::Mul => format!("{x} * {y}"),
+        Op::Div => format!("{x} / {y}"),
+        Op::DivOrInf => format!("select({x} / {y}, F32_MAX, {y} == 0.0)"),
+        Op::JobSize => format!("select(min({x}, {y}), {y}, {x} == 0.0)"),
+        Op::Eq => format!("test({x} == {y})"),
+        Op::Gt => format!("test({x} > {y})"),
+        Op::Ge => format!("test({x} >= {y})"),
+        Op::Le => format!("test({x} <= {y})"),
+        Op::Lt => format!("test({x} < {y})"),
+        Op::IsWhole => format!("test({x} == trunc({x}))"),
+        Op::Sqrt => format!("sqrt({x})"),
+        // pow of a non-positive base is undefined in WGSL; such a configuration is invalid.
+        Op::Pow => format!("select(pow({x}, {y}), 0.0, {x} <= 0.0)"),
+        Op::Clamp01 => format!("clamp({x}, 0.0, 1.0)"),
+    }
+}
+
+/// The 0/1 steps decided on the host in f64: tests (and products of tests) whose axes span
+/// at most [`MAX_TABLE`] entries, each the largest such step of its axes (a step whose
+/// readers all are tests of the same axes is left to them). Returns (slot, axes, table).
+fn host_tests(
+    plan: &SweepPlan,
+    traced: &Traced,
+    inner: usize,
+    ok: &[Vec<f64>],
+) -> Vec<(Slot, u64, Vec<u32>)> {
+    let t = &traced.tracer;
+    let lens = &plan.grid.lens;
+    let size = |deps: u64| -> u64 {
+        (0..lens.len())
+            .filter(|k| deps & (1 << k) != 0)
+            .map(|k| lens[k])
+            .product()
+    };
+    // Which slots hold 0/1 values.
+    let mut binary: std::collections::HashSet<Slot> = std::collections::HashSet::new();
+    let deps_of: HashMap<Slot, u64> = t.steps.iter().map(|s| (s.out, s.deps)).collect();
+    for st in &t.steps {
+        let is_bin = |s: Slot| {
+            binary.contains(&s)
+                || (!deps_of.contains_key(&s)
+                    && matches!(s, Slot::Scalar(i) if {
+                        let x = t.scalars[i as usize];
+                        x == 0.0 || x == 1.0
+                    }))
+        };
+        let b = match st.op {
+            TapeOp::Arith(op) if op.is_test() => true,
+            TapeOp::Arith(Op::Mul) => is_bin(st.a) && is_bin(st.b),
+            TapeOp::Fill { ok: true, .. } => true,
+            _ => false,
+        };
+        if b {
+            binary.insert(st.out);
+        }
+    }
+    let mut readers: HashMap<Slot, Vec<(Slot, u64)>> = HashMap::new();
+    for st in &t.steps {
+        for o in [st.a, st.b, st.c] {
+            readers.entry(o).or_default().push((st.out, st.deps));
+        }
+    }
+    let mut roots = vec![traced.valid.gate.slot, traced.feasible.gate.slot];
+    roots.extend(traced.valid.col.map(|c| c.slot));
+    roots.extend(traced.feasible.col.map(|c| c.slot));
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    for st in &t.steps {
+        if !binary.contains(&st.out) || st.deps == 0 || matches!(st.op, TapeOp::Fill { .. }) {
+            continue;
+        }
+        let n = size(st.deps);
+        if n > MAX_TABLE || total + n > MAX_TABLES {
+            continue;
+        }
+        let covered = !roots.contains(&st.out)
+            && readers.get(&st.out).is_some_and(|rs| {
+                rs.iter()
+                    .all(|(r, d)| binary.contains(r) && *d == st.deps && deps_of.contains_key(r))
+            });
+        if covered {
+            continue;
+        }
+        total += n;
+        out.push((
+            st.out,
+            st.deps,
+            tabulate(plan, traced, inner, ok, st.out, st.deps, n),
+        ));
+    }
+    out
+}
+
+/// The values of `slot` at every combination of the axes in `deps` (mixed radix, the last
+/// axis fastest), evaluated in f64 by the tape's interpreter.
+fn tabulate(
+    plan: &SweepPlan,
+    traced: &Traced,
+    inner: usize,
+    ok: &[Vec<f64>],
+    slot: Slot,
+    deps: u64,
+    n: u64,
+) -> Vec<u32> {
+    let t = &traced.tracer;
+    let s = &plan.scenario;
+    let lens = &plan.grid.lens;
+    let axes: Vec<usize> = (0..lens.len()).filter(|k| deps & (1 << k) != 0).collect();
+    let ns = t.scalars.len();
+    let at = match slot {
+        Slot::Scalar(i) => i as usize,
+        Slot::Column(i) => ns + i as usize,
+    };
+    let mut digits = vec![0usize; lens.len()];
+    let mut table = Vec::with_capacity(n as usize);
+    for mut i in 0..n {
+        for &k in axes.iter().rev() {
+            digits[k] = (i % lens[k]) as usize;
+            i /= lens[k];
+        }
+        let mut scalars = t.scalars.clone();
+        for (k, &(vi, oi)) in traced.axis_slots.iter().enumerate() {
+            scalars[vi as usize] = s.axes[k].values[digits[k]];
+            scalars[oi as usize] = ok[k][digits[k]];
+        }
+        let fill = |ax: u32, is_ok: bool| {
+            let k = ax as usize;
+            debug_assert!(k >= inner);
+            if is_ok {
+                ok[k][digits[k]]
+            } else {
+                s.axes[k].values[digits[k]]
+            }
+        };
+        let v = t.eval_point(&fill, &scalars);
+        table.push((v[at] != 0.0) as u32);
+    }
+    table
+}
+
+/// The f32 an order key encodes (inverse of the kernel's `ordered_key`).
+pub fn key_value(key: u32, sense_max: bool) -> f64 {
+    let k = if sense_max { key } else { !key };
+    let bits = if k & 0x8000_0000 != 0 {
+        k & 0x7fff_ffff
+    } else {
+        !k
+    };
+    f32::from_bits(bits) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_round_trip() {
+        for x in [0.0f32, 1.5, -2.0, 3.4e38, 1e-30, -7.25] {
+            let b = x.to_bits();
+            let ok = if b & 0x8000_0000 != 0 {
+                !b
+            } else {
+                b | 0x8000_0000
+            };
+            assert_eq!(key_value(ok, true), x as f64);
+            assert_eq!(key_value(!ok, false), x as f64);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! The tape: the model's one definition (`model::formulas`) traced for one plan into a list
+//! of steps, with constants folded and each step tagged with the axes it depends on. The
+//! CPU kernel (`backend::staged`) runs it over windows; the GPU backend emits WGSL from it
+//! (`backend::gpu::emit`). This module owns the step operations ([`TapeOp`]), where values
+//! live ([`Slot`], [`Val`]), the [`Tracer`] that appends and folds steps, dead-step removal,
+//! and a plain interpreter ([`Tracer::eval_point`]) for host-side tables and tests.
+
+pub mod trace;
+
+use crate::model::Op;
+
+/// Where a traced value lives: a scalar slot or a column slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Slot {
+    Scalar(u32),
+    Column(u32),
+}
+
+/// A traced value: its slot and the axes it depends on (bit `k` for axis `k`). A scalar
+/// with no axis is a constant, known while tracing.
+#[derive(Clone, Copy, Debug)]
+pub struct Val {
+    pub slot: Slot,
+    pub deps: u64,
+}
+
+/// What a step computes from its operands `a`, `b`, `c`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum TapeOp {
+    /// A model operation on `a` and `b`.
+    Arith(Op),
+    /// `b` where the mask `a` is non-zero, else `c`.
+    Select,
+    /// `tables[table][a * stride + b]` (accelerator values by code, peaks by code and
+    /// precision).
+    Lookup { table: u32, stride: u32 },
+    /// The column of inner axis `ax` over the window: its values, or its validity mask.
+    Fill { ax: u32, ok: bool },
+}
+
+/// One step of the tape: `out = op(a, b, c)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Step {
+    pub op: TapeOp,
+    pub a: Slot,
+    pub b: Slot,
+    pub c: Slot,
+    pub out: Slot,
+    pub deps: u64,
+}
+
+/// A 0/1 mask as a product of scalar tests (the gate) and column tests.
+#[derive(Clone, Copy, Debug)]
+pub struct Mask {
+    pub gate: Val,
+    pub col: Option<Val>,
+}
+
+/// Builds the tape: each operation either folds (constant operands) or appends a step.
+#[derive(Clone, Debug)]
+pub struct Tracer {
+    /// Scalar slots: constants, and room for the scalar steps' results.
+    pub scalars: Vec<f64>,
+    pub columns: u32,
+    pub steps: Vec<Step>,
+    pub tables: Vec<Vec<f64>>,
+    /// Axes at or after this one are inner (their values are columns).
+    pub inner: usize,
+}
+
+/// The constant 0 in scalar slot 0 (also the unused operand of steps).
+pub const ZERO: Val = Val {
+    slot: Slot::Scalar(0),
+    deps: 0,
+};
+
+impl Tracer {
+    pub fn new(inner: usize) -> Tracer {
+        Tracer {
+            scalars: vec![0.0],
+            columns: 0,
+            steps: Vec::new(),
+            tables: Vec::new(),
+            inner,
+        }
+    }
+
+    pub fn konst(&mut self, x: f64) -> Val {
+        self.scalars.push(x);
+        Val {
+            slot: Slot::Scalar(self.scalars.len() as u32 - 1),
+            deps: 0,
+        }
+    }
+
+    /// The value of a constant (None for anything that depends on an axis).
+    pub fn known(&self, v: Val) -> Option<f64> {
+        match v.slot {
+            Slot::Scalar(i) if v.deps == 0 => Some(self.scalars[i as usize]),
+            _ => None,
+        }
+    }
+
+    pub fn out_slot(&mut self, column: bool) -> Slot {
+        if column {
+            self.columns += 1;
+            Slot::Column(self.columns - 1)
+        } else {
+            self.scalars.push(f64::NAN);
+            Slot::Scalar(self.scalars.len() as u32 - 1)
+        }
+    }
+
+    pub fn push(&mut self, op: TapeOp, ops: [Val; 3]) -> Val {
+        let deps = ops[0].deps | ops[1].deps | ops[2].deps;
+        let column = ops.iter().any(|v| matches!(v.slot, Slot::Column(_)));
+        let out = self.out_slot(column);
+        self.steps.push(Step {
+            op,
+            a: ops[0].slot,
+            b: ops[1].slot,
+            c: ops[2].slot,
+            out,
+            deps,
+        });
+        Val { slot: out, deps }
+    }
+
+    /// A model operation; folded when both operands are constants.
+    pub fn bin(&mut self, op: Op, a: Val, b: Val) -> Val {
+        if let (Some(x), Some(y)) = (self.known(a), self.known(b)) {
+            return self.konst(op.apply(x, y));
+        }
+        self.push(TapeOp::Arith(op), [a, b, a])
+    }
+
+    pub fn mul(&mut self, a: Val, b: Val) -> Val {
+        self.bin(Op::Mul, a, b)
+    }
+
+    pub fn select(&mut self, m: Val, a: Val, b: Val) -> Val {
+        if let Some(x) = self.known(m) {
+            return if x != 0.0 { a } else { b };
+        }
+        self.push(TapeOp::Select, [m, a, b])
+    }
+
+    /// `table[a * stride + b]`; a constant when the indices are, or when every entry is
+    /// the same.
+    pub fn lookup(&mut self, table: Vec<f64>, stride: usize, a: Val, b: Val) -> Val {
+        if let (Some(x), Some(y)) = (self.known(a), self.known(b)) {
+            return self.konst(table[x as usize * stride + y as usize]);
+        }
+        if table.windows(2).all(|w| w[0].to_bits() == w[1].to_bits()) && !table.is_empty() {
+            return self.konst(table[0]);
+        }
+        self.tables.push(table);
+        let table = self.tables.len() as u32 - 1;
+        self.push(
+            TapeOp::Lookup {
+                table,
+                stride: stride as u32,
+            },
+            [a, b, a],
+        )
+    }
+
+    /// The product of 0/1 tests, split into the scalar gate and the column mask.
+    pub fn all(&mut self, tests: &[Val]) -> Mask {
+        let mut gate = self.konst(1.0);
+        let mut col: Option<Val> = None;
+        for &t in tests {
+            if matches!(t.slot, Slot::Column(_)) {
+                col = Some(match col {
+                    Some(c) => self.mul(c, t),
+                    None => t,
+                });
+            } else {
+                gate = self.mul(gate, t);
+            }
+        }
+        Mask { gate, col }
+    }
+
+    /// Drop the steps that no root reads, directly or through other steps.
+    pub fn keep_only(&mut self, roots: &[Slot]) {
+        use std::collections::{HashMap, HashSet};
+        let by_out: HashMap<Slot, usize> = self
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.out, i))
+            .collect();
+        let mut live = HashSet::new();
+        let mut stack: Vec<Slot> = roots.to_vec();
+        while let Some(slot) = stack.pop() {
+            if let Some(&i) = by_out.get(&slot) {
+                if live.insert(i) {
+                    let s = &self.steps[i];
+                    stack.extend([s.a, s.b, s.c]);
+                }
+            }
+        }
+        let mut i = 0;
+        self.steps.retain(|_| {
+            i += 1;
+            live.contains(&(i - 1))
+        });
+    }
+
+    /// Every slot's value at one point of the grid (per-axis values and validity flags
+    /// given), all in f64: the tape as a plain interpreter, for tables decided on the host
+    /// and for tests. Column slots follow the scalar slots in the result.
+    pub fn eval_point(&self, axis_value: &dyn Fn(u32, bool) -> f64, scalars: &[f64]) -> Vec<f64> {
+        let ns = self.scalars.len();
+        let mut v = scalars.to_vec();
+        v.resize(ns + self.columns as usize, f64::NAN);
+        let at = |s: Slot| match s {
+            Slot::Scalar(i) => i as usize,
+            Slot::Column(i) => ns + i as usize,
+        };
+        for st in &self.steps {
+            let (a, b, c) = (v[at(st.a)], v[at(st.b)], v[at(st.c)]);
+            v[at(st.out)] = match st.op {
+                TapeOp::Arith(op) => op.apply(a, b),
+                TapeOp::Select => {
+                    if a != 0.0 {
+                        b
+                    } else {
+                        c
+                    }
+                }
+                TapeOp::Lookup { table, stride } => {
+                    self.tables[table as usize][a as usize * stride as usize + b as usize]
+                }
+                TapeOp::Fill { ax, ok } => axis_value(ax, ok),
+            };
+        }
+        v
+    }
+}

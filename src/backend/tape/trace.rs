@@ -1,0 +1,235 @@
+//! The model traced into a tape: `model::formulas` run on a [`Numeric`] whose values are
+//! tape slots. Fixed values and defaults become constants and fold; axis values become
+//! inputs (scalars for outer axes, columns for inner ones); per-accelerator values and
+//! figures become lookups by accelerator code; validity and feasibility become masks.
+
+use super::{Mask, Slot, Step, TapeOp, Tracer, Val, ZERO};
+use crate::model::formulas::range_test;
+use crate::model::{formulas, Metric, Numeric, Op, Workload, METRIC_COUNT};
+use crate::params::{Figure, Param, PARAM_COUNT};
+use crate::plan::SweepPlan;
+use crate::scenario::Source;
+
+/// The traced model of one plan: the tape and where its results are.
+pub struct Traced {
+    pub tracer: Tracer,
+    /// Per outer axis: the scalar slots of its value and of its validity (written per
+    /// window, not by steps).
+    pub axis_slots: Vec<(u32, u32)>,
+    pub valid: Mask,
+    pub feasible: Mask,
+    /// Per metric (None where it does not apply).
+    pub metrics: [Option<Val>; METRIC_COUNT],
+    /// The constant slot of each constraint's bound, and whether it is an upper bound.
+    pub bounds: Vec<(Slot, bool)>,
+}
+
+/// The tracing context of [`formulas`].
+struct Tracing<'p> {
+    t: Tracer,
+    plan: &'p SweepPlan,
+    /// Per parameter: its axis's value and validity mask, for axes.
+    axis: [Option<(Val, Val)>; PARAM_COUNT],
+    acc: Val,
+}
+
+impl Tracing<'_> {
+    /// The value `p` has on each accelerator when nothing else sets it, by code.
+    fn base(&mut self, p: Param) -> Val {
+        let table = self
+            .plan
+            .scenario
+            .accelerators
+            .iter()
+            .map(|a| a.base(p))
+            .collect();
+        self.t.lookup(table, 1, self.acc, ZERO)
+    }
+}
+
+impl Numeric for Tracing<'_> {
+    type V = Val;
+
+    fn konst(&mut self, x: f64) -> Val {
+        self.t.konst(x)
+    }
+
+    fn param(&mut self, p: Param) -> Val {
+        let s = &self.plan.scenario;
+        match s.sources[p.index()] {
+            Source::Fixed(x) => self.t.konst(x),
+            Source::Axis(k) if !s.axes[k].times => self.axis[p.index()].expect("axis traced").0,
+            Source::Axis(_) => {
+                let m = self.axis[p.index()].expect("axis traced").0;
+                let b = self.base(p);
+                self.t.mul(m, b)
+            }
+            Source::FixedTimes(x) => {
+                let m = self.t.konst(x);
+                let b = self.base(p);
+                self.t.mul(m, b)
+            }
+            Source::Default => self.base(p),
+        }
+    }
+
+    fn figure(&mut self, f: Figure) -> Val {
+        let table = self
+            .plan
+            .scenario
+            .accelerators
+            .iter()
+            .map(|a| a.figure(f))
+            .collect();
+        self.t.lookup(table, 1, self.acc, ZERO)
+    }
+
+    fn peak_tflops(&mut self, precision: Val) -> Val {
+        let peaks = self
+            .plan
+            .scenario
+            .accelerators
+            .iter()
+            .flat_map(|a| a.peak_tflops.map(|p| p.unwrap_or(0.0)))
+            .collect();
+        self.t.lookup(peaks, 3, self.acc, precision)
+    }
+
+    fn op(&mut self, op: Op, x: Val, y: Val) -> Val {
+        self.t.bin(op, x, y)
+    }
+
+    fn select(&mut self, mask: Val, a: Val, b: Val) -> Val {
+        self.t.select(mask, a, b)
+    }
+
+    fn power_from_frac(&self) -> bool {
+        self.plan.scenario.power_from_frac()
+    }
+
+    fn workload(&self) -> Workload {
+        self.plan.scenario.workload
+    }
+
+    /// A plain axis value's range test is its axis's validity mask, decided in f64 once
+    /// per axis value; anything else is traced as comparisons.
+    fn in_range(&mut self, p: Param, x: Val) -> Val {
+        if let (Some((value, ok)), false) = (self.axis[p.index()], self.plan.scenario.is_times(p)) {
+            if value.slot == x.slot {
+                return ok;
+            }
+        }
+        range_test(self, p.info().valid, x)
+    }
+}
+
+/// Trace the model for `plan`; axes `inner..` are inner (columns over a window), and
+/// `value_ok[k][d]` is 1.0 where value `d` of axis `k` is inside its parameter's range
+/// ([`value_ok`]).
+pub fn trace(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>]) -> Traced {
+    let s = &plan.scenario;
+    let mut t = Tracer::new(inner);
+    let mut axis: [Option<(Val, Val)>; PARAM_COUNT] = [None; PARAM_COUNT];
+    let mut axis_slots = Vec::new();
+    for (ax, a) in s.axes.iter().enumerate() {
+        let all_ok = value_ok[ax].iter().all(|&m| m != 0.0);
+        let deps = 1u64 << ax;
+        let (value, ok) = if ax < inner {
+            let (value, ok) = (t.out_slot(false), t.out_slot(false));
+            let (Slot::Scalar(vi), Slot::Scalar(oi)) = (value, ok) else {
+                unreachable!("out_slot(false) gives scalar slots")
+            };
+            axis_slots.push((vi, oi));
+            (Val { slot: value, deps }, Val { slot: ok, deps })
+        } else {
+            let fill = |t: &mut Tracer, ok: bool| {
+                let out = t.out_slot(true);
+                t.steps.push(Step {
+                    op: TapeOp::Fill { ax: ax as u32, ok },
+                    a: ZERO.slot,
+                    b: ZERO.slot,
+                    c: ZERO.slot,
+                    out,
+                    deps,
+                });
+                Val { slot: out, deps }
+            };
+            let value = fill(&mut t, false);
+            let ok = if all_ok {
+                t.konst(1.0)
+            } else {
+                fill(&mut t, true)
+            };
+            (value, ok)
+        };
+        let ok = if all_ok && ax < inner {
+            t.konst(1.0)
+        } else {
+            ok
+        };
+        axis[a.param.index()] = Some((value, ok));
+    }
+    let acc = match axis[Param::Accelerator.index()] {
+        Some((v, _)) => v,
+        None => match s.sources[Param::Accelerator.index()] {
+            Source::Fixed(x) => t.konst(x),
+            _ => t.konst(0.0),
+        },
+    };
+    let mut tracing = Tracing { t, plan, axis, acc };
+    let out = formulas(&mut tracing);
+    let mut t = tracing.t;
+    let mut tests = out.validity;
+    let valid = t.all(&tests);
+
+    // Feasibility: valid, positive throughput, every constraint (a metric that does not
+    // apply is NaN and fails every bound).
+    let nan = t.konst(f64::NAN);
+    let metric = |m: Metric| out.metrics[m as usize].unwrap_or(nan);
+    tests.push(t.bin(Op::Gt, metric(Metric::ThroughputPflops), ZERO));
+    let mut bounds = Vec::new();
+    for (m, bound, upper) in s.constraints.bounds() {
+        let b = t.konst(bound);
+        bounds.push((b.slot, upper));
+        let op = if upper { Op::Le } else { Op::Ge };
+        tests.push(t.bin(op, metric(m), b));
+    }
+    let feasible = t.all(&tests);
+
+    let mut roots: Vec<Slot> = out.metrics.iter().flatten().map(|v| v.slot).collect();
+    for m in [valid, feasible] {
+        roots.push(m.gate.slot);
+        roots.extend(m.col.map(|c| c.slot));
+    }
+    t.keep_only(&roots);
+    Traced {
+        tracer: t,
+        axis_slots,
+        valid,
+        feasible,
+        metrics: out.metrics,
+        bounds,
+    }
+}
+
+/// Per axis, 1.0 where the value is inside its parameter's own valid range, else 0.0,
+/// decided in f64 once per value. Multipliers (`times` axes) are checked when parsing and
+/// their products by the traced range tests, so they are all 1.0 here.
+pub fn value_ok(plan: &SweepPlan) -> Vec<Vec<f64>> {
+    plan.scenario
+        .axes
+        .iter()
+        .map(|a| {
+            a.values
+                .iter()
+                .map(|&x| {
+                    if a.times || crate::model::value_in_range(a.param, x) {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}

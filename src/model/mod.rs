@@ -1,0 +1,372 @@
+//! The cluster model of spec `model.md`: its formulas, written once and generic over the
+//! numbers they compute with ([`formulas`]), the metric table ([`metrics`]), and the scalar
+//! f64 evaluation of one configuration ([`evaluate`], the formulas on f64), which every
+//! kernel is held to. Validity, constraints and the objective live here too. This module
+//! knows nothing of grids, backends, files or the CLI.
+
+pub mod formulas;
+pub mod metrics;
+
+pub use formulas::{formulas, Numeric, Op, Outputs};
+pub use metrics::{Metric, MetricInfo, MetricNeeds, METRICS, METRIC_COUNT};
+
+use crate::params::{Figure, Param, ParamDefault, ParamKind, PARAMS, PARAM_COUNT};
+
+/// Hours per year (365.25 days).
+pub const HOURS_PER_YEAR: f64 = 8766.0;
+/// Seconds per year (365.25 days).
+pub const SECONDS_PER_YEAR: f64 = 31_557_600.0;
+/// Yearly electricity use of one US home (EIA, ~10,500 kWh in 2023).
+pub const HOME_KWH_PER_YEAR: f64 = 10_500.0;
+/// kWh drawn in a year by one watt of average draw.
+pub const KWH_PER_W_YEAR: f64 = HOURS_PER_YEAR / 1000.0;
+/// US homes with the same yearly use as one watt of average draw.
+pub const HOMES_PER_W: f64 = KWH_PER_W_YEAR / HOME_KWH_PER_YEAR;
+/// Days per second.
+pub const DAYS_PER_SECOND: f64 = 1.0 / 86400.0;
+
+// Unit conversions below multiply by powers of ten (1e-6 ...) rather than divide: the same
+// formulas, with one division fewer each in every kernel that mirrors this file.
+
+/// One accelerator's figures (a catalog entry, possibly overridden by a scenario).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Accelerator {
+    pub id: String,
+    pub name: String,
+    pub vendor: String,
+    /// Dense peak TFLOP/s per precision, indexed by `Precision as usize`; `None` = no peak.
+    pub peak_tflops: [Option<f64>; 3],
+    pub tdp_w: f64,
+    pub idle_w: f64,
+    pub min_power_w: f64,
+    pub dvfs_exponent: f64,
+    pub host_w: f64,
+    pub mtbf_hours: f64,
+    pub price_usd: f64,
+    pub host_capex_usd: f64,
+    pub hbm_gb: f64,
+    pub source: String,
+    /// Per-accelerator parameter values set by a scenario's `[accelerators.ID]` table
+    /// (spec v2 "Per-accelerator values"), by [`Param::index`].
+    pub param_values: [Option<f64>; PARAM_COUNT],
+}
+
+impl Accelerator {
+    pub fn peak(&self, p: crate::params::Precision) -> Option<f64> {
+        self.peak_tflops[p as usize]
+    }
+
+    /// The dense peak (TFLOP/s) at a precision code; 0 where there is none.
+    pub fn peak_at(&self, code: f64) -> f64 {
+        let i = if (0.0..3.0).contains(&code) {
+            code as usize
+        } else {
+            2
+        };
+        self.peak_tflops[i].unwrap_or(0.0)
+    }
+
+    /// One of the accelerator's figures.
+    pub fn figure(&self, f: Figure) -> f64 {
+        match f {
+            Figure::TdpW => self.tdp_w,
+            Figure::MinPowerW => self.min_power_w,
+            Figure::IdleW => self.idle_w,
+            Figure::DvfsExponent => self.dvfs_exponent,
+            Figure::HostW => self.host_w,
+            Figure::MtbfHours => self.mtbf_hours,
+            Figure::PriceUsd => self.price_usd,
+            Figure::HostCapexUsd => self.host_capex_usd,
+        }
+    }
+
+    /// The value parameter `p` has on this accelerator when neither an axis nor `[fixed]`
+    /// sets it (spec v2 levels 2-4): the per-accelerator value, else the accelerator's
+    /// figure, else the parameter's default; NaN where there is none (a required
+    /// parameter, or `power_frac`, whose base is 1 so that `P = tdp_w`).
+    pub fn base(&self, p: Param) -> f64 {
+        if let Some(x) = self.param_values[p.index()] {
+            return x;
+        }
+        match p.info().default {
+            ParamDefault::Value(d) => d,
+            ParamDefault::FromAccelerator(f) => self.figure(f),
+            ParamDefault::Unset if p == Param::PowerFrac => 1.0,
+            ParamDefault::Required | ParamDefault::Unset => f64::NAN,
+        }
+    }
+}
+
+/// The optional workload of a scenario.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Workload {
+    /// FLOP of one training run.
+    pub train_flop: Option<f64>,
+    /// Parameters (active, for mixture-of-experts) of the model trained.
+    pub model_params: Option<f64>,
+}
+
+/// One fully resolved configuration: every parameter's effective value (codes for
+/// categorical parameters), indexed by [`Param`]. `power_frac` is NaN unless it sets the
+/// power (then `P = power_frac * tdp_w` and `power_w` is ignored).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Config {
+    pub values: [f64; PARAM_COUNT],
+}
+
+impl Config {
+    /// Every parameter at its value on accelerator `a` (levels 2-4 of spec v2): the
+    /// required ones (`accelerator`, `gpu_count`) NaN, `power_frac` unset.
+    pub fn base(a: &Accelerator) -> Config {
+        let mut values = [f64::NAN; PARAM_COUNT];
+        for info in PARAMS {
+            values[info.param.index()] = a.base(info.param);
+        }
+        values[Param::PowerFrac.index()] =
+            a.param_values[Param::PowerFrac.index()].unwrap_or(f64::NAN);
+        Config { values }
+    }
+
+    /// Whether `power_frac` sets the power.
+    pub fn power_from_frac(&self) -> bool {
+        !self[Param::PowerFrac].is_nan()
+    }
+
+    /// The power limit in W.
+    pub fn power_w(&self, a: &Accelerator) -> f64 {
+        if self.power_from_frac() {
+            self[Param::PowerFrac] * a.tdp_w
+        } else {
+            self[Param::PowerW]
+        }
+    }
+}
+
+impl std::ops::Index<Param> for Config {
+    type Output = f64;
+    fn index(&self, p: Param) -> &f64 {
+        &self.values[p.index()]
+    }
+}
+
+impl std::ops::IndexMut<Param> for Config {
+    fn index_mut(&mut self, p: Param) -> &mut f64 {
+        &mut self.values[p.index()]
+    }
+}
+
+/// All metrics of one configuration, indexed by [`Metric::index`]. Metrics that do not
+/// apply (no workload figure) are NaN.
+pub type Metrics = [f64; METRIC_COUNT];
+
+/// The result of evaluating one configuration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    /// Every parameter inside its valid range (spec "Validity").
+    pub valid: bool,
+    pub metrics: Metrics,
+}
+
+/// Whether a parameter value is inside its own valid range (the parameter table's
+/// [`crate::params::Valid`]); categorical parameters and `power_w`, whose range is the
+/// accelerator's, always pass here.
+pub fn value_in_range(p: Param, x: f64) -> bool {
+    p.kind() == ParamKind::Categorical || p == Param::PowerW || p.info().valid.contains(x)
+}
+
+/// The formulas on f64 values: one configuration on one accelerator.
+struct Scalar<'a> {
+    c: &'a Config,
+    a: &'a Accelerator,
+    w: Workload,
+}
+
+impl Numeric for Scalar<'_> {
+    type V = f64;
+    #[inline(always)]
+    fn konst(&mut self, x: f64) -> f64 {
+        x
+    }
+    #[inline(always)]
+    fn param(&mut self, p: Param) -> f64 {
+        self.c[p]
+    }
+    #[inline(always)]
+    fn figure(&mut self, f: Figure) -> f64 {
+        self.a.figure(f)
+    }
+    #[inline(always)]
+    fn peak_tflops(&mut self, precision: f64) -> f64 {
+        self.a.peak_at(precision)
+    }
+    #[inline(always)]
+    fn op(&mut self, op: Op, x: f64, y: f64) -> f64 {
+        op.apply(x, y)
+    }
+    #[inline(always)]
+    fn select(&mut self, mask: f64, a: f64, b: f64) -> f64 {
+        if mask != 0.0 {
+            a
+        } else {
+            b
+        }
+    }
+    fn power_from_frac(&self) -> bool {
+        self.c.power_from_frac()
+    }
+    fn workload(&self) -> Workload {
+        self.w
+    }
+    #[inline(always)]
+    fn in_range(&mut self, p: Param, x: f64) -> f64 {
+        if p.info().valid.contains(x) {
+            1.0
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Evaluate one configuration in f64: [`formulas`] on plain numbers.
+pub fn evaluate(c: &Config, a: &Accelerator, w: &Workload) -> Evaluation {
+    let out = formulas(&mut Scalar { c, a, w: *w });
+    let mut metrics = [f64::NAN; METRIC_COUNT];
+    for (m, v) in metrics.iter_mut().zip(out.metrics) {
+        if let Some(v) = v {
+            *m = v;
+        }
+    }
+    Evaluation {
+        valid: out.validity.iter().all(|&t| t != 0.0),
+        metrics,
+    }
+}
+
+/// Limits a scenario may set on feasible configurations.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Constraints {
+    pub max_facility_mw: Option<f64>,
+    pub max_tco_usd: Option<f64>,
+    pub max_capex_usd: Option<f64>,
+    pub max_train_days: Option<f64>,
+    pub min_throughput_pflops: Option<f64>,
+}
+
+impl Constraints {
+    /// The constraint names, as written in scenarios.
+    pub const NAMES: [&'static str; 5] = [
+        "max_facility_mw",
+        "max_tco_usd",
+        "max_capex_usd",
+        "max_train_days",
+        "min_throughput_pflops",
+    ];
+
+    /// Set a constraint by name; false when the name is unknown.
+    pub fn set(&mut self, name: &str, value: f64) -> bool {
+        let slot = match name {
+            "max_facility_mw" => &mut self.max_facility_mw,
+            "max_tco_usd" => &mut self.max_tco_usd,
+            "max_capex_usd" => &mut self.max_capex_usd,
+            "max_train_days" => &mut self.max_train_days,
+            "min_throughput_pflops" => &mut self.min_throughput_pflops,
+            _ => return false,
+        };
+        *slot = Some(value);
+        true
+    }
+
+    /// The constraints that are set, as (metric, bound, is_upper_bound).
+    pub fn bounds(&self) -> Vec<(Metric, f64, bool)> {
+        let mut v = Vec::new();
+        if let Some(x) = self.max_facility_mw {
+            v.push((Metric::FacilityMw, x, true));
+        }
+        if let Some(x) = self.max_tco_usd {
+            v.push((Metric::TcoUsd, x, true));
+        }
+        if let Some(x) = self.max_capex_usd {
+            v.push((Metric::CapexUsd, x, true));
+        }
+        if let Some(x) = self.max_train_days {
+            v.push((Metric::TrainDays, x, true));
+        }
+        if let Some(x) = self.min_throughput_pflops {
+            v.push((Metric::ThroughputPflops, x, false));
+        }
+        v
+    }
+
+    /// Whether metrics meet every constraint (bounds inclusive).
+    pub fn met_by(&self, m: &Metrics) -> bool {
+        self.bounds().iter().all(|&(metric, bound, upper)| {
+            let v = m[metric as usize];
+            if upper {
+                v <= bound
+            } else {
+                v >= bound
+            }
+        })
+    }
+}
+
+/// Whether a configuration is feasible: valid, positive useful throughput, every
+/// constraint met.
+pub fn is_feasible(e: &Evaluation, constraints: &Constraints) -> bool {
+    e.valid && e.metrics[Metric::ThroughputPflops as usize] > 0.0 && constraints.met_by(&e.metrics)
+}
+
+/// Whether the objective is maximised or minimised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sense {
+    Max,
+    Min,
+}
+
+impl Sense {
+    pub fn name(self) -> &'static str {
+        match self {
+            Sense::Max => "max",
+            Sense::Min => "min",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<Sense> {
+        match s {
+            "max" => Some(Sense::Max),
+            "min" => Some(Sense::Min),
+            _ => None,
+        }
+    }
+}
+
+/// The metric a sweep optimises, and in which direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Objective {
+    pub metric: Metric,
+    pub sense: Sense,
+}
+
+impl Objective {
+    /// The spec's objectives and their senses.
+    pub fn spec_default_sense(metric: Metric) -> Option<Sense> {
+        metric.info().sense
+    }
+
+    /// Whether objective value `a` at index `ia` beats `b` at `ib` (ties: lowest index).
+    #[inline]
+    pub fn beats(&self, a: f64, ia: u64, b: f64, ib: u64) -> bool {
+        match self.sense {
+            Sense::Max => a > b || (a == b && ia < ib),
+            Sense::Min => a < b || (a == b && ia < ib),
+        }
+    }
+}
+
+impl Default for Objective {
+    fn default() -> Self {
+        Objective {
+            metric: Metric::ThroughputPflops,
+            sense: Sense::Max,
+        }
+    }
+}
