@@ -24,9 +24,9 @@ pub const MAX_AXES: usize = 24;
 /// Invocations per workgroup (`WG` in sweep.wgsl).
 pub const WG: u64 = 64;
 /// Most inner positions per invocation (kept far below lavapipe's loop limit).
-const PER_MAX: u64 = 32;
+const PER_MAX: u64 = 256;
 /// Inner axes are taken from the last until their block has at least this many positions.
-const MIN_BLOCK: u64 = 32;
+const MIN_BLOCK: u64 = 256;
 /// Largest host-decided table of one test (entries).
 const MAX_TABLE: u64 = 1 << 16;
 /// Largest total of host-decided tables (entries).
