@@ -7,6 +7,7 @@ use clustersweep::backend::cpu::CpuBackend;
 use clustersweep::backend::gpu::{GpuBackend, GpuOptions};
 use clustersweep::backend::Backend;
 use clustersweep::catalog::Catalog;
+use clustersweep::format::fmt_num;
 use clustersweep::input::InputError;
 use clustersweep::params::Param;
 use clustersweep::plan::SweepPlan;
@@ -441,7 +442,7 @@ fn list_catalog(json: bool, catalog: CatalogArg) -> Result<i32, CliError> {
         "price",
         "hbm_gb"
     );
-    let peak = |x: Option<f64>| x.map_or("-".to_string(), report::fmt_num);
+    let peak = |x: Option<f64>| x.map_or("-".to_string(), fmt_num);
     for a in &catalog.accelerators {
         use clustersweep::params::Precision as Pr;
         println!(
@@ -450,14 +451,14 @@ fn list_catalog(json: bool, catalog: CatalogArg) -> Result<i32, CliError> {
             peak(a.peak(Pr::Bf16)),
             peak(a.peak(Pr::Fp8)),
             peak(a.peak(Pr::Fp4)),
-            report::fmt_num(a.tdp_w),
-            report::fmt_num(a.idle_w),
-            report::fmt_num(a.min_power_w),
-            report::fmt_num(a.dvfs_exponent),
-            report::fmt_num(a.host_w),
-            report::fmt_num(a.mtbf_hours),
-            report::fmt_num(a.price_usd),
-            report::fmt_num(a.hbm_gb),
+            fmt_num(a.tdp_w),
+            fmt_num(a.idle_w),
+            fmt_num(a.min_power_w),
+            fmt_num(a.dvfs_exponent),
+            fmt_num(a.host_w),
+            fmt_num(a.mtbf_hours),
+            fmt_num(a.price_usd),
+            fmt_num(a.hbm_gb),
         );
     }
     println!("peaks in dense TFLOP/s; sources: clustersweep catalog --json");
@@ -494,8 +495,8 @@ fn validate(json: bool, dir: Option<PathBuf>, catalog: CatalogArg) -> Result<i32
                 "{:<16} {:<18} {:>14} {:>14} {:>+7.1}% {:>5.0}%  {:<4}  {}",
                 r.name,
                 r.quantity,
-                report::fmt_num(r.published),
-                report::fmt_num(r.predicted),
+                fmt_num(r.published),
+                fmt_num(r.predicted),
                 r.error * 100.0,
                 r.tolerance * 100.0,
                 if r.pass { "pass" } else { "FAIL" },

@@ -25,7 +25,7 @@ impl std::fmt::Display for ParamValue {
         match self {
             ParamValue::Text(s) => f.write_str(s),
             ParamValue::Int(i) => write!(f, "{i}"),
-            ParamValue::Real(x) => write!(f, "{}", crate::report::fmt_num(*x)),
+            ParamValue::Real(x) => write!(f, "{}", crate::format::fmt_num(*x)),
         }
     }
 }
