@@ -13,7 +13,8 @@ use clustersweep::params::Param;
 use clustersweep::plan::SweepPlan;
 use clustersweep::report;
 use clustersweep::scenario::Scenario;
-use clustersweep::summary::{describe, run_sweep};
+use clustersweep::summary::describe;
+use clustersweep::sweep::run_sweep;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
