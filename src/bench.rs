@@ -92,7 +92,7 @@ pub fn bench_plan(configs: u64) -> Result<SweepPlan, InputError> {
         );
     }
     s.name = format!("{} (bench)", s.name);
-    SweepPlan::new(s, None).map_err(|e| InputError::file("bench", e.0))
+    SweepPlan::new(s, None).map_err(|e| InputError::file("bench", e.to_string()))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -270,7 +270,8 @@ fn sweep(
             )));
         }
     }
-    let plan = SweepPlan::new(scenario, group_by.as_deref()).map_err(|e| CliError::input(e.0))?;
+    let plan = SweepPlan::new(scenario, group_by.as_deref())
+        .map_err(|e| CliError::input(e.to_string()))?;
     let cpu = CpuBackend::new(threads.unwrap_or(0)).map_err(|e| CliError::runtime(e.message))?;
     let gpu_backend;
     let (primary, fallback): (&dyn Backend, Option<&dyn Backend>) = match backend {
