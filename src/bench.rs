@@ -3,12 +3,12 @@
 //! configuration, known peak rates, the `clustersweep.bench/1` document and `bench compare`.
 
 use crate::backend::cpu::{cpu_name, CpuBackend};
-use crate::backend::gpu::GpuBackend;
+use crate::backend::gpu::{GpuBackend, GpuError};
 use crate::backend::{Backend, BackendError, BackendInfo};
 use crate::catalog::Catalog;
 use crate::input::InputError;
 use crate::params::Param;
-use crate::plan::SweepPlan;
+use crate::plan::{PlanError, SweepPlan};
 use crate::scenario::{Axis, Scenario, Source};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -26,6 +26,23 @@ pub const OPS_PER_CONFIG: f64 = 98.0;
 /// Values of the extra outer axis that makes the benchmark grid as large as asked.
 const CARBON_FROM: f64 = 0.30;
 const CARBON_TO: f64 = 0.50;
+
+/// Why a benchmark could not be measured.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The built-in catalog or default scenario behind the benchmark grid did not load.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The benchmark grid could not be planned.
+    #[error("bench: {0}")]
+    Plan(#[from] PlanError),
+    /// A backend failed while measuring.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The GPU backend could not prepare the benchmark grid.
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+}
 
 /// One backend's measurement.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -70,7 +87,7 @@ pub struct BenchReport {
 
 /// The benchmark grid: the built-in default scenario's model and axes, with an extra outer
 /// axis (`carbon_kg_per_kwh`, which only scales CO2) long enough to hold `configs`.
-pub fn bench_plan(configs: u64) -> Result<SweepPlan, InputError> {
+pub fn bench_plan(configs: u64) -> Result<SweepPlan, BenchError> {
     let catalog = Catalog::builtin()?;
     let mut s = Scenario::builtin_default(&catalog)?;
     let base = s.grid().size;
@@ -92,7 +109,7 @@ pub fn bench_plan(configs: u64) -> Result<SweepPlan, InputError> {
         );
     }
     s.name = format!("{} (bench)", s.name);
-    SweepPlan::new(s, None).map_err(|e| InputError::file("bench", e.to_string()))
+    Ok(SweepPlan::new(s, None)?)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -163,19 +180,19 @@ fn calibrated(rate: f64) -> u64 {
 }
 
 /// Benchmark the CPU backend.
-pub fn bench_cpu(opts: &BenchOptions) -> Result<BenchResult, BackendError> {
+pub fn bench_cpu(opts: &BenchOptions) -> Result<BenchResult, BenchError> {
     let cpu = CpuBackend::new(opts.threads)?;
     let nothing = |_: u64| {};
     let configs = match opts.configs {
         Some(n) => n,
         None => {
-            let plan = bench_plan(1 << 22).map_err(input_as_backend)?;
+            let plan = bench_plan(1 << 22)?;
             let t = Instant::now();
             cpu.run(&plan, 0..1 << 22, &nothing)?;
             calibrated((1u64 << 22) as f64 / t.elapsed().as_secs_f64())
         }
     };
-    let plan = bench_plan(configs).map_err(input_as_backend)?;
+    let plan = bench_plan(configs)?;
     let mut walls = Vec::new();
     for _ in 0..opts.repeats {
         let t = Instant::now();
@@ -197,36 +214,23 @@ pub fn bench_cpu(opts: &BenchOptions) -> Result<BenchResult, BackendError> {
     })
 }
 
-fn input_as_backend(e: InputError) -> BackendError {
-    BackendError {
-        message: e.to_string(),
-        done: None,
-        remaining: 0..0,
-    }
-}
-
 /// Benchmark one GPU backend (pipelines prepared outside the timed repetitions).
-pub fn bench_gpu(gpu: &GpuBackend, opts: &BenchOptions) -> Result<BenchResult, BackendError> {
+pub fn bench_gpu(gpu: &GpuBackend, opts: &BenchOptions) -> Result<BenchResult, BenchError> {
     let nothing = |_: u64| {};
-    let as_backend = |e: crate::backend::gpu::GpuError| BackendError {
-        message: e.to_string(),
-        done: None,
-        remaining: 0..0,
-    };
     let configs = match opts.configs {
         Some(n) => n,
         None => {
             let probe = 1u64 << 22;
-            let plan = bench_plan(probe).map_err(input_as_backend)?;
-            let mut prepared = gpu.prepare(&plan).map_err(as_backend)?;
+            let plan = bench_plan(probe)?;
+            let mut prepared = gpu.prepare(&plan)?;
             prepared.run(0..probe, &nothing)?; // warm-up: compilation, first submissions
             let t = Instant::now();
             prepared.run(0..probe, &nothing)?;
             calibrated(probe as f64 / t.elapsed().as_secs_f64())
         }
     };
-    let plan = bench_plan(configs).map_err(input_as_backend)?;
-    let mut prepared = gpu.prepare(&plan).map_err(as_backend)?;
+    let plan = bench_plan(configs)?;
+    let mut prepared = gpu.prepare(&plan)?;
     prepared.run(0..configs.min(1 << 20), &nothing)?; // warm-up
     let mut walls = Vec::new();
     let mut kernels = Vec::new();

@@ -574,7 +574,7 @@ fn bench(
     let mut results = Vec::new();
     if backend != Some(BenchChoice::Gpu) {
         eprintln!("clustersweep: bench: cpu ...");
-        results.push(bench::bench_cpu(&opts).map_err(|e| CliError::runtime(e.message))?);
+        results.push(bench::bench_cpu(&opts).map_err(|e| CliError::runtime(e.to_string()))?);
     }
     if backend != Some(BenchChoice::Cpu) {
         let mut found = gpu::adapters();
@@ -600,7 +600,7 @@ fn bench(
             eprintln!("clustersweep: bench: gpu {name} ...");
             let measured = GpuBackend::new(a, GpuOptions::default())
                 .map_err(|e| e.to_string())
-                .and_then(|g| bench::bench_gpu(&g, &opts).map_err(|e| e.message));
+                .and_then(|g| bench::bench_gpu(&g, &opts).map_err(|e| e.to_string()));
             match measured {
                 Ok(r) => results.push(r),
                 Err(e) if backend == Some(BenchChoice::Gpu) => {
