@@ -7,7 +7,6 @@ use clustersweep::backend::cpu::CpuBackend;
 use clustersweep::backend::gpu::{GpuBackend, GpuOptions};
 use clustersweep::backend::Backend;
 use clustersweep::catalog::Catalog;
-use clustersweep::format::fmt_num;
 use clustersweep::input::InputError;
 use clustersweep::params::Param;
 use clustersweep::plan::SweepPlan;
@@ -313,10 +312,7 @@ fn sweep(
         write_out(dir, &summary, &doc)?;
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
-        );
+        print_json(&doc)?;
     } else {
         print!("{}", report::table::summary(&summary));
         if let Some(dir) = &out {
@@ -327,6 +323,13 @@ fn sweep(
         }
     }
     Ok(0)
+}
+
+/// Print a JSON document, pretty, on stdout.
+fn print_json(doc: &serde_json::Value) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(doc).map_err(|e| CliError::runtime(e.to_string()))?;
+    println!("{text}");
+    Ok(())
 }
 
 fn progress_bar(len: u64) -> indicatif::ProgressBar {
@@ -391,10 +394,7 @@ fn eval(
     let r = describe(&scenario, 0, &scenario.values_at(&digits));
     if json {
         let doc = report::json::eval_object(&r);
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
-        );
+        print_json(&doc)?;
     } else {
         print!("{}", report::table::eval(&scenario.name, &r));
     }
@@ -404,110 +404,23 @@ fn eval(
 fn list_catalog(json: bool, catalog: CatalogArg) -> Result<i32, CliError> {
     let catalog = load_catalog(&catalog)?;
     if json {
-        let list: Vec<serde_json::Value> = catalog
-            .accelerators
-            .iter()
-            .map(|a| {
-                let peaks: serde_json::Map<String, serde_json::Value> = clustersweep::params::Precision::ALL
-                    .iter()
-                    .filter_map(|p| a.peak(*p).map(|x| (p.name().to_string(), report::json::num(x))))
-                    .collect();
-                serde_json::json!({
-                    "id": a.id, "name": a.name, "vendor": a.vendor, "peak_tflops": peaks,
-                    "tdp_w": a.tdp_w, "idle_w": a.idle_w, "min_power_w": a.min_power_w,
-                    "dvfs_exponent": a.dvfs_exponent, "host_w": a.host_w, "mtbf_hours": a.mtbf_hours,
-                    "price_usd": a.price_usd, "host_capex_usd": a.host_capex_usd, "hbm_gb": a.hbm_gb,
-                    "source": a.source, "sources": catalog.sources.get(&a.id),
-                })
-            })
-            .collect();
-        let doc = serde_json::json!({"catalog": catalog.file, "accelerators": list});
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
-        );
-        return Ok(0);
+        print_json(&report::catalog::json(&catalog))?;
+    } else {
+        print!("{}", report::catalog::table(&catalog));
     }
-    println!("catalog: {}", catalog.file);
-    println!(
-        "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>5} {:>6} {:>8} {:>8} {:>6}",
-        "id",
-        "bf16",
-        "fp8",
-        "fp4",
-        "tdp_w",
-        "idle_w",
-        "min_w",
-        "gamma",
-        "host_w",
-        "mtbf_h",
-        "price",
-        "hbm_gb"
-    );
-    let peak = |x: Option<f64>| x.map_or("-".to_string(), fmt_num);
-    for a in &catalog.accelerators {
-        use clustersweep::params::Precision as Pr;
-        println!(
-            "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>5} {:>6} {:>8} {:>8} {:>6}",
-            a.id,
-            peak(a.peak(Pr::Bf16)),
-            peak(a.peak(Pr::Fp8)),
-            peak(a.peak(Pr::Fp4)),
-            fmt_num(a.tdp_w),
-            fmt_num(a.idle_w),
-            fmt_num(a.min_power_w),
-            fmt_num(a.dvfs_exponent),
-            fmt_num(a.host_w),
-            fmt_num(a.mtbf_hours),
-            fmt_num(a.price_usd),
-            fmt_num(a.hbm_gb),
-        );
-    }
-    println!("peaks in dense TFLOP/s; sources: clustersweep catalog --json");
     Ok(0)
 }
 
 fn validate(json: bool, dir: Option<PathBuf>, catalog: CatalogArg) -> Result<i32, CliError> {
     let catalog = load_catalog(&catalog)?;
     let results = clustersweep::validate::run_all(&catalog, dir.as_deref())?;
-    let failed = results.iter().filter(|r| !r.pass).count();
     if json {
-        let cases: Vec<serde_json::Value> = results
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "name": r.name, "quantity": r.quantity, "published": report::json::num(r.published),
-                    "predicted": report::json::num(r.predicted), "error": report::json::num(r.error),
-                    "tolerance": r.tolerance, "pass": r.pass, "source": r.source,
-                })
-            })
-            .collect();
-        let doc = serde_json::json!({"cases": cases});
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
-        );
+        print_json(&report::backtest::json(&results))?;
     } else {
-        println!(
-            "{:<16} {:<18} {:>14} {:>14} {:>8} {:>6}  {:<4}  source",
-            "case", "quantity", "published", "predicted", "error", "tol", ""
-        );
-        for r in &results {
-            println!(
-                "{:<16} {:<18} {:>14} {:>14} {:>+7.1}% {:>5.0}%  {:<4}  {}",
-                r.name,
-                r.quantity,
-                fmt_num(r.published),
-                fmt_num(r.predicted),
-                r.error * 100.0,
-                r.tolerance * 100.0,
-                if r.pass { "pass" } else { "FAIL" },
-                r.source
-            );
-        }
-        println!("{} passed, {} failed", results.len() - failed, failed);
+        print!("{}", report::backtest::table(&results));
     }
-    Ok(if failed > 0 { EXIT_RUNTIME } else { 0 })
+    let failed = results.iter().any(|r| !r.pass);
+    Ok(if failed { EXIT_RUNTIME } else { 0 })
 }
 
 fn list_adapters(json: bool) -> Result<i32, CliError> {
@@ -516,33 +429,9 @@ fn list_adapters(json: bool) -> Result<i32, CliError> {
         .map(clustersweep::backend::gpu::summarize)
         .collect();
     if json {
-        let doc = serde_json::json!({ "adapters": list });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
-        );
-        return Ok(0);
-    }
-    if list.is_empty() {
-        println!("no GPU adapters found; for a Vulkan CPU adapter install Mesa's lavapipe (apt-get install mesa-vulkan-drivers)");
-        return Ok(0);
-    }
-    for a in &list {
-        println!("{}", a.name);
-        println!("  vendor       {}", a.vendor);
-        println!("  device type  {}", a.device_type);
-        println!("  driver       {}", a.driver);
-        println!("  api          {}", a.api);
-        println!(
-            "  limits       max_buffer_size {} B, max_storage_buffer_binding_size {} B, \
-             max_compute_workgroups_per_dimension {}, max_compute_invocations_per_workgroup {}, \
-             max_compute_workgroup_storage_size {} B",
-            a.max_buffer_size,
-            a.max_storage_buffer_binding_size,
-            a.max_compute_workgroups_per_dimension,
-            a.max_compute_invocations_per_workgroup,
-            a.max_compute_workgroup_storage_size
-        );
+        print_json(&report::adapters::json(&list))?;
+    } else {
+        print!("{}", report::adapters::table(&list));
     }
     Ok(0)
 }
@@ -613,11 +502,11 @@ fn bench(
             }
         }
     }
-    let report = bench::report(results, repeats);
-    print!("{}", bench::table(&report));
+    let bench_report = bench::report(results, repeats);
+    print!("{}", report::bench::table(&bench_report));
     if let Some(path) = json {
-        let text =
-            serde_json::to_vec_pretty(&report).map_err(|e| CliError::runtime(e.to_string()))?;
+        let text = serde_json::to_vec_pretty(&bench_report)
+            .map_err(|e| CliError::runtime(e.to_string()))?;
         report::write_atomic(&path, &text).map_err(|e| {
             CliError::runtime(format!("--json: cannot write {}: {e}", path.display()))
         })?;
@@ -644,6 +533,6 @@ fn bench_compare(files: Vec<PathBuf>) -> Result<i32, CliError> {
         }
         reports.push((name, r));
     }
-    print!("{}", clustersweep::bench::compare(&reports));
+    print!("{}", report::bench::compare(&reports));
     Ok(0)
 }

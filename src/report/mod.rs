@@ -1,8 +1,15 @@
-//! Reports: one module per output format (human table, JSON, CSV) over a
-//! [`Summary`](crate::summary::Summary) or a single [`Reported`](crate::summary::Reported)
-//! configuration, and writing files atomically (temporary file, then rename) so an
-//! interrupted run never leaves a half-written file.
+//! Rendering: everything the CLI prints or writes, one module per thing rendered. The sweep
+//! summary and the `eval` configuration come in three formats ([`table`], [`json`], [`csv`])
+//! over a [`Summary`](crate::summary::Summary) or a single
+//! [`Reported`](crate::summary::Reported) configuration; the hardware catalog
+//! ([`catalog`]), the backtests ([`backtest`]), the GPU adapters ([`adapters`]) and the
+//! benchmarks ([`bench`]) each have their own module. Files are written atomically
+//! (temporary file, then rename) so an interrupted run never leaves a half-written file.
 
+pub mod adapters;
+pub mod backtest;
+pub mod bench;
+pub mod catalog;
 pub mod csv;
 pub mod json;
 pub mod table;
