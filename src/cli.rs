@@ -98,33 +98,61 @@ struct CatalogArg {
     catalog: Option<PathBuf>,
 }
 
+// The `sweep` arguments as parsed; `SweepOptions::from_args` validates them.
+#[derive(clap::Args, Debug)]
+struct SweepArgs {
+    /// Scenario file (TOML); the built-in default scenario when omitted.
+    scenario: Option<PathBuf>,
+    /// Where to evaluate.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Write summary.json, best_by.csv and pareto.csv into this folder.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Axes whose values group `best_by` (comma-separated; `none` for no groups).
+    #[arg(long, value_name = "AXES", value_delimiter = ',')]
+    group_by: Option<Vec<String>>,
+    /// CPU threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// GPU adapter whose name contains this text (see `clustersweep adapters`).
+    #[arg(long, value_name = "SUBSTRING")]
+    adapter: Option<String>,
+    #[command(flatten)]
+    catalog: CatalogArg,
+}
+
+// The `bench` arguments (without `compare`) as parsed; `BenchCommandOptions::from_args`
+// validates them.
+#[derive(clap::Args, Debug)]
+struct BenchArgs {
+    /// Which backends: cpu, gpu (every adapter, or --adapter), or both (default).
+    #[arg(long, value_enum)]
+    backend: Option<BenchChoice>,
+    /// Only the GPU adapter whose name contains this text.
+    #[arg(long, value_name = "SUBSTRING")]
+    adapter: Option<String>,
+    /// Configurations per repetition (default: sized for about 1 s per backend).
+    #[arg(long, value_name = "N")]
+    configs: Option<u64>,
+    /// Repetitions; the median is reported.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    repeats: usize,
+    /// CPU threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Also write the results as a `clustersweep.bench/1` JSON document.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Sweep a scenario's grid and report the best configurations.
-    Sweep {
-        /// Scenario file (TOML); the built-in default scenario when omitted.
-        scenario: Option<PathBuf>,
-        /// Where to evaluate.
-        #[arg(long, value_enum, default_value = "auto")]
-        backend: BackendChoice,
-        /// Print the summary as JSON on stdout.
-        #[arg(long)]
-        json: bool,
-        /// Write summary.json, best_by.csv and pareto.csv into this folder.
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Axes whose values group `best_by` (comma-separated; `none` for no groups).
-        #[arg(long, value_name = "AXES", value_delimiter = ',')]
-        group_by: Option<Vec<String>>,
-        /// CPU threads (default: one per core).
-        #[arg(long, value_name = "N")]
-        threads: Option<usize>,
-        /// GPU adapter whose name contains this text (see `clustersweep adapters`).
-        #[arg(long, value_name = "SUBSTRING")]
-        adapter: Option<String>,
-        #[command(flatten)]
-        catalog: CatalogArg,
-    },
+    Sweep(SweepArgs),
     /// List the GPU adapters wgpu finds (name, vendor, type, driver, API, key limits).
     Adapters {
         /// Print JSON.
@@ -160,24 +188,8 @@ enum Command {
     Bench {
         #[command(subcommand)]
         action: Option<BenchAction>,
-        /// Which backends: cpu, gpu (every adapter, or --adapter), or both (default).
-        #[arg(long, value_enum)]
-        backend: Option<BenchChoice>,
-        /// Only the GPU adapter whose name contains this text.
-        #[arg(long, value_name = "SUBSTRING")]
-        adapter: Option<String>,
-        /// Configurations per repetition (default: sized for about 1 s per backend).
-        #[arg(long, value_name = "N")]
-        configs: Option<u64>,
-        /// Repetitions; the median is reported.
-        #[arg(long, value_name = "N", default_value_t = 5)]
-        repeats: usize,
-        /// CPU threads (default: one per core).
-        #[arg(long, value_name = "N")]
-        threads: Option<usize>,
-        /// Also write the results as a `clustersweep.bench/1` JSON document.
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
+        #[command(flatten)]
+        args: BenchArgs,
     },
     /// List the hardware catalog.
     Catalog {
@@ -193,18 +205,7 @@ enum Command {
 pub fn main() -> Result<i32, CliError> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Sweep {
-            scenario,
-            backend,
-            json,
-            out,
-            group_by,
-            threads,
-            adapter,
-            catalog,
-        } => sweep(
-            scenario, backend, json, out, group_by, threads, adapter, catalog,
-        ),
+        Command::Sweep(args) => sweep(SweepOptions::from_args(args)?),
         Command::Adapters { json } => list_adapters(json),
         Command::Eval {
             scenario,
@@ -218,15 +219,7 @@ pub fn main() -> Result<i32, CliError> {
             action: Some(BenchAction::Compare { files }),
             ..
         } => bench_compare(files),
-        Command::Bench {
-            action: None,
-            backend,
-            adapter,
-            configs,
-            repeats,
-            threads,
-            json,
-        } => bench(backend, adapter, configs, repeats, threads, json),
+        Command::Bench { action: None, args } => bench(BenchCommandOptions::from_args(args)?),
     }
 }
 
@@ -244,34 +237,59 @@ fn load_scenario(path: &Option<PathBuf>, catalog: &Catalog) -> Result<Scenario, 
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn sweep(
-    scenario: Option<PathBuf>,
+/// `sweep`'s options, validated: the scenario loaded and planned (with its `--group-by`),
+/// where to run it and where the results go.
+struct SweepOptions {
+    plan: SweepPlan,
     backend: BackendChoice,
+    /// `--adapter`: a GPU adapter whose name contains this text.
+    adapter: Option<String>,
+    /// CPU threads; 0 for one per core.
+    threads: usize,
     json: bool,
     out: Option<PathBuf>,
-    group_by: Option<Vec<String>>,
-    threads: Option<usize>,
-    adapter: Option<String>,
-    catalog: CatalogArg,
-) -> Result<i32, CliError> {
-    // Parse and validate everything before doing anything.
-    let catalog = load_catalog(&catalog)?;
-    let scenario = load_scenario(&scenario, &catalog)?;
-    if threads == Some(0) {
-        return Err(CliError::input("--threads: must be at least 1"));
-    }
-    if let Some(dir) = &out {
-        if dir.exists() && !dir.is_dir() {
-            return Err(CliError::input(format!(
-                "--out: {} exists and is not a folder",
-                dir.display()
-            )));
+}
+
+impl SweepOptions {
+    /// Load and check everything before anything runs; an error names the offending flag
+    /// (or the input file).
+    fn from_args(args: SweepArgs) -> Result<SweepOptions, CliError> {
+        let catalog = load_catalog(&args.catalog)?;
+        let scenario = load_scenario(&args.scenario, &catalog)?;
+        if args.threads == Some(0) {
+            return Err(CliError::input("--threads: must be at least 1"));
         }
+        if let Some(dir) = &args.out {
+            if dir.exists() && !dir.is_dir() {
+                return Err(CliError::input(format!(
+                    "--out: {} exists and is not a folder",
+                    dir.display()
+                )));
+            }
+        }
+        let plan = SweepPlan::new(scenario, args.group_by.as_deref())
+            .map_err(|e| CliError::input(e.to_string()))?;
+        Ok(SweepOptions {
+            plan,
+            backend: args.backend,
+            adapter: args.adapter,
+            threads: args.threads.unwrap_or(0),
+            json: args.json,
+            out: args.out,
+        })
     }
-    let plan = SweepPlan::new(scenario, group_by.as_deref())
-        .map_err(|e| CliError::input(e.to_string()))?;
-    let cpu = CpuBackend::new(threads.unwrap_or(0)).map_err(|e| CliError::runtime(e.message))?;
+}
+
+fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
+    let SweepOptions {
+        plan,
+        backend,
+        adapter,
+        threads,
+        json,
+        out,
+    } = opts;
+    let cpu = CpuBackend::new(threads).map_err(|e| CliError::runtime(e.message))?;
     let gpu_backend;
     let (primary, fallback): (&dyn Backend, Option<&dyn Backend>) = match backend {
         BackendChoice::Cpu => (&cpu, None),
@@ -436,36 +454,58 @@ fn list_adapters(json: bool) -> Result<i32, CliError> {
     Ok(0)
 }
 
-fn bench(
-    backend: Option<BenchChoice>,
+/// `bench`'s options, validated: how to measure, which backends and adapters, and where
+/// the JSON document goes.
+struct BenchCommandOptions {
+    measure: clustersweep::bench::BenchOptions,
+    /// `--backend`: only the CPU, only GPU adapters, or both (`None`).
+    backends: Option<BenchChoice>,
+    /// `--adapter`: only the GPU adapter whose name contains this text.
     adapter: Option<String>,
-    configs: Option<u64>,
-    repeats: usize,
-    threads: Option<usize>,
+    /// `--json`: also write the `clustersweep.bench/1` document here.
     json: Option<PathBuf>,
-) -> Result<i32, CliError> {
+}
+
+impl BenchCommandOptions {
+    /// Check the counts; an error names the offending flag.
+    fn from_args(args: BenchArgs) -> Result<BenchCommandOptions, CliError> {
+        if args.repeats == 0 {
+            return Err(CliError::input("--repeats: must be at least 1"));
+        }
+        if args.threads == Some(0) {
+            return Err(CliError::input("--threads: must be at least 1"));
+        }
+        if args.configs == Some(0) {
+            return Err(CliError::input("--configs: must be at least 1"));
+        }
+        Ok(BenchCommandOptions {
+            measure: clustersweep::bench::BenchOptions {
+                configs: args.configs,
+                repeats: args.repeats,
+                threads: args.threads.unwrap_or(0),
+            },
+            backends: args.backend,
+            adapter: args.adapter,
+            json: args.json,
+        })
+    }
+}
+
+fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
     use clustersweep::backend::gpu::{self, GpuBackend, GpuOptions};
     use clustersweep::bench;
-    if repeats == 0 {
-        return Err(CliError::input("--repeats: must be at least 1"));
-    }
-    if threads == Some(0) {
-        return Err(CliError::input("--threads: must be at least 1"));
-    }
-    if configs == Some(0) {
-        return Err(CliError::input("--configs: must be at least 1"));
-    }
-    let opts = bench::BenchOptions {
-        configs,
-        repeats,
-        threads: threads.unwrap_or(0),
-    };
+    let BenchCommandOptions {
+        measure,
+        backends,
+        adapter,
+        json,
+    } = opts;
     let mut results = Vec::new();
-    if backend != Some(BenchChoice::Gpu) {
+    if backends != Some(BenchChoice::Gpu) {
         eprintln!("clustersweep: bench: cpu ...");
-        results.push(bench::bench_cpu(&opts).map_err(|e| CliError::runtime(e.to_string()))?);
+        results.push(bench::bench_cpu(&measure).map_err(|e| CliError::runtime(e.to_string()))?);
     }
-    if backend != Some(BenchChoice::Cpu) {
+    if backends != Some(BenchChoice::Cpu) {
         let mut found = gpu::adapters();
         if let Some(name) = &adapter {
             let needle = name.to_lowercase();
@@ -476,7 +516,7 @@ fn bench(
                 Some(n) => format!("no GPU adapter matches --adapter `{n}`"),
                 None => "no GPU adapter found (install Mesa's lavapipe: apt-get install mesa-vulkan-drivers)".into(),
             };
-            if backend == Some(BenchChoice::Gpu) {
+            if backends == Some(BenchChoice::Gpu) {
                 return Err(CliError {
                     code: EXIT_GPU,
                     message: format!("bench: {why}"),
@@ -489,10 +529,10 @@ fn bench(
             eprintln!("clustersweep: bench: gpu {name} ...");
             let measured = GpuBackend::new(a, GpuOptions::default())
                 .map_err(|e| e.to_string())
-                .and_then(|g| bench::bench_gpu(&g, &opts).map_err(|e| e.to_string()));
+                .and_then(|g| bench::bench_gpu(&g, &measure).map_err(|e| e.to_string()));
             match measured {
                 Ok(r) => results.push(r),
-                Err(e) if backend == Some(BenchChoice::Gpu) => {
+                Err(e) if backends == Some(BenchChoice::Gpu) => {
                     return Err(CliError {
                         code: EXIT_GPU,
                         message: format!("bench: {name}: {e}"),
@@ -502,7 +542,7 @@ fn bench(
             }
         }
     }
-    let bench_report = bench::report(results, repeats);
+    let bench_report = bench::report(results, measure.repeats);
     print!("{}", report::bench::table(&bench_report));
     if let Some(path) = json {
         let text = serde_json::to_vec_pretty(&bench_report)
