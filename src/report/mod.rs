@@ -3,7 +3,7 @@
 //! over a [`Summary`](crate::summary::Summary) or a single
 //! [`Reported`](crate::summary::Reported) configuration; the hardware catalog
 //! ([`catalog`]), the backtests ([`backtest`]), the GPU adapters ([`adapters`]) and the
-//! benchmarks ([`bench`]) each have their own module. Files are written atomically
+//! benchmarks ([`bench`](mod@bench)) each have their own module. Files are written atomically
 //! (temporary file, then rename) so an interrupted run never leaves a half-written file.
 
 pub mod adapters;
