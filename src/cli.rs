@@ -1,4 +1,5 @@
-//! Command-line interface: argument definitions (clap), the commands, and exit codes.
+//! Command-line interface: argument definitions (clap) validated once into options, dispatch
+//! to the commands (rendering is `clustersweep::report`'s), and exit codes.
 //! Exit codes: 0 success; 1 a run-time failure (e.g. writing `--out`, or `validate` found a
 //! failing case); 2 bad input (arguments, scenario, catalog); 3 GPU unavailable or failed.
 
