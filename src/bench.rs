@@ -1,14 +1,15 @@
 //! `clustersweep bench`: measure the sweep kernel on every backend over one fixed synthetic
 //! grid, for comparing machines. Owns the benchmark grid, the operation count per
-//! configuration, known peak rates, the `clustersweep.bench/1` document and `bench compare`.
+//! configuration, known peak rates and the `clustersweep.bench/1` document; rendering it
+//! (the table, `bench compare`) is [`crate::report::bench`]'s.
 
 use crate::backend::cpu::{cpu_name, CpuBackend};
-use crate::backend::gpu::GpuBackend;
+use crate::backend::gpu::{GpuBackend, GpuError};
 use crate::backend::{Backend, BackendError, BackendInfo};
 use crate::catalog::Catalog;
 use crate::input::InputError;
 use crate::params::Param;
-use crate::plan::SweepPlan;
+use crate::plan::{PlanError, SweepPlan};
 use crate::scenario::{Axis, Scenario, Source};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -26,6 +27,23 @@ pub const OPS_PER_CONFIG: f64 = 98.0;
 /// Values of the extra outer axis that makes the benchmark grid as large as asked.
 const CARBON_FROM: f64 = 0.30;
 const CARBON_TO: f64 = 0.50;
+
+/// Why a benchmark could not be measured.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The built-in catalog or default scenario behind the benchmark grid did not load.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The benchmark grid could not be planned.
+    #[error("bench: {0}")]
+    Plan(#[from] PlanError),
+    /// A backend failed while measuring.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The GPU backend could not prepare the benchmark grid.
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
+}
 
 /// One backend's measurement.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -70,7 +88,7 @@ pub struct BenchReport {
 
 /// The benchmark grid: the built-in default scenario's model and axes, with an extra outer
 /// axis (`carbon_kg_per_kwh`, which only scales CO2) long enough to hold `configs`.
-pub fn bench_plan(configs: u64) -> Result<SweepPlan, InputError> {
+pub fn bench_plan(configs: u64) -> Result<SweepPlan, BenchError> {
     let catalog = Catalog::builtin()?;
     let mut s = Scenario::builtin_default(&catalog)?;
     let base = s.grid().size;
@@ -93,7 +111,7 @@ pub fn bench_plan(configs: u64) -> Result<SweepPlan, InputError> {
         );
     }
     s.name = format!("{} (bench)", s.name);
-    SweepPlan::new(s, None).map_err(|e| InputError::file("bench", e.0))
+    Ok(SweepPlan::new(s, None)?)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -164,19 +182,19 @@ fn calibrated(rate: f64) -> u64 {
 }
 
 /// Benchmark the CPU backend.
-pub fn bench_cpu(opts: &BenchOptions) -> Result<BenchResult, BackendError> {
+pub fn bench_cpu(opts: &BenchOptions) -> Result<BenchResult, BenchError> {
     let cpu = CpuBackend::new(opts.threads)?;
     let nothing = |_: u64| {};
     let configs = match opts.configs {
         Some(n) => n,
         None => {
-            let plan = bench_plan(1 << 22).map_err(input_as_backend)?;
+            let plan = bench_plan(1 << 22)?;
             let t = Instant::now();
             cpu.run(&plan, 0..1 << 22, &nothing)?;
             calibrated((1u64 << 22) as f64 / t.elapsed().as_secs_f64())
         }
     };
-    let plan = bench_plan(configs).map_err(input_as_backend)?;
+    let plan = bench_plan(configs)?;
     let mut walls = Vec::new();
     for _ in 0..opts.repeats {
         let t = Instant::now();
@@ -198,36 +216,23 @@ pub fn bench_cpu(opts: &BenchOptions) -> Result<BenchResult, BackendError> {
     })
 }
 
-fn input_as_backend(e: InputError) -> BackendError {
-    BackendError {
-        message: e.to_string(),
-        done: None,
-        remaining: 0..0,
-    }
-}
-
 /// Benchmark one GPU backend (pipelines prepared outside the timed repetitions).
-pub fn bench_gpu(gpu: &GpuBackend, opts: &BenchOptions) -> Result<BenchResult, BackendError> {
+pub fn bench_gpu(gpu: &GpuBackend, opts: &BenchOptions) -> Result<BenchResult, BenchError> {
     let nothing = |_: u64| {};
-    let as_backend = |e: crate::backend::gpu::GpuError| BackendError {
-        message: e.to_string(),
-        done: None,
-        remaining: 0..0,
-    };
     let configs = match opts.configs {
         Some(n) => n,
         None => {
             let probe = 1u64 << 22;
-            let plan = bench_plan(probe).map_err(input_as_backend)?;
-            let mut prepared = gpu.prepare(&plan).map_err(as_backend)?;
+            let plan = bench_plan(probe)?;
+            let mut prepared = gpu.prepare(&plan)?;
             prepared.run(0..probe, &nothing)?; // warm-up: compilation, first submissions
             let t = Instant::now();
             prepared.run(0..probe, &nothing)?;
             calibrated(probe as f64 / t.elapsed().as_secs_f64())
         }
     };
-    let plan = bench_plan(configs).map_err(input_as_backend)?;
-    let mut prepared = gpu.prepare(&plan).map_err(as_backend)?;
+    let plan = bench_plan(configs)?;
+    let mut prepared = gpu.prepare(&plan)?;
     prepared.run(0..configs.min(1 << 20), &nothing)?; // warm-up
     let mut walls = Vec::new();
     let mut kernels = Vec::new();
@@ -305,92 +310,6 @@ pub fn utc_now() -> String {
     )
 }
 
-fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
-    x.map_or_else(|| "-".into(), f)
-}
-
-/// The results as a table for people.
-pub fn table(r: &BenchReport) -> String {
-    let mut o = format!(
-        "host: {} ({} threads); clustersweep {} ({}), wgpu {}; median of {}; {} ops/configuration\n",
-        r.host.cpu,
-        r.host.threads,
-        r.clustersweep_version,
-        r.git_commit,
-        r.wgpu_version,
-        r.repeats,
-        r.ops_per_config
-    );
-    o.push_str(&format!(
-        "{:<5} {:<44} {:>14} {:>14} {:>10} {:>11} {:>10} {:>7}\n",
-        "kind", "adapter", "configs", "configs/s", "wall_s", "kernel_s", "GFLOP/s", "peak"
-    ));
-    for x in &r.results {
-        o.push_str(&format!(
-            "{:<5} {:<44} {:>14} {:>14.4e} {:>10.4} {:>11} {:>10} {:>7}\n",
-            x.backend.kind,
-            truncate(&x.backend.name, 44),
-            x.configs,
-            x.configs_per_s,
-            x.wall_s,
-            opt(x.kernel_s, |v| format!("{v:.4}")),
-            opt(x.gflops, |v| format!("{v:.1}")),
-            opt(x.peak_fraction, |v| format!("{:.1}%", v * 100.0)),
-        ));
-    }
-    o
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n - 1).collect::<String>() + "…"
-    }
-}
-
-/// Side-by-side comparison of bench documents: every result's configurations/s, with the
-/// ratio against the first document's result of the same kind (cpu or gpu).
-pub fn compare(reports: &[(String, BenchReport)]) -> String {
-    let mut o = String::new();
-    let Some((_, first)) = reports.first() else {
-        return o;
-    };
-    o.push_str(&format!(
-        "{:<28} {:<5} {:<44} {:>14} {:>9} {:>10}\n",
-        "file", "kind", "adapter", "configs/s", "ratio", "GFLOP/s"
-    ));
-    for (file, r) in reports {
-        for x in &r.results {
-            let base = first
-                .results
-                .iter()
-                .find(|b| b.backend.kind == x.backend.kind && b.backend.name == x.backend.name)
-                .or_else(|| {
-                    first
-                        .results
-                        .iter()
-                        .find(|b| b.backend.kind == x.backend.kind)
-                });
-            let ratio = base.map(|b| x.configs_per_s / b.configs_per_s);
-            o.push_str(&format!(
-                "{:<28} {:<5} {:<44} {:>14.4e} {:>9} {:>10}\n",
-                truncate(file, 28),
-                x.backend.kind,
-                truncate(&x.backend.name, 44),
-                x.configs_per_s,
-                opt(ratio, |v| format!("{v:.2}x")),
-                opt(x.gflops, |v| format!("{v:.1}")),
-            ));
-        }
-        o.push_str(&format!(
-            "{:<28} host {} ({} threads), commit {}, {}\n",
-            "", r.host.cpu, r.host.threads, r.git_commit, r.date
-        ));
-    }
-    o
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,28 +337,5 @@ mod tests {
         let d = utc_now();
         assert_eq!(d.len(), 20);
         assert!(d.starts_with("20"), "{d}");
-    }
-
-    #[test]
-    fn compare_gives_ratios_against_the_first_file() {
-        let mk = |rate: f64| BenchResult {
-            backend: BackendInfo {
-                kind: "cpu".into(),
-                name: "x".into(),
-                api: None,
-                device_type: None,
-                driver: None,
-            },
-            configs: 10,
-            configs_per_s: rate,
-            wall_s: 1.0,
-            kernel_s: None,
-            gflops: None,
-            peak_fraction: None,
-        };
-        let a = report(vec![mk(100.0)], 5);
-        let b = report(vec![mk(250.0)], 5);
-        let out = compare(&[("a.json".into(), a), ("b.json".into(), b)]);
-        assert!(out.contains("1.00x") && out.contains("2.50x"), "{out}");
     }
 }

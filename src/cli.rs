@@ -1,4 +1,5 @@
-//! Command-line interface: argument definitions (clap), the commands, and exit codes.
+//! Command-line interface: argument definitions (clap) validated once into options, dispatch
+//! to the commands (rendering is `clustersweep::report`'s), and exit codes.
 //! Exit codes: 0 success; 1 a run-time failure (e.g. writing `--out`, or `validate` found a
 //! failing case); 2 bad input (arguments, scenario, catalog); 3 GPU unavailable or failed.
 
@@ -12,7 +13,8 @@ use clustersweep::params::Param;
 use clustersweep::plan::SweepPlan;
 use clustersweep::report;
 use clustersweep::scenario::Scenario;
-use clustersweep::summary::{describe, run_sweep};
+use clustersweep::summary::describe;
+use clustersweep::sweep::run_sweep;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -97,33 +99,61 @@ struct CatalogArg {
     catalog: Option<PathBuf>,
 }
 
+// The `sweep` arguments as parsed; `SweepOptions::from_args` validates them.
+#[derive(clap::Args, Debug)]
+struct SweepArgs {
+    /// Scenario file (TOML); the built-in default scenario when omitted.
+    scenario: Option<PathBuf>,
+    /// Where to evaluate.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Write summary.json, best_by.csv and pareto.csv into this folder.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Axes whose values group `best_by` (comma-separated; `none` for no groups).
+    #[arg(long, value_name = "AXES", value_delimiter = ',')]
+    group_by: Option<Vec<String>>,
+    /// CPU threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// GPU adapter whose name contains this text (see `clustersweep adapters`).
+    #[arg(long, value_name = "SUBSTRING")]
+    adapter: Option<String>,
+    #[command(flatten)]
+    catalog: CatalogArg,
+}
+
+// The `bench` arguments (without `compare`) as parsed; `BenchCommandOptions::from_args`
+// validates them.
+#[derive(clap::Args, Debug)]
+struct BenchArgs {
+    /// Which backends: cpu, gpu (every adapter, or --adapter), or both (default).
+    #[arg(long, value_enum)]
+    backend: Option<BenchChoice>,
+    /// Only the GPU adapter whose name contains this text.
+    #[arg(long, value_name = "SUBSTRING")]
+    adapter: Option<String>,
+    /// Configurations per repetition (default: sized for about 1 s per backend).
+    #[arg(long, value_name = "N")]
+    configs: Option<u64>,
+    /// Repetitions; the median is reported.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    repeats: usize,
+    /// CPU threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Also write the results as a `clustersweep.bench/1` JSON document.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Sweep a scenario's grid and report the best configurations.
-    Sweep {
-        /// Scenario file (TOML); the built-in default scenario when omitted.
-        scenario: Option<PathBuf>,
-        /// Where to evaluate.
-        #[arg(long, value_enum, default_value = "auto")]
-        backend: BackendChoice,
-        /// Print the summary as JSON on stdout.
-        #[arg(long)]
-        json: bool,
-        /// Write summary.json, best_by.csv and pareto.csv into this folder.
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Axes whose values group `best_by` (comma-separated; `none` for no groups).
-        #[arg(long, value_name = "AXES", value_delimiter = ',')]
-        group_by: Option<Vec<String>>,
-        /// CPU threads (default: one per core).
-        #[arg(long, value_name = "N")]
-        threads: Option<usize>,
-        /// GPU adapter whose name contains this text (see `clustersweep adapters`).
-        #[arg(long, value_name = "SUBSTRING")]
-        adapter: Option<String>,
-        #[command(flatten)]
-        catalog: CatalogArg,
-    },
+    Sweep(SweepArgs),
     /// List the GPU adapters wgpu finds (name, vendor, type, driver, API, key limits).
     Adapters {
         /// Print JSON.
@@ -159,24 +189,8 @@ enum Command {
     Bench {
         #[command(subcommand)]
         action: Option<BenchAction>,
-        /// Which backends: cpu, gpu (every adapter, or --adapter), or both (default).
-        #[arg(long, value_enum)]
-        backend: Option<BenchChoice>,
-        /// Only the GPU adapter whose name contains this text.
-        #[arg(long, value_name = "SUBSTRING")]
-        adapter: Option<String>,
-        /// Configurations per repetition (default: sized for about 1 s per backend).
-        #[arg(long, value_name = "N")]
-        configs: Option<u64>,
-        /// Repetitions; the median is reported.
-        #[arg(long, value_name = "N", default_value_t = 5)]
-        repeats: usize,
-        /// CPU threads (default: one per core).
-        #[arg(long, value_name = "N")]
-        threads: Option<usize>,
-        /// Also write the results as a `clustersweep.bench/1` JSON document.
-        #[arg(long, value_name = "FILE")]
-        json: Option<PathBuf>,
+        #[command(flatten)]
+        args: BenchArgs,
     },
     /// List the hardware catalog.
     Catalog {
@@ -192,18 +206,7 @@ enum Command {
 pub fn main() -> Result<i32, CliError> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Sweep {
-            scenario,
-            backend,
-            json,
-            out,
-            group_by,
-            threads,
-            adapter,
-            catalog,
-        } => sweep(
-            scenario, backend, json, out, group_by, threads, adapter, catalog,
-        ),
+        Command::Sweep(args) => sweep(SweepOptions::from_args(args)?),
         Command::Adapters { json } => list_adapters(json),
         Command::Eval {
             scenario,
@@ -217,15 +220,7 @@ pub fn main() -> Result<i32, CliError> {
             action: Some(BenchAction::Compare { files }),
             ..
         } => bench_compare(files),
-        Command::Bench {
-            action: None,
-            backend,
-            adapter,
-            configs,
-            repeats,
-            threads,
-            json,
-        } => bench(backend, adapter, configs, repeats, threads, json),
+        Command::Bench { action: None, args } => bench(BenchCommandOptions::from_args(args)?),
     }
 }
 
@@ -243,33 +238,59 @@ fn load_scenario(path: &Option<PathBuf>, catalog: &Catalog) -> Result<Scenario, 
     })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn sweep(
-    scenario: Option<PathBuf>,
+/// `sweep`'s options, validated: the scenario loaded and planned (with its `--group-by`),
+/// where to run it and where the results go.
+struct SweepOptions {
+    plan: SweepPlan,
     backend: BackendChoice,
+    /// `--adapter`: a GPU adapter whose name contains this text.
+    adapter: Option<String>,
+    /// CPU threads; 0 for one per core.
+    threads: usize,
     json: bool,
     out: Option<PathBuf>,
-    group_by: Option<Vec<String>>,
-    threads: Option<usize>,
-    adapter: Option<String>,
-    catalog: CatalogArg,
-) -> Result<i32, CliError> {
-    // Parse and validate everything before doing anything.
-    let catalog = load_catalog(&catalog)?;
-    let scenario = load_scenario(&scenario, &catalog)?;
-    if threads == Some(0) {
-        return Err(CliError::input("--threads: must be at least 1"));
-    }
-    if let Some(dir) = &out {
-        if dir.exists() && !dir.is_dir() {
-            return Err(CliError::input(format!(
-                "--out: {} exists and is not a folder",
-                dir.display()
-            )));
+}
+
+impl SweepOptions {
+    /// Load and check everything before anything runs; an error names the offending flag
+    /// (or the input file).
+    fn from_args(args: SweepArgs) -> Result<SweepOptions, CliError> {
+        let catalog = load_catalog(&args.catalog)?;
+        let scenario = load_scenario(&args.scenario, &catalog)?;
+        if args.threads == Some(0) {
+            return Err(CliError::input("--threads: must be at least 1"));
         }
+        if let Some(dir) = &args.out {
+            if dir.exists() && !dir.is_dir() {
+                return Err(CliError::input(format!(
+                    "--out: {} exists and is not a folder",
+                    dir.display()
+                )));
+            }
+        }
+        let plan = SweepPlan::new(scenario, args.group_by.as_deref())
+            .map_err(|e| CliError::input(e.to_string()))?;
+        Ok(SweepOptions {
+            plan,
+            backend: args.backend,
+            adapter: args.adapter,
+            threads: args.threads.unwrap_or(0),
+            json: args.json,
+            out: args.out,
+        })
     }
-    let plan = SweepPlan::new(scenario, group_by.as_deref()).map_err(|e| CliError::input(e.0))?;
-    let cpu = CpuBackend::new(threads.unwrap_or(0)).map_err(|e| CliError::runtime(e.message))?;
+}
+
+fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
+    let SweepOptions {
+        plan,
+        backend,
+        adapter,
+        threads,
+        json,
+        out,
+    } = opts;
+    let cpu = CpuBackend::new(threads).map_err(|e| CliError::runtime(e.message))?;
     let gpu_backend;
     let (primary, fallback): (&dyn Backend, Option<&dyn Backend>) = match backend {
         BackendChoice::Cpu => (&cpu, None),
@@ -310,10 +331,7 @@ fn sweep(
         write_out(dir, &summary, &doc)?;
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
-        );
+        print_json(&doc)?;
     } else {
         print!("{}", report::table::summary(&summary));
         if let Some(dir) = &out {
@@ -324,6 +342,13 @@ fn sweep(
         }
     }
     Ok(0)
+}
+
+/// Print a JSON document, pretty, on stdout.
+fn print_json(doc: &serde_json::Value) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(doc).map_err(|e| CliError::runtime(e.to_string()))?;
+    println!("{text}");
+    Ok(())
 }
 
 fn progress_bar(len: u64) -> indicatif::ProgressBar {
@@ -388,10 +413,7 @@ fn eval(
     let r = describe(&scenario, 0, &scenario.values_at(&digits));
     if json {
         let doc = report::json::eval_object(&r);
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
-        );
+        print_json(&doc)?;
     } else {
         print!("{}", report::table::eval(&scenario.name, &r));
     }
@@ -401,110 +423,23 @@ fn eval(
 fn list_catalog(json: bool, catalog: CatalogArg) -> Result<i32, CliError> {
     let catalog = load_catalog(&catalog)?;
     if json {
-        let list: Vec<serde_json::Value> = catalog
-            .accelerators
-            .iter()
-            .map(|a| {
-                let peaks: serde_json::Map<String, serde_json::Value> = clustersweep::params::Precision::ALL
-                    .iter()
-                    .filter_map(|p| a.peak(*p).map(|x| (p.name().to_string(), report::json::num(x))))
-                    .collect();
-                serde_json::json!({
-                    "id": a.id, "name": a.name, "vendor": a.vendor, "peak_tflops": peaks,
-                    "tdp_w": a.tdp_w, "idle_w": a.idle_w, "min_power_w": a.min_power_w,
-                    "dvfs_exponent": a.dvfs_exponent, "host_w": a.host_w, "mtbf_hours": a.mtbf_hours,
-                    "price_usd": a.price_usd, "host_capex_usd": a.host_capex_usd, "hbm_gb": a.hbm_gb,
-                    "source": a.source, "sources": catalog.sources.get(&a.id),
-                })
-            })
-            .collect();
-        let doc = serde_json::json!({"catalog": catalog.file, "accelerators": list});
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
-        );
-        return Ok(0);
+        print_json(&report::catalog::json(&catalog))?;
+    } else {
+        print!("{}", report::catalog::table(&catalog));
     }
-    println!("catalog: {}", catalog.file);
-    println!(
-        "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>5} {:>6} {:>8} {:>8} {:>6}",
-        "id",
-        "bf16",
-        "fp8",
-        "fp4",
-        "tdp_w",
-        "idle_w",
-        "min_w",
-        "gamma",
-        "host_w",
-        "mtbf_h",
-        "price",
-        "hbm_gb"
-    );
-    let peak = |x: Option<f64>| x.map_or("-".to_string(), report::fmt_num);
-    for a in &catalog.accelerators {
-        use clustersweep::params::Precision as Pr;
-        println!(
-            "{:<16} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6} {:>5} {:>6} {:>8} {:>8} {:>6}",
-            a.id,
-            peak(a.peak(Pr::Bf16)),
-            peak(a.peak(Pr::Fp8)),
-            peak(a.peak(Pr::Fp4)),
-            report::fmt_num(a.tdp_w),
-            report::fmt_num(a.idle_w),
-            report::fmt_num(a.min_power_w),
-            report::fmt_num(a.dvfs_exponent),
-            report::fmt_num(a.host_w),
-            report::fmt_num(a.mtbf_hours),
-            report::fmt_num(a.price_usd),
-            report::fmt_num(a.hbm_gb),
-        );
-    }
-    println!("peaks in dense TFLOP/s; sources: clustersweep catalog --json");
     Ok(0)
 }
 
 fn validate(json: bool, dir: Option<PathBuf>, catalog: CatalogArg) -> Result<i32, CliError> {
     let catalog = load_catalog(&catalog)?;
     let results = clustersweep::validate::run_all(&catalog, dir.as_deref())?;
-    let failed = results.iter().filter(|r| !r.pass).count();
     if json {
-        let cases: Vec<serde_json::Value> = results
-            .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "name": r.name, "quantity": r.quantity, "published": report::json::num(r.published),
-                    "predicted": report::json::num(r.predicted), "error": report::json::num(r.error),
-                    "tolerance": r.tolerance, "pass": r.pass, "source": r.source,
-                })
-            })
-            .collect();
-        let doc = serde_json::json!({"cases": cases});
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
-        );
+        print_json(&report::backtest::json(&results))?;
     } else {
-        println!(
-            "{:<16} {:<18} {:>14} {:>14} {:>8} {:>6}  {:<4}  source",
-            "case", "quantity", "published", "predicted", "error", "tol", ""
-        );
-        for r in &results {
-            println!(
-                "{:<16} {:<18} {:>14} {:>14} {:>+7.1}% {:>5.0}%  {:<4}  {}",
-                r.name,
-                r.quantity,
-                report::fmt_num(r.published),
-                report::fmt_num(r.predicted),
-                r.error * 100.0,
-                r.tolerance * 100.0,
-                if r.pass { "pass" } else { "FAIL" },
-                r.source
-            );
-        }
-        println!("{} passed, {} failed", results.len() - failed, failed);
+        print!("{}", report::backtest::table(&results));
     }
-    Ok(if failed > 0 { EXIT_RUNTIME } else { 0 })
+    let failed = results.iter().any(|r| !r.pass);
+    Ok(if failed { EXIT_RUNTIME } else { 0 })
 }
 
 fn list_adapters(json: bool) -> Result<i32, CliError> {
@@ -513,67 +448,65 @@ fn list_adapters(json: bool) -> Result<i32, CliError> {
         .map(clustersweep::backend::gpu::summarize)
         .collect();
     if json {
-        let doc = serde_json::json!({ "adapters": list });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?
-        );
-        return Ok(0);
-    }
-    if list.is_empty() {
-        println!("no GPU adapters found; for a Vulkan CPU adapter install Mesa's lavapipe (apt-get install mesa-vulkan-drivers)");
-        return Ok(0);
-    }
-    for a in &list {
-        println!("{}", a.name);
-        println!("  vendor       {}", a.vendor);
-        println!("  device type  {}", a.device_type);
-        println!("  driver       {}", a.driver);
-        println!("  api          {}", a.api);
-        println!(
-            "  limits       max_buffer_size {} B, max_storage_buffer_binding_size {} B, \
-             max_compute_workgroups_per_dimension {}, max_compute_invocations_per_workgroup {}, \
-             max_compute_workgroup_storage_size {} B",
-            a.max_buffer_size,
-            a.max_storage_buffer_binding_size,
-            a.max_compute_workgroups_per_dimension,
-            a.max_compute_invocations_per_workgroup,
-            a.max_compute_workgroup_storage_size
-        );
+        print_json(&report::adapters::json(&list))?;
+    } else {
+        print!("{}", report::adapters::table(&list));
     }
     Ok(0)
 }
 
-fn bench(
-    backend: Option<BenchChoice>,
+/// `bench`'s options, validated: how to measure, which backends and adapters, and where
+/// the JSON document goes.
+struct BenchCommandOptions {
+    measure: clustersweep::bench::BenchOptions,
+    /// `--backend`: only the CPU, only GPU adapters, or both (`None`).
+    backends: Option<BenchChoice>,
+    /// `--adapter`: only the GPU adapter whose name contains this text.
     adapter: Option<String>,
-    configs: Option<u64>,
-    repeats: usize,
-    threads: Option<usize>,
+    /// `--json`: also write the `clustersweep.bench/1` document here.
     json: Option<PathBuf>,
-) -> Result<i32, CliError> {
+}
+
+impl BenchCommandOptions {
+    /// Check the counts; an error names the offending flag.
+    fn from_args(args: BenchArgs) -> Result<BenchCommandOptions, CliError> {
+        if args.repeats == 0 {
+            return Err(CliError::input("--repeats: must be at least 1"));
+        }
+        if args.threads == Some(0) {
+            return Err(CliError::input("--threads: must be at least 1"));
+        }
+        if args.configs == Some(0) {
+            return Err(CliError::input("--configs: must be at least 1"));
+        }
+        Ok(BenchCommandOptions {
+            measure: clustersweep::bench::BenchOptions {
+                configs: args.configs,
+                repeats: args.repeats,
+                threads: args.threads.unwrap_or(0),
+            },
+            backends: args.backend,
+            adapter: args.adapter,
+            json: args.json,
+        })
+    }
+}
+
+fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
     use clustersweep::backend::gpu::{self, GpuBackend, GpuOptions};
     use clustersweep::bench;
-    if repeats == 0 {
-        return Err(CliError::input("--repeats: must be at least 1"));
-    }
-    if threads == Some(0) {
-        return Err(CliError::input("--threads: must be at least 1"));
-    }
-    if configs == Some(0) {
-        return Err(CliError::input("--configs: must be at least 1"));
-    }
-    let opts = bench::BenchOptions {
-        configs,
-        repeats,
-        threads: threads.unwrap_or(0),
-    };
+    let BenchCommandOptions {
+        measure,
+        backends,
+        adapter,
+        json,
+    } = opts;
     let mut results = Vec::new();
-    if backend != Some(BenchChoice::Gpu) {
+    if backends != Some(BenchChoice::Gpu) {
         eprintln!("clustersweep: bench: cpu ...");
-        results.push(bench::bench_cpu(&opts).map_err(|e| CliError::runtime(e.message))?);
+        results.push(bench::bench_cpu(&measure).map_err(|e| CliError::runtime(e.to_string()))?);
     }
-    if backend != Some(BenchChoice::Cpu) {
+    if backends != Some(BenchChoice::Cpu) {
         let mut found = gpu::adapters();
         if let Some(name) = &adapter {
             let needle = name.to_lowercase();
@@ -584,7 +517,7 @@ fn bench(
                 Some(n) => format!("no GPU adapter matches --adapter `{n}`"),
                 None => "no GPU adapter found (install Mesa's lavapipe: apt-get install mesa-vulkan-drivers)".into(),
             };
-            if backend == Some(BenchChoice::Gpu) {
+            if backends == Some(BenchChoice::Gpu) {
                 return Err(CliError {
                     code: EXIT_GPU,
                     message: format!("bench: {why}"),
@@ -597,10 +530,10 @@ fn bench(
             eprintln!("clustersweep: bench: gpu {name} ...");
             let measured = GpuBackend::new(a, GpuOptions::default())
                 .map_err(|e| e.to_string())
-                .and_then(|g| bench::bench_gpu(&g, &opts).map_err(|e| e.message));
+                .and_then(|g| bench::bench_gpu(&g, &measure).map_err(|e| e.to_string()));
             match measured {
                 Ok(r) => results.push(r),
-                Err(e) if backend == Some(BenchChoice::Gpu) => {
+                Err(e) if backends == Some(BenchChoice::Gpu) => {
                     return Err(CliError {
                         code: EXIT_GPU,
                         message: format!("bench: {name}: {e}"),
@@ -610,11 +543,11 @@ fn bench(
             }
         }
     }
-    let report = bench::report(results, repeats);
-    print!("{}", bench::table(&report));
+    let bench_report = bench::report(results, measure.repeats);
+    print!("{}", report::bench::table(&bench_report));
     if let Some(path) = json {
-        let text =
-            serde_json::to_vec_pretty(&report).map_err(|e| CliError::runtime(e.to_string()))?;
+        let text = serde_json::to_vec_pretty(&bench_report)
+            .map_err(|e| CliError::runtime(e.to_string()))?;
         report::write_atomic(&path, &text).map_err(|e| {
             CliError::runtime(format!("--json: cannot write {}: {e}", path.display()))
         })?;
@@ -641,6 +574,6 @@ fn bench_compare(files: Vec<PathBuf>) -> Result<i32, CliError> {
         }
         reports.push((name, r));
     }
-    print!("{}", clustersweep::bench::compare(&reports));
+    print!("{}", report::bench::compare(&reports));
     Ok(0)
 }

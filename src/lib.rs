@@ -2,13 +2,14 @@
 //! and sweep huge grids of cluster configurations on the GPU (WGSL through wgpu) or the CPU.
 //!
 //! Data flows one way: scenario TOML → [`scenario::Scenario`] → [`plan::SweepPlan`] →
-//! [`backend::Backend::run`] over ranges of flat indices → mergeable
-//! [`reduce::Reductions`] → [`summary::Summary`] (reported configurations re-evaluated with
-//! the f64 [`model`]) → [`report`] exporters.
+//! [`backend::Backend::run`] over ranges of flat indices (driven by [`sweep::run_sweep`]) →
+//! mergeable [`reduce::Reductions`] → [`summary::Summary`] (reported configurations
+//! re-evaluated with the f64 [`model`]) → [`report`] exporters.
 
 pub mod backend;
 pub mod bench;
 pub mod catalog;
+pub mod format;
 pub mod grid;
 pub mod input;
 pub mod model;
@@ -18,4 +19,5 @@ pub mod reduce;
 pub mod report;
 pub mod scenario;
 pub mod summary;
+pub mod sweep;
 pub mod validate;

@@ -6,7 +6,6 @@
 use crate::grid::Grid;
 use crate::params::Param;
 use crate::scenario::{Scenario, Source};
-use std::fmt;
 
 /// Number of log-spaced facility-power bins for the Pareto frontier.
 pub const PARETO_BINS: usize = 512;
@@ -52,12 +51,24 @@ impl ParetoBins {
 
 /// A problem building the plan (a bad `--group-by`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub struct PlanError(pub String);
-
-impl fmt::Display for PlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+pub enum PlanError {
+    /// A `--group-by` name that is not an axis of the scenario.
+    #[error(
+        "--group-by: `{name}` is not an axis of scenario `{scenario}`; axes: {}",
+        .axes.join(", ")
+    )]
+    UnknownGroupAxis {
+        name: String,
+        scenario: String,
+        /// The scenario's axes, in order.
+        axes: Vec<String>,
+    },
+    /// The group-by axes make more than [`MAX_GROUPS`] groups.
+    #[error(
+        "--group-by: {groups} groups is more than the {max} supported; group by shorter axes",
+        max = MAX_GROUPS
+    )]
+    TooManyGroups { groups: u64 },
 }
 
 /// Everything a backend needs.
@@ -93,17 +104,14 @@ impl SweepPlan {
                 for n in names.iter().filter(|n| !n.is_empty() && *n != "none") {
                     let k = Param::from_name(n)
                         .and_then(|p| scenario.axis_of(p))
-                        .ok_or_else(|| {
-                            PlanError(format!(
-                                "--group-by: `{n}` is not an axis of scenario `{}`; axes: {}",
-                                scenario.name,
-                                scenario
-                                    .axes
-                                    .iter()
-                                    .map(|a| a.param.name())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ))
+                        .ok_or_else(|| PlanError::UnknownGroupAxis {
+                            name: n.clone(),
+                            scenario: scenario.name.clone(),
+                            axes: scenario
+                                .axes
+                                .iter()
+                                .map(|a| a.param.name().to_string())
+                                .collect(),
                         })?;
                     if !v.contains(&k) {
                         v.push(k);
@@ -117,9 +125,7 @@ impl SweepPlan {
             groups = groups.saturating_mul(grid.lens[k]);
         }
         if groups > MAX_GROUPS {
-            return Err(PlanError(format!(
-                "--group-by: {groups} groups is more than the {MAX_GROUPS} supported; group by shorter axes"
-            )));
+            return Err(PlanError::TooManyGroups { groups });
         }
         let (lo, hi) = facility_bounds(&scenario);
         Ok(SweepPlan {
@@ -216,4 +222,44 @@ fn facility_bounds(s: &Scenario) -> (f64, f64) {
         hi = hi.max(n.1 * (power.1 + host.1) * pue.1 / 1e6);
     }
     (lo, hi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn group_by(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn an_unknown_group_axis_names_the_scenario_and_its_axes() {
+        let s = Scenario::builtin_default(&Catalog::builtin().unwrap()).unwrap();
+        let axes: Vec<&str> = s.axes.iter().map(|a| a.param.name()).collect();
+        let expected = format!(
+            "--group-by: `bogus` is not an axis of scenario `{}`; axes: {}",
+            s.name,
+            axes.join(", ")
+        );
+        let e = SweepPlan::new(s, Some(&group_by(&["bogus"]))).unwrap_err();
+        assert!(matches!(e, PlanError::UnknownGroupAxis { .. }), "{e:?}");
+        assert_eq!(e.to_string(), expected);
+    }
+
+    #[test]
+    fn too_many_groups_says_how_many_and_the_limit() {
+        // The bench grid's outer carbon axis holds as many values as copies of the grid.
+        let base = crate::bench::bench_plan(1).unwrap().grid.size;
+        let copies = MAX_GROUPS + 1;
+        let big = crate::bench::bench_plan(base * copies).unwrap();
+        let e = SweepPlan::new(big.scenario, Some(&group_by(&["carbon_kg_per_kwh"]))).unwrap_err();
+        assert_eq!(e, PlanError::TooManyGroups { groups: copies });
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "--group-by: {copies} groups is more than the 65536 supported; group by shorter axes"
+            )
+        );
+    }
 }

@@ -1,16 +1,18 @@
-//! Running a sweep and summarising it: drives a backend over the whole grid (with an
-//! optional fallback backend that finishes the remaining indices if the first one fails),
-//! then turns the reductions into a [`Summary`]. Every configuration that is reported
-//! (best, best_by, Pareto) is re-evaluated with the f64 model, so printed numbers are exact
-//! for that index whatever backend found it.
+//! Describing the results of a sweep: turns a plan's reductions into a [`Summary`], and
+//! describes reported configurations (best, best_by, Pareto) by re-evaluating them with the
+//! f64 model, so printed numbers are exact for that index whatever backend found it.
+//! Running the sweep is [`crate::sweep`]'s.
 
-use crate::backend::{Backend, BackendError, BackendInfo};
+use crate::backend::BackendInfo;
 use crate::model::{evaluate, is_feasible, Metric, Objective, Sense};
 use crate::params::{Param, ParamKind, PARAMS};
 use crate::plan::SweepPlan;
 use crate::reduce::Reductions;
 use crate::scenario::Scenario;
-use std::time::Instant;
+
+/// Re-exported for callers that still import the driver from here (`tests/gpu_agreement.rs`);
+/// it lives in [`crate::sweep`].
+pub use crate::sweep::run_sweep;
 
 /// A parameter's value as reported.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,7 +27,7 @@ impl std::fmt::Display for ParamValue {
         match self {
             ParamValue::Text(s) => f.write_str(s),
             ParamValue::Int(i) => write!(f, "{i}"),
-            ParamValue::Real(x) => write!(f, "{}", crate::report::fmt_num(*x)),
+            ParamValue::Real(x) => write!(f, "{}", crate::format::fmt_num(*x)),
         }
     }
 }
@@ -137,84 +139,6 @@ pub fn describe(s: &Scenario, index: u64, values: &crate::scenario::ParamValues)
 /// Describe the configuration at a flat index.
 pub fn report_index(plan: &SweepPlan, index: u64) -> Reported {
     describe(&plan.scenario, index, &plan.values_at(index))
-}
-
-/// Run `primary` over the whole grid; if it fails part-way and a `fallback` is given, the
-/// fallback evaluates what remains (and a notice says so).
-pub fn run_sweep(
-    plan: &SweepPlan,
-    primary: &dyn Backend,
-    fallback: Option<&dyn Backend>,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Result<Summary, BackendError> {
-    let start = Instant::now();
-    let mut notices = Vec::new();
-    let full = 0..plan.grid.size;
-    let reductions = match primary.run(plan, full, progress) {
-        Ok(r) => r,
-        Err(err) => match fallback {
-            None => return Err(err),
-            Some(fb) => {
-                notices.push(format!(
-                    "{} failed ({}); the remaining {} configurations ran on {}",
-                    primary.info().name,
-                    err.message,
-                    err.remaining.end - err.remaining.start,
-                    fb.info().name
-                ));
-                let mut done = err
-                    .done
-                    .map(|b| *b)
-                    .unwrap_or_else(|| Reductions::empty(plan));
-                let rest = fb.run(plan, err.remaining.clone(), progress)?;
-                done.merge(&rest, &plan.scenario.objective);
-                done
-            }
-        },
-    };
-    let mut reductions = reductions;
-    let mut info = primary.info();
-    if !primary.exact() {
-        if let Some(index) = first_infeasible_candidate(plan, &reductions) {
-            // The device's f32 constraint check admitted a configuration that the f64 model
-            // puts just outside a bound: the reductions may then miss the true best, so
-            // evaluate the grid again exactly.
-            let cpu;
-            let exact: &dyn Backend = match fallback {
-                Some(fb) if fb.exact() => fb,
-                _ => {
-                    cpu = crate::backend::cpu::CpuBackend::new(0)?;
-                    &cpu
-                }
-            };
-            notices.push(format!(
-                "configuration {index}, reported by {}, is just outside a constraint bound in f64 (f32 rounding); the sweep was re-run on {}",
-                info.name,
-                exact.info().name
-            ));
-            reductions = exact.run(plan, 0..plan.grid.size, progress)?;
-            info = exact.info();
-        }
-    }
-    let elapsed_s = start.elapsed().as_secs_f64();
-    let mut summary = summarise(plan, &reductions, info, elapsed_s);
-    summary.notices = notices;
-    Ok(summary)
-}
-
-/// The first reported configuration (best, group leader, Pareto bin leader) that the f64
-/// model finds infeasible, if any.
-pub fn first_infeasible_candidate(plan: &SweepPlan, r: &Reductions) -> Option<u64> {
-    let s = &plan.scenario;
-    r.best
-        .iter()
-        .chain(r.best_by.iter().flatten())
-        .chain(r.pareto.iter().flatten())
-        .map(|c| c.index)
-        .find(|&i| {
-            let (cfg, acc) = s.resolve(&plan.values_at(i));
-            !is_feasible(&evaluate(&cfg, acc, &s.workload), &s.constraints)
-        })
 }
 
 /// Turn reductions into a summary (re-evaluating reported configurations in f64).

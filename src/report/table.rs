@@ -1,7 +1,7 @@
 //! Human-readable output: the sweep summary (scenario, grid, backend, speed, counts, best
 //! configuration, leaders per group, a Pareto preview) and the `eval` listing.
 
-use super::fmt_num;
+use crate::format::fmt_num;
 use crate::model::Metric;
 use crate::params::Param;
 use crate::summary::{Reported, Summary};

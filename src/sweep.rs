@@ -1,0 +1,90 @@
+//! The sweep driver: runs a backend over the whole grid of a plan, lets an optional
+//! fallback backend finish the remaining indices if the first one fails, and re-runs the
+//! sweep exactly (f64) when an inexact backend reported a configuration the f64 model finds
+//! infeasible; then hands the reductions to [`summarise`].
+
+use crate::backend::cpu::CpuBackend;
+use crate::backend::{Backend, BackendError};
+use crate::model::{evaluate, is_feasible};
+use crate::plan::SweepPlan;
+use crate::reduce::Reductions;
+use crate::summary::{summarise, Summary};
+use std::time::Instant;
+
+/// Run `primary` over the whole grid; if it fails part-way and a `fallback` is given, the
+/// fallback evaluates what remains (and a notice says so).
+pub fn run_sweep(
+    plan: &SweepPlan,
+    primary: &dyn Backend,
+    fallback: Option<&dyn Backend>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Summary, BackendError> {
+    let start = Instant::now();
+    let mut notices = Vec::new();
+    let full = 0..plan.grid.size;
+    let reductions = match primary.run(plan, full, progress) {
+        Ok(r) => r,
+        Err(err) => match fallback {
+            None => return Err(err),
+            Some(fb) => {
+                notices.push(format!(
+                    "{} failed ({}); the remaining {} configurations ran on {}",
+                    primary.info().name,
+                    err.message,
+                    err.remaining.end - err.remaining.start,
+                    fb.info().name
+                ));
+                let mut done = err
+                    .done
+                    .map(|b| *b)
+                    .unwrap_or_else(|| Reductions::empty(plan));
+                let rest = fb.run(plan, err.remaining.clone(), progress)?;
+                done.merge(&rest, &plan.scenario.objective);
+                done
+            }
+        },
+    };
+    let mut reductions = reductions;
+    let mut info = primary.info();
+    if !primary.exact() {
+        if let Some(index) = first_infeasible_candidate(plan, &reductions) {
+            // The device's f32 constraint check admitted a configuration that the f64 model
+            // puts just outside a bound: the reductions may then miss the true best, so
+            // evaluate the grid again exactly.
+            let cpu;
+            let exact: &dyn Backend = match fallback {
+                Some(fb) if fb.exact() => fb,
+                _ => {
+                    cpu = CpuBackend::new(0)?;
+                    &cpu
+                }
+            };
+            notices.push(format!(
+                "configuration {index}, reported by {}, is just outside a constraint bound in f64 (f32 rounding); the sweep was re-run on {}",
+                info.name,
+                exact.info().name
+            ));
+            reductions = exact.run(plan, 0..plan.grid.size, progress)?;
+            info = exact.info();
+        }
+    }
+    let elapsed_s = start.elapsed().as_secs_f64();
+    let mut summary = summarise(plan, &reductions, info, elapsed_s);
+    summary.notices = notices;
+    Ok(summary)
+}
+
+/// The first reported configuration (best, group leader, Pareto bin leader) that the f64
+/// model finds infeasible, if any.
+pub fn first_infeasible_candidate(plan: &SweepPlan, r: &Reductions) -> Option<u64> {
+    let s = &plan.scenario;
+    r.best
+        .iter()
+        .chain(r.best_by.iter().flatten())
+        .chain(r.pareto.iter().flatten())
+        .map(|c| c.index)
+        .find(|&i| {
+            let (cfg, acc) = s.resolve(&plan.values_at(i));
+            !is_feasible(&evaluate(&cfg, acc, &s.workload), &s.constraints)
+        })
+}
