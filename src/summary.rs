@@ -10,10 +10,6 @@ use crate::plan::SweepPlan;
 use crate::reduce::Reductions;
 use crate::scenario::Scenario;
 
-/// Re-exported for callers that still import the driver from here (`tests/gpu_agreement.rs`);
-/// it lives in [`crate::sweep`].
-pub use crate::sweep::run_sweep;
-
 /// A parameter's value as reported.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ParamValue {

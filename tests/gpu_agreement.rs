@@ -12,7 +12,8 @@ use clustersweep::plan::SweepPlan;
 use clustersweep::reduce::Reductions;
 use clustersweep::report;
 use clustersweep::scenario::Scenario;
-use clustersweep::summary::{run_sweep, summarise};
+use clustersweep::summary::summarise;
+use clustersweep::sweep::run_sweep;
 use std::ops::Range;
 
 mod common;
