@@ -172,16 +172,12 @@ impl Valid {
                 format!("{b}")
             }
         };
-        let lo = match self.lo {
+        let side = |b: Bound| match b {
             Bound::Open => None,
             Bound::Incl(b) => Some((num(b), "<=")),
             Bound::Excl(b) => Some((num(b), "<")),
         };
-        let hi = match self.hi {
-            Bound::Open => None,
-            Bound::Incl(b) => Some((num(b), "<=")),
-            Bound::Excl(b) => Some((num(b), "<")),
-        };
+        let (lo, hi) = (side(self.lo), side(self.hi));
         let mut range = match (lo, hi) {
             (Some((l, lop)), Some((h, hop))) => format!("{l} {lop} x {hop} {h}"),
             (Some((l, "<=")), None) => format!(">= {l}"),

@@ -456,7 +456,6 @@ fn parse_accelerators(
                 let value = match times_of(doc, pv, &pkey, param)? {
                     Some(inner) => {
                         let x = parse_multipliers(doc, inner, &pkey, false, catalog)?[0];
-                        acc.param_values[param.index()] = None;
                         x * acc.base(param)
                     }
                     None => parse_value(doc, pv, &pkey, param, &table, catalog)?,

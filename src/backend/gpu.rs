@@ -320,12 +320,9 @@ impl GpuBackend {
             .max_buffer_size
             .min(self.limits.max_storage_buffer_binding_size);
         let rows = (bytes / (e.row * 4)).saturating_sub(MAX_DIM + 1);
-        // A workgroup covers WG tiles; a chunk of c configurations needs at most
-        // (c / block + 2) * tiles tiles.
-        let per_wg = (WG * e.per).max(1);
-        (rows * per_wg)
-            .saturating_sub(2 * e.block)
-            .clamp(e.block, MAX_CHUNK)
+        // The inverse of `workgroups`: a chunk of c configurations touches at most
+        // c / block + 2 outer combinations, each `tiles` invocations, WG per workgroup.
+        ((rows * WG / e.tiles).saturating_sub(2) * e.block).clamp(e.block, MAX_CHUNK)
     }
 
     fn take_errors(&self) -> Option<String> {
@@ -782,6 +779,8 @@ struct Pending {
     n: usize,
     start: u64,
     len: u64,
+    /// The chunk as whole tiles.
+    span: TileSpan,
     /// Which staging buffer holds its results.
     slot: usize,
     n_out: u64,
@@ -1020,6 +1019,7 @@ impl PreparedSweep<'_> {
             n,
             start,
             len,
+            span,
             slot,
             n_out,
             bytes,
@@ -1085,7 +1085,7 @@ impl PreparedSweep<'_> {
             let ticks: u64 = t.chunks_exact(2).map(|b| b[1].saturating_sub(b[0])).sum();
             ticks as f64 * g.queue.get_timestamp_period() as f64 * 1e-9
         });
-        let span = TileSpan::of(&self.k.emitted, p.start, p.len);
+        let span = &p.span;
         let r = g.decode_chunk(
             self.plan,
             &self.k.emitted,
@@ -1093,7 +1093,7 @@ impl PreparedSweep<'_> {
             p.n_out as usize,
             self.k.idx_stride == 8,
             span.base,
-            span.local,
+            span.local.clone(),
         )?;
         Ok((r, kernel, p.len))
     }

@@ -12,7 +12,7 @@ use crate::backend::tape::trace::{trace, value_ok, Traced};
 use crate::backend::tape::{Slot, TapeOp, Val};
 use crate::model::{Metric, Op, Sense};
 use crate::plan::SweepPlan;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
 /// Relative widening of constraint bounds tested in f32 on the device (2^-18, about
@@ -50,11 +50,10 @@ pub struct Emitted {
     pub layout: String,
     pub data_f: Vec<f32>,
     pub data_u: Vec<u32>,
-    /// First inner axis; configurations per inner block; tiles per block; positions per tile.
-    pub inner: usize,
+    /// Configurations per inner block (the product of the inner axes' lengths), and the
+    /// tiles (invocations) that cover one block.
     pub block: u64,
     pub tiles: u64,
-    pub per: u64,
     /// The metrics whose statistics the partial rows carry, in row order.
     pub metrics: Vec<Metric>,
     /// u32 words per partial row.
@@ -133,7 +132,7 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         data_f.extend(t.iter().map(|&v| v as f32));
     }
 
-    let host = host_tests(plan, &traced, inner, &ok);
+    let host = host_tests(plan, &traced, &ok);
     let mut data_u: Vec<u32> = Vec::new();
     let mut host_at: HashMap<Slot, (usize, u64)> = HashMap::new();
     for (slot, deps, table) in host {
@@ -153,7 +152,7 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         .enumerate()
         .flat_map(|(k, &(v, o))| [(v, (k, false)), (o, (k, true))])
         .collect();
-    let produced: std::collections::HashSet<Slot> = t.steps.iter().map(|st| st.out).collect();
+    let produced: HashSet<Slot> = t.steps.iter().map(|st| st.out).collect();
     let name = |slot: Slot| -> String {
         match slot {
             Slot::Column(i) => format!("c{i}"),
@@ -303,6 +302,8 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         mask(&traced.feasible)
     );
     let mut after = String::from("            if nf > 0u {\n");
+    // Statistics of the metrics that change inside the tile, per configuration. (Skipping
+    // them in pass 1 behind `if pass_id == 0u` measured no faster on lavapipe.)
     for (q, m) in metrics.iter().enumerate() {
         let v = traced.metrics[*m as usize].expect("applies");
         let n = name(v.slot);
@@ -392,10 +393,8 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         layout,
         data_f,
         data_u,
-        inner,
         block,
         tiles,
-        per,
         metrics,
         row,
         slots: 1 + plan.group_count + plan.pareto.count,
@@ -427,12 +426,7 @@ fn arith(op: Op, x: &str, y: &str) -> String {
 /// The 0/1 steps decided on the host in f64: tests (and products of tests) whose axes span
 /// at most [`MAX_TABLE`] entries, each the largest such step of its axes (a step whose
 /// readers all are tests of the same axes is left to them). Returns (slot, axes, table).
-fn host_tests(
-    plan: &SweepPlan,
-    traced: &Traced,
-    inner: usize,
-    ok: &[Vec<f64>],
-) -> Vec<(Slot, u64, Vec<u32>)> {
+fn host_tests(plan: &SweepPlan, traced: &Traced, ok: &[Vec<f64>]) -> Vec<(Slot, u64, Vec<u32>)> {
     let t = &traced.tracer;
     let lens = &plan.grid.lens;
     let size = |deps: u64| -> u64 {
@@ -441,13 +435,13 @@ fn host_tests(
             .map(|k| lens[k])
             .product()
     };
-    // Which slots hold 0/1 values.
-    let mut binary: std::collections::HashSet<Slot> = std::collections::HashSet::new();
-    let deps_of: HashMap<Slot, u64> = t.steps.iter().map(|s| (s.out, s.deps)).collect();
+    // Which slots hold 0/1 values: tests, axis flags, products of them.
+    let produced: HashSet<Slot> = t.steps.iter().map(|s| s.out).collect();
+    let mut binary: HashSet<Slot> = HashSet::new();
     for st in &t.steps {
         let is_bin = |s: Slot| {
             binary.contains(&s)
-                || (!deps_of.contains_key(&s)
+                || (!produced.contains(&s)
                     && matches!(s, Slot::Scalar(i) if {
                         let x = t.scalars[i as usize];
                         x == 0.0 || x == 1.0
@@ -472,7 +466,10 @@ fn host_tests(
     let mut roots = vec![traced.valid.gate.slot, traced.feasible.gate.slot];
     roots.extend(traced.valid.col.map(|c| c.slot));
     roots.extend(traced.feasible.col.map(|c| c.slot));
-    let mut out = Vec::new();
+
+    // The steps to tabulate, grouped by the axes they read (one pass over each group's
+    // combinations fills all of its tables).
+    let mut groups: Vec<(u64, Vec<Slot>)> = Vec::new();
     let mut total = 0u64;
     for st in &t.steps {
         if !binary.contains(&st.out) || st.deps == 0 || matches!(st.op, TapeOp::Fill { .. }) {
@@ -483,68 +480,74 @@ fn host_tests(
             continue;
         }
         let covered = !roots.contains(&st.out)
-            && readers.get(&st.out).is_some_and(|rs| {
-                rs.iter()
-                    .all(|(r, d)| binary.contains(r) && *d == st.deps && deps_of.contains_key(r))
-            });
+            && readers
+                .get(&st.out)
+                .is_some_and(|rs| rs.iter().all(|(r, d)| binary.contains(r) && *d == st.deps));
         if covered {
             continue;
         }
         total += n;
-        out.push((
-            st.out,
-            st.deps,
-            tabulate(plan, traced, inner, ok, st.out, st.deps, n),
-        ));
+        match groups.iter_mut().find(|(d, _)| *d == st.deps) {
+            Some((_, slots)) => slots.push(st.out),
+            None => groups.push((st.deps, vec![st.out])),
+        }
+    }
+    let mut out = Vec::new();
+    for (deps, slots) in groups {
+        let tables = tabulate(plan, traced, ok, &slots, deps, size(deps));
+        out.extend(
+            slots
+                .into_iter()
+                .zip(tables)
+                .map(|(s, table)| (s, deps, table)),
+        );
     }
     out
 }
 
-/// The values of `slot` at every combination of the axes in `deps` (mixed radix, the last
-/// axis fastest), evaluated in f64 by the tape's interpreter.
+/// The values of `slots` at every combination of the axes in `deps` (mixed radix, the last
+/// axis fastest), evaluated in f64 by the tape's interpreter: one table per slot.
 fn tabulate(
     plan: &SweepPlan,
     traced: &Traced,
-    inner: usize,
     ok: &[Vec<f64>],
-    slot: Slot,
+    slots: &[Slot],
     deps: u64,
     n: u64,
-) -> Vec<u32> {
+) -> Vec<Vec<u32>> {
     let t = &traced.tracer;
     let s = &plan.scenario;
     let lens = &plan.grid.lens;
     let axes: Vec<usize> = (0..lens.len()).filter(|k| deps & (1 << k) != 0).collect();
-    let ns = t.scalars.len();
-    let at = match slot {
-        Slot::Scalar(i) => i as usize,
-        Slot::Column(i) => ns + i as usize,
-    };
+    let at: Vec<usize> = slots.iter().map(|&slot| t.point_index(slot)).collect();
     let mut digits = vec![0usize; lens.len()];
-    let mut table = Vec::with_capacity(n as usize);
+    let mut tables = vec![Vec::with_capacity(n as usize); slots.len()];
+    let mut v = Vec::new();
     for mut i in 0..n {
         for &k in axes.iter().rev() {
             digits[k] = (i % lens[k]) as usize;
             i /= lens[k];
         }
-        let mut scalars = t.scalars.clone();
+        v.clear();
+        v.extend_from_slice(&t.scalars);
         for (k, &(vi, oi)) in traced.axis_slots.iter().enumerate() {
-            scalars[vi as usize] = s.axes[k].values[digits[k]];
-            scalars[oi as usize] = ok[k][digits[k]];
+            v[vi as usize] = s.axes[k].values[digits[k]];
+            v[oi as usize] = ok[k][digits[k]];
         }
         let fill = |ax: u32, is_ok: bool| {
             let k = ax as usize;
-            debug_assert!(k >= inner);
             if is_ok {
                 ok[k][digits[k]]
             } else {
                 s.axes[k].values[digits[k]]
             }
         };
-        let v = t.eval_point(&fill, &scalars);
-        table.push((v[at] != 0.0) as u32);
+        t.eval_point(&fill, &mut v);
+        for (table, &a) in tables.iter_mut().zip(&at) {
+            table.push((v[a] != 0.0) as u32);
+        }
     }
-    table
+    tables
 }
 
 /// The f32 an order key encodes (inverse of the kernel's `ordered_key`).

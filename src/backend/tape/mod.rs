@@ -208,20 +208,29 @@ impl Tracer {
         });
     }
 
-    /// Every slot's value at one point of the grid (per-axis values and validity flags
-    /// given), all in f64: the tape as a plain interpreter, for tables decided on the host
-    /// and for tests. Column slots follow the scalar slots in the result.
-    pub fn eval_point(&self, axis_value: &dyn Fn(u32, bool) -> f64, scalars: &[f64]) -> Vec<f64> {
-        let ns = self.scalars.len();
-        let mut v = scalars.to_vec();
-        v.resize(ns + self.columns as usize, f64::NAN);
-        let at = |s: Slot| match s {
+    /// Where `slot` is in [`Tracer::eval_point`]'s values: the scalar slots, then the
+    /// columns.
+    pub fn point_index(&self, slot: Slot) -> usize {
+        match slot {
             Slot::Scalar(i) => i as usize,
-            Slot::Column(i) => ns + i as usize,
-        };
+            Slot::Column(i) => self.scalars.len() + i as usize,
+        }
+    }
+
+    /// Every slot's value at one point of the grid, all in f64: the tape as a plain
+    /// interpreter, for tables decided on the host. On entry `v` holds the scalar slots
+    /// (constants, and the outer axes' values and flags); `axis_value(ax, ok)` gives an
+    /// inner axis's value or flag. On return the columns follow (see
+    /// [`Tracer::point_index`]).
+    pub fn eval_point(&self, axis_value: &dyn Fn(u32, bool) -> f64, v: &mut Vec<f64>) {
+        v.resize(self.scalars.len() + self.columns as usize, f64::NAN);
         for st in &self.steps {
-            let (a, b, c) = (v[at(st.a)], v[at(st.b)], v[at(st.c)]);
-            v[at(st.out)] = match st.op {
+            let (a, b, c) = (
+                v[self.point_index(st.a)],
+                v[self.point_index(st.b)],
+                v[self.point_index(st.c)],
+            );
+            v[self.point_index(st.out)] = match st.op {
                 TapeOp::Arith(op) => op.apply(a, b),
                 TapeOp::Select => {
                     if a != 0.0 {
@@ -236,6 +245,5 @@ impl Tracer {
                 TapeOp::Fill { ax, ok } => axis_value(ax, ok),
             };
         }
-        v
     }
 }

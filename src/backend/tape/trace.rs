@@ -5,6 +5,7 @@
 
 use super::{Mask, Slot, Step, TapeOp, Tracer, Val, ZERO};
 use crate::model::formulas::range_test;
+use crate::model::Accelerator;
 use crate::model::{formulas, Metric, Numeric, Op, Workload, METRIC_COUNT};
 use crate::params::{Figure, Param, PARAM_COUNT};
 use crate::plan::SweepPlan;
@@ -34,16 +35,26 @@ struct Tracing<'p> {
 }
 
 impl Tracing<'_> {
-    /// The value `p` has on each accelerator when nothing else sets it, by code.
-    fn base(&mut self, p: Param) -> Val {
+    /// `values(a)[b]` of the configuration's accelerator `a`: a lookup by accelerator code
+    /// (a constant when the accelerator is, or when every entry is the same).
+    fn per_accelerator<const N: usize>(
+        &mut self,
+        values: impl Fn(&Accelerator) -> [f64; N],
+        b: Val,
+    ) -> Val {
         let table = self
             .plan
             .scenario
             .accelerators
             .iter()
-            .map(|a| a.base(p))
+            .flat_map(values)
             .collect();
-        self.t.lookup(table, 1, self.acc, ZERO)
+        self.t.lookup(table, N, self.acc, b)
+    }
+
+    /// The value `p` has on each accelerator when nothing else sets it.
+    fn base(&mut self, p: Param) -> Val {
+        self.per_accelerator(|a| [a.base(p)], ZERO)
     }
 }
 
@@ -74,25 +85,11 @@ impl Numeric for Tracing<'_> {
     }
 
     fn figure(&mut self, f: Figure) -> Val {
-        let table = self
-            .plan
-            .scenario
-            .accelerators
-            .iter()
-            .map(|a| a.figure(f))
-            .collect();
-        self.t.lookup(table, 1, self.acc, ZERO)
+        self.per_accelerator(|a| [a.figure(f)], ZERO)
     }
 
     fn peak_tflops(&mut self, precision: Val) -> Val {
-        let peaks = self
-            .plan
-            .scenario
-            .accelerators
-            .iter()
-            .flat_map(|a| a.peak_tflops.map(|p| p.unwrap_or(0.0)))
-            .collect();
-        self.t.lookup(peaks, 3, self.acc, precision)
+        self.per_accelerator(|a| a.peak_tflops.map(|p| p.unwrap_or(0.0)), precision)
     }
 
     fn op(&mut self, op: Op, x: Val, y: Val) -> Val {
@@ -155,18 +152,12 @@ pub fn trace(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>]) -> Traced {
                 Val { slot: out, deps }
             };
             let value = fill(&mut t, false);
-            let ok = if all_ok {
-                t.konst(1.0)
-            } else {
-                fill(&mut t, true)
-            };
+            let ok = if all_ok { ZERO } else { fill(&mut t, true) };
             (value, ok)
         };
-        let ok = if all_ok && ax < inner {
-            t.konst(1.0)
-        } else {
-            ok
-        };
+        // Every value in range: the test is the constant 1 (an outer axis's flag slot is
+        // still written per window, and read by nothing).
+        let ok = if all_ok { t.konst(1.0) } else { ok };
         axis[a.param.index()] = Some((value, ok));
     }
     let acc = match axis[Param::Accelerator.index()] {
