@@ -17,12 +17,28 @@ use std::time::Instant;
 /// Schema name of the bench document.
 pub const BENCH_SCHEMA: &str = "clustersweep.bench/1";
 
-/// Floating-point operations per configuration of the benchmark grid, counted from the
-/// model as written in `model::evaluate` (and mirrored by `shaders/model.wgsl`): 56 for the
-/// model (adds, multiplies, divisions, square root, min/max; the clock factor's `powf` is
-/// hoisted and not counted) plus 42 for the statistics (min, max and sum of 14 metrics).
-/// Comparisons, selects and index arithmetic are not counted.
-pub const OPS_PER_CONFIG: f64 = 98.0;
+/// Floating-point operations per configuration of a plan, counted from its tape: the
+/// metrics' arithmetic steps that depend on an axis (traced with every axis varying, so
+/// only fixed values and defaults fold; comparisons, selects, lookups and the validity
+/// masks not counted) plus the
+/// statistics (min, max and sum of each metric that applies). The rate a kernel that
+/// evaluates every configuration whole would need; the kernels hoist much of it.
+pub fn ops_per_config(plan: &SweepPlan) -> f64 {
+    use crate::backend::tape::trace::{trace, value_ok};
+    use crate::backend::tape::TapeOp;
+    let traced = trace(plan, 0, &value_ok(plan));
+    // The metrics' steps only (not the validity and feasibility masks).
+    let mut tape = traced.tracer.clone();
+    let roots: Vec<_> = traced.metrics.iter().flatten().map(|v| v.slot).collect();
+    tape.keep_only(&roots);
+    let model = tape
+        .steps
+        .iter()
+        .filter(|st| matches!(st.op, TapeOp::Arith(op) if !op.is_test()))
+        .count();
+    let metrics = traced.metrics.iter().flatten().count();
+    (model + 3 * metrics) as f64
+}
 
 /// Values of the extra outer axis that makes the benchmark grid as large as asked.
 const CARBON_FROM: f64 = 0.30;
@@ -58,7 +74,7 @@ pub struct BenchResult {
     pub wall_s: f64,
     /// Median GPU kernel time (timestamp queries); null where not measurable.
     pub kernel_s: Option<f64>,
-    /// Effective GFLOP/s: `OPS_PER_CONFIG` x configurations / kernel time (or wall time).
+    /// Effective GFLOP/s: [`ops_per_config`] x configurations / kernel time (or wall time).
     pub gflops: Option<f64>,
     /// `gflops` over the adapter's peak, where the peak is known.
     pub peak_fraction: Option<f64>,
@@ -203,7 +219,7 @@ pub fn bench_cpu(opts: &BenchOptions) -> Result<BenchResult, BenchError> {
         std::hint::black_box(r);
     }
     let wall = median(walls);
-    let gflops = OPS_PER_CONFIG * configs as f64 / wall * 1e-9;
+    let gflops = ops_per_config(&plan) * configs as f64 / wall * 1e-9;
     let peak = cpu_peak_gflops(cpu.threads(), false);
     Ok(BenchResult {
         backend: cpu.info(),
@@ -247,7 +263,7 @@ pub fn bench_gpu(gpu: &GpuBackend, opts: &BenchOptions) -> Result<BenchResult, B
     }
     let wall = median(walls);
     let kernel_s = (kernels.len() == opts.repeats && !kernels.is_empty()).then(|| median(kernels));
-    let gflops = OPS_PER_CONFIG * configs as f64 / kernel_s.unwrap_or(wall) * 1e-9;
+    let gflops = ops_per_config(&plan) * configs as f64 / kernel_s.unwrap_or(wall) * 1e-9;
     let info = gpu.info();
     let peak = if info.device_type.as_deref() == Some("Cpu") {
         cpu_peak_gflops(
@@ -280,7 +296,9 @@ pub fn report(results: Vec<BenchResult>, repeats: usize) -> BenchReport {
         wgpu_version: env!("CLUSTERSWEEP_WGPU_VERSION").into(),
         git_commit: env!("CLUSTERSWEEP_GIT_COMMIT").into(),
         date: utc_now(),
-        ops_per_config: OPS_PER_CONFIG,
+        // The grid's structure does not depend on its size; a benchmark that ran has
+        // already built it, so this cannot fail here.
+        ops_per_config: bench_plan(1).map_or(f64::NAN, |p| ops_per_config(&p)),
         repeats,
         results,
     }
