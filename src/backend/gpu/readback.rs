@@ -1,0 +1,191 @@
+//! Reading a chunk's results back: waiting for the submission and mapping its staging
+//! buffer ([`PreparedSweep::finish`]), then decoding the folded partial rows, slot keys and
+//! indices into [`Reductions`] ([`decode_chunk`]), checking that the device's counts and
+//! slots are consistent.
+
+use super::chunks::{Pending, PreparedSweep};
+use super::pipelines::TS_BYTES;
+use super::{key_value, Emitted, GpuError};
+use crate::model::Sense;
+use crate::plan::SweepPlan;
+use crate::reduce::{offer, Candidate, MetricStats, Reductions};
+use std::ops::Range;
+
+impl PreparedSweep<'_> {
+    /// Wait for a submitted chunk and decode its results: (reductions, kernel seconds,
+    /// configurations).
+    pub(super) fn finish(&self, p: Pending) -> Result<(Reductions, Option<f64>, u64), GpuError> {
+        let g = self.gpu;
+        let staging = &self.k.staging[p.slot];
+        let waited = g
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(p.index),
+                timeout: Some(g.options.timeout),
+            })
+            .map_err(|e| GpuError::Wgpu(format!("waiting for the submission: {e}")));
+        let state = p
+            .mapped
+            .lock()
+            .map_err(|_| GpuError::Wgpu("map state poisoned".into()))
+            .map(|s| s.clone());
+        let state = match state {
+            Ok(s) => s,
+            Err(e) => {
+                staging.unmap();
+                return Err(e);
+            }
+        };
+        // A buffer whose mapping is pending or done is unmapped on every path below, so the
+        // next chunk (or run) can use it again.
+        let result = (|| {
+            waited?;
+            if let Some(e) = g.take_errors() {
+                return Err(GpuError::Wgpu(e));
+            }
+            match &state {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return Err(GpuError::Wgpu(format!("reading results back: {e}"))),
+                None => return Err(GpuError::Wgpu("results were not mapped in time".into())),
+            }
+            let view = staging
+                .slice(0..p.bytes)
+                .get_mapped_range()
+                .map_err(|e| GpuError::Wgpu(format!("reading results back: {e}")))?;
+            let words: Vec<u32> = bytemuck::cast_slice(&view).to_vec();
+            Ok(words)
+        })();
+        if !matches!(state, Some(Err(_))) {
+            staging.unmap();
+        }
+        let words = result?;
+        let head = (TS_BYTES / 4) as usize;
+        let kernel = self.k.timer.as_ref().map(|_| {
+            let t: Vec<u64> = words[..4 * self.k.passes as usize]
+                .chunks_exact(2)
+                .map(|w| w[0] as u64 | (w[1] as u64) << 32)
+                .collect();
+            let ticks: u64 = t.chunks_exact(2).map(|b| b[1].saturating_sub(b[0])).sum();
+            ticks as f64 * g.queue.get_timestamp_period() as f64 * 1e-9
+        });
+        let span = &p.span;
+        let r = decode_chunk(
+            self.plan,
+            &self.k.emitted,
+            &words[head..],
+            p.n_out as usize,
+            self.k.idx_stride == 8,
+            span.base,
+            span.local.clone(),
+        )?;
+        Ok((r, kernel, p.len))
+    }
+}
+
+/// Decode one chunk's read-back words (folded partial rows, slot keys and indices)
+/// into reductions; chunk-local index `i` is flat index `base + i`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn decode_chunk(
+    plan: &SweepPlan,
+    e: &Emitted,
+    words: &[u32],
+    n_out: usize,
+    packed: bool,
+    base: u64,
+    local: Range<u64>,
+) -> Result<Reductions, GpuError> {
+    let s = &plan.scenario;
+    let obj = s.objective;
+    let len = local.end - local.start;
+    let mut r = Reductions::empty(plan);
+    r.evaluated = len;
+    let row = e.row as usize;
+    let nm = e.metrics.len();
+    for i in 0..n_out {
+        let w = &words[i * row..(i + 1) * row];
+        r.invalid += w[0] as u64;
+        let f = w[1] as u64;
+        r.feasible += f;
+        if f == 0 {
+            continue;
+        }
+        for (q, m) in e.metrics.iter().enumerate() {
+            let part = MetricStats {
+                min: f32::from_bits(w[2 + q]) as f64,
+                max: f32::from_bits(w[2 + nm + q]) as f64,
+                sum: f32::from_bits(w[2 + 2 * nm + q]) as f64,
+            };
+            r.stats[m.index()].merge(&part);
+        }
+    }
+    if r.invalid + r.feasible > len {
+        return Err(GpuError::Wgpu(format!(
+            "inconsistent counts from the device ({} invalid + {} feasible > {len})",
+            r.invalid, r.feasible
+        )));
+    }
+    if r.feasible > 0 {
+        for m in crate::model::Metric::ALL
+            .iter()
+            .filter(|m| !m.applies(&s.workload))
+        {
+            r.stats[m.index()] = MetricStats {
+                min: f64::INFINITY,
+                max: f64::NEG_INFINITY,
+                sum: f64::NAN,
+            };
+        }
+    }
+    let slots = e.slots;
+    let keys = &words[n_out * row..n_out * row + slots];
+    let idx_words = &words[n_out * row + slots..];
+    let idxs: Vec<u32> = if packed {
+        // (key << 32) | index, little-endian: [index, key] per slot.
+        let mut v = Vec::with_capacity(slots);
+        for (sl, (pair, &key)) in idx_words.chunks_exact(2).zip(keys).enumerate() {
+            if pair[1] != key {
+                return Err(GpuError::Wgpu(format!(
+                    "slot {sl}: 64-bit slot key {:#x} differs from the 32-bit key {key:#x}",
+                    pair[1]
+                )));
+            }
+            v.push(pair[0]);
+        }
+        v
+    } else {
+        idx_words[..slots].to_vec()
+    };
+    let max = obj.sense == Sense::Max;
+    for (sl, (&key, &nidx)) in keys.iter().zip(&idxs).enumerate() {
+        if key == 0 {
+            continue;
+        }
+        if nidx == 0 {
+            return Err(GpuError::Wgpu(format!(
+                "slot {sl} has an objective but no index (the two passes disagree)"
+            )));
+        }
+        let at = !nidx as u64;
+        if !local.contains(&at) {
+            return Err(GpuError::Wgpu(format!("slot {sl}: index out of the chunk")));
+        }
+        let c = Candidate {
+            objective: key_value(key, max),
+            index: base + at,
+        };
+        let target = if sl == 0 {
+            &mut r.best
+        } else if sl <= plan.group_count {
+            &mut r.best_by[sl - 1]
+        } else {
+            &mut r.pareto[sl - 1 - plan.group_count]
+        };
+        offer(target, c, &obj);
+    }
+    if (r.feasible > 0) != r.best.is_some() {
+        return Err(GpuError::Wgpu(
+            "feasible count and best configuration disagree".into(),
+        ));
+    }
+    Ok(r)
+}
