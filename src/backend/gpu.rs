@@ -67,8 +67,25 @@ pub enum GpuError {
     Device { adapter: String, message: String },
     #[error("this scenario cannot run on the GPU kernels: {0}")]
     Unsupported(#[from] Unsupported),
+    #[error("out of memory: {0}")]
+    OutOfMemory(String),
+    /// A wgpu validation error (a pipeline or command the device rejected).
     #[error("{0}")]
-    Wgpu(String),
+    Validation(String),
+    /// Errors reported outside a scope: a lost device, an uncaptured error.
+    #[error("{0}")]
+    Uncaptured(String),
+    #[error("injected failure (test hook)")]
+    Injected,
+    #[error("waiting for the submission: {0}")]
+    Wait(String),
+    #[error("reading results back: {0}")]
+    ReadBack(String),
+    #[error("results were not mapped in time")]
+    NotMapped,
+    /// The device's results contradict themselves (counts, slots, indices).
+    #[error("{0}")]
+    Inconsistent(String),
 }
 
 /// Tuning and test knobs of the GPU backend.
@@ -248,13 +265,13 @@ impl GpuBackend {
         let ve = pollster::block_on(val.pop());
         let oe = pollster::block_on(oom.pop());
         if let Some(e) = oe {
-            return Err(GpuError::Wgpu(format!("out of memory: {e}")));
+            return Err(GpuError::OutOfMemory(e.to_string()));
         }
         if let Some(e) = ve {
-            return Err(GpuError::Wgpu(e.to_string()));
+            return Err(GpuError::Validation(e.to_string()));
         }
         if let Some(e) = self.take_errors() {
-            return Err(GpuError::Wgpu(e));
+            return Err(GpuError::Uncaptured(e));
         }
         Ok(out)
     }

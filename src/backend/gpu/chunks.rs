@@ -72,7 +72,7 @@ impl PreparedSweep<'_> {
                 let len = self.chunk.min(range.end - start);
                 let slot = n % DEPTH;
                 let submitted = if self.gpu.options.fail_at_chunk == Some(n) {
-                    Err(GpuError::Wgpu("injected failure (test hook)".into()))
+                    Err(GpuError::Injected)
                 } else {
                     self.submit(n, slot, start, len)
                 };

@@ -23,11 +23,11 @@ impl PreparedSweep<'_> {
                 submission_index: Some(p.index),
                 timeout: Some(g.options.timeout),
             })
-            .map_err(|e| GpuError::Wgpu(format!("waiting for the submission: {e}")));
+            .map_err(|e| GpuError::Wait(e.to_string()));
         let state = p
             .mapped
             .lock()
-            .map_err(|_| GpuError::Wgpu("map state poisoned".into()))
+            .map_err(|_| GpuError::ReadBack("map state poisoned".into()))
             .map(|s| s.clone());
         let state = match state {
             Ok(s) => s,
@@ -41,17 +41,17 @@ impl PreparedSweep<'_> {
         let result = (|| {
             waited?;
             if let Some(e) = g.take_errors() {
-                return Err(GpuError::Wgpu(e));
+                return Err(GpuError::Uncaptured(e));
             }
             match &state {
                 Some(Ok(())) => {}
-                Some(Err(e)) => return Err(GpuError::Wgpu(format!("reading results back: {e}"))),
-                None => return Err(GpuError::Wgpu("results were not mapped in time".into())),
+                Some(Err(e)) => return Err(GpuError::ReadBack(e.clone())),
+                None => return Err(GpuError::NotMapped),
             }
             let view = staging
                 .slice(0..p.bytes)
                 .get_mapped_range()
-                .map_err(|e| GpuError::Wgpu(format!("reading results back: {e}")))?;
+                .map_err(|e| GpuError::ReadBack(e.to_string()))?;
             let words: Vec<u32> = bytemuck::cast_slice(&view).to_vec();
             Ok(words)
         })();
@@ -119,7 +119,7 @@ pub(super) fn decode_chunk(
         }
     }
     if r.invalid + r.feasible > len {
-        return Err(GpuError::Wgpu(format!(
+        return Err(GpuError::Inconsistent(format!(
             "inconsistent counts from the device ({} invalid + {} feasible > {len})",
             r.invalid, r.feasible
         )));
@@ -144,7 +144,7 @@ pub(super) fn decode_chunk(
         let mut v = Vec::with_capacity(slots);
         for (sl, (pair, &key)) in idx_words.chunks_exact(2).zip(keys).enumerate() {
             if pair[1] != key {
-                return Err(GpuError::Wgpu(format!(
+                return Err(GpuError::Inconsistent(format!(
                     "slot {sl}: 64-bit slot key {:#x} differs from the 32-bit key {key:#x}",
                     pair[1]
                 )));
@@ -161,13 +161,15 @@ pub(super) fn decode_chunk(
             continue;
         }
         if nidx == 0 {
-            return Err(GpuError::Wgpu(format!(
+            return Err(GpuError::Inconsistent(format!(
                 "slot {sl} has an objective but no index (the two passes disagree)"
             )));
         }
         let at = !nidx as u64;
         if !local.contains(&at) {
-            return Err(GpuError::Wgpu(format!("slot {sl}: index out of the chunk")));
+            return Err(GpuError::Inconsistent(format!(
+                "slot {sl}: index out of the chunk"
+            )));
         }
         let c = Candidate {
             objective: key_value(key, max),
@@ -183,7 +185,7 @@ pub(super) fn decode_chunk(
         offer(target, c, &obj);
     }
     if (r.feasible > 0) != r.best.is_some() {
-        return Err(GpuError::Wgpu(
+        return Err(GpuError::Inconsistent(
             "feasible count and best configuration disagree".into(),
         ));
     }
