@@ -49,6 +49,19 @@ impl Grid {
     }
 
     /// Split `range` into consecutive pieces of at most `chunk` indices.
+    /// The inner axes of a walk that keeps the last axes inside one block: the first axis
+    /// `k` such that axes `k..` span at least `min_block` configurations (0 when the whole
+    /// grid is smaller), and that block's size.
+    pub fn inner_block(lens: &[u64], min_block: u64) -> (usize, u64) {
+        let mut inner = lens.len();
+        let mut block = 1u64;
+        while inner > 0 && block < min_block {
+            inner -= 1;
+            block = block.saturating_mul(lens[inner]);
+        }
+        (inner, block)
+    }
+
     pub fn split(range: Range<u64>, chunk: u64) -> impl Iterator<Item = Range<u64>> {
         let chunk = chunk.max(1);
         let mut start = range.start;

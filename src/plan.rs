@@ -137,6 +137,30 @@ impl SweepPlan {
         })
     }
 
+    /// The same grid walked in another axis order: `order[e]` is the scenario axis at
+    /// position `e`. Its flat indices are not the scenario's (the contract); a kernel on it
+    /// reports configurations by their scenario index (`backend::staged`). Groups and
+    /// Pareto bins are the same: the group axes keep their order.
+    pub fn permuted(&self, order: &[usize]) -> SweepPlan {
+        let s = &self.scenario;
+        let position = |k: usize| order.iter().position(|&o| o == k).expect("a permutation");
+        let mut scenario = s.clone();
+        scenario.axes = order.iter().map(|&k| s.axes[k].clone()).collect();
+        for src in scenario.sources.iter_mut() {
+            if let Source::Axis(k) = src {
+                *k = position(*k);
+            }
+        }
+        let grid = scenario.grid();
+        SweepPlan {
+            scenario,
+            grid,
+            group_axes: self.group_axes.iter().map(|&k| position(k)).collect(),
+            group_count: self.group_count,
+            pareto: self.pareto,
+        }
+    }
+
     /// Raw parameter values of the configuration at a flat index.
     pub fn values_at(&self, index: u64) -> crate::scenario::ParamValues {
         let mut digits = vec![0; self.grid.lens.len()];

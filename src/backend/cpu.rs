@@ -4,7 +4,7 @@
 //! number of threads. The kernel itself (traced once per sweep, shared by the threads) is
 //! [`super::staged`].
 
-use super::staged::StagedKernel;
+use super::staged::{evaluation_order, StagedKernel};
 use super::{Backend, BackendError, BackendInfo, Progress};
 use crate::grid::Grid;
 use crate::plan::SweepPlan;
@@ -70,7 +70,15 @@ impl Backend for CpuBackend {
         progress: Progress<'_>,
     ) -> Result<Reductions, BackendError> {
         let mut total = Reductions::empty(plan);
-        let kernel = StagedKernel::new(plan);
+        // The whole grid is walked in the order that makes the least work (its ranges are
+        // then not ranges of scenario indices, so a part of the grid keeps the scenario's).
+        let (walked, kernel) = if range == (0..plan.grid.size) {
+            let (walked, kernel) = StagedKernel::in_order(plan, &evaluation_order(plan));
+            (std::borrow::Cow::Owned(walked), kernel)
+        } else {
+            (std::borrow::Cow::Borrowed(plan), StagedKernel::new(plan))
+        };
+        let plan = walked.as_ref();
         let wave = PIECE * 4 * self.threads() as u64;
         self.pool.install(|| {
             for wave_range in Grid::split(range, wave) {

@@ -100,13 +100,7 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     if lens.len() > MAX_AXES {
         return Err(Unsupported::TooManyAxes(lens.len()));
     }
-    // Inner axes: from the last, until the block is long enough.
-    let mut inner = lens.len();
-    let mut block = 1u64;
-    while inner > 0 && block < MIN_BLOCK {
-        inner -= 1;
-        block = block.saturating_mul(lens[inner]);
-    }
+    let (inner, block) = crate::grid::Grid::inner_block(lens, MIN_BLOCK);
     if block > 1 << 28 {
         return Err(Unsupported::BlockTooLarge(block));
     }

@@ -28,6 +28,7 @@ mod run;
 
 use super::tape::trace::{trace, value_ok, Traced};
 use super::tape::{Slot, Step, Val};
+use crate::grid::Grid;
 use crate::model::Metric;
 use crate::plan::SweepPlan;
 use crate::reduce::Reductions;
@@ -63,12 +64,7 @@ impl Layout {
     fn new(plan: &SweepPlan) -> Layout {
         let s = &plan.scenario;
         let lens = &plan.grid.lens;
-        let mut inner = lens.len();
-        let mut block = 1u64;
-        while inner > 0 && block < MIN_INNER {
-            inner -= 1;
-            block = block.saturating_mul(lens[inner]);
-        }
+        let (inner, block) = Grid::inner_block(lens, MIN_INNER);
         let value_ok = value_ok(plan);
         let mut group_mult = vec![0usize; lens.len()];
         let mut mult = 1usize;
@@ -107,6 +103,13 @@ pub struct StagedKernel {
     /// Column metrics whose statistics follow from another column's (their step is not
     /// run unless that fails).
     derived: Vec<Derived>,
+    /// Per axis of the kernel's plan, its stride in the scenario's flat index (the
+    /// contract): configurations are reported by that index whatever order the kernel
+    /// walks the axes in ([`StagedKernel::in_order`]).
+    scenario_strides: Vec<u64>,
+    /// Whether an inner-block position is also the low part of the scenario index (the
+    /// inner axes are the scenario's last axes, in its order).
+    inner_contiguous: bool,
 }
 
 /// The steps of one kind of window: every scalar step first (a scalar never depends on a
@@ -119,7 +122,25 @@ struct Run {
 }
 
 impl StagedKernel {
+    /// The kernel of `plan`, walking its axes in their order.
     pub fn new(plan: &SweepPlan) -> StagedKernel {
+        StagedKernel::walking(plan, plan.grid.strides.clone())
+    }
+
+    /// The kernel walking `plan`'s axes in `order` (`order[e]` is the scenario axis at
+    /// position `e`, see [`evaluation_order`]), and the permuted plan it evaluates ranges
+    /// of. Whole-grid ranges only: a range of the permuted plan is not a range of scenario
+    /// indices. Reported configurations carry scenario indices, and ties still go to the
+    /// lowest scenario index: the inner axes keep their scenario order, so within a window
+    /// the scenario index grows with the position.
+    pub fn in_order(plan: &SweepPlan, order: &[usize]) -> (SweepPlan, StagedKernel) {
+        let walked = plan.permuted(order);
+        let strides = order.iter().map(|&k| plan.grid.strides[k]).collect();
+        let kernel = StagedKernel::walking(&walked, strides);
+        (walked, kernel)
+    }
+
+    fn walking(plan: &SweepPlan, scenario_strides: Vec<u64>) -> StagedKernel {
         let layout = Layout::new(plan);
         let traced = trace(plan, layout.inner, &layout.value_ok);
         let mut runs = Vec::new();
@@ -158,6 +179,8 @@ impl StagedKernel {
                 None => {}
             }
         }
+        let inner_contiguous = (layout.inner..plan.grid.lens.len())
+            .all(|k| scenario_strides[k] == plan.grid.strides[k]);
         StagedKernel {
             layout,
             traced,
@@ -165,7 +188,21 @@ impl StagedKernel {
             scalar_metrics,
             column_metrics,
             derived,
+            scenario_strides,
+            inner_contiguous,
         }
+    }
+
+    /// The scenario-index part of inner-block position `p`.
+    #[inline(always)]
+    fn inner_index(&self, plan: &SweepPlan, p: u64) -> u64 {
+        if self.inner_contiguous {
+            return p;
+        }
+        let g = &plan.grid;
+        (self.layout.inner..g.lens.len())
+            .map(|k| (p / g.strides[k]) % g.lens[k] * self.scenario_strides[k])
+            .sum()
     }
 
     /// Evaluate and reduce one contiguous range on the calling thread (with AVX2 where the
@@ -210,6 +247,7 @@ impl StagedKernel {
             digits: vec![0; grid.lens.len()],
             pareto_memo: (f64::NAN, 0),
             cache: ReduceCache::default(),
+            outer_index: 0,
         };
         let mut idx = range.start;
         grid.decode(idx, &mut st.digits);
@@ -227,6 +265,11 @@ impl StagedKernel {
                 st.scalars[value as usize] = plan.scenario.axes[ax].values[d];
                 st.scalars[ok as usize] = layout.value_ok[ax][d];
             }
+            if k < layout.inner {
+                st.outer_index = (0..layout.inner)
+                    .map(|ax| st.digits[ax] * self.scenario_strides[ax])
+                    .sum();
+            }
             let run = &self.runs[2 * k + span_changed as usize];
             for step in &run.scalar {
                 self.run_scalar(&mut st, step);
@@ -234,7 +277,7 @@ impl StagedKernel {
             for step in &run.column {
                 self.run_column(plan, &mut st, step, j0, n);
             }
-            self.reduce::<FULL>(plan, &mut st, run.changed, idx, j0, n, &mut red);
+            self.reduce::<FULL>(plan, &mut st, run.changed, j0, n, &mut red);
             idx += n as u64;
             k = if j0 + n as u64 == layout.block {
                 advance_outer(&mut st.digits[..layout.inner], &grid.lens)
@@ -279,6 +322,34 @@ struct State {
     /// The last scalar facility power and its Pareto bin.
     pareto_memo: (f64, usize),
     cache: ReduceCache,
+    /// The scenario-index part of the outer axes' positions.
+    outer_index: u64,
+}
+
+/// An order to walk `plan`'s axes in that makes the least work for the CPU kernel: the
+/// axes that the most steps of the tape depend on outermost (they change least often),
+/// ties in scenario order; the last axes, which vary inside a window, are then put back
+/// in scenario order (so ties still go to the lowest scenario index).
+pub fn evaluation_order(plan: &SweepPlan) -> Vec<usize> {
+    let lens = &plan.grid.lens;
+    let n = lens.len();
+    let traced = trace(plan, n, &value_ok(plan));
+    let readers = |k: usize| {
+        traced
+            .tracer
+            .steps
+            .iter()
+            .filter(|st| st.deps & (1 << k) != 0)
+            .count()
+    };
+    let counts: Vec<usize> = (0..n).map(readers).collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&k| (std::cmp::Reverse(counts[k]), k));
+    // The inner axes (as Layout::new will choose them), back in scenario order.
+    let walked: Vec<u64> = order.iter().map(|&k| lens[k]).collect();
+    let (inner, _) = Grid::inner_block(&walked, MIN_INNER);
+    order[inner..].sort_unstable();
+    order
 }
 
 #[cfg(test)]

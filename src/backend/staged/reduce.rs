@@ -202,7 +202,6 @@ impl StagedKernel {
         plan: &SweepPlan,
         st: &mut State,
         changed: u64,
-        start: u64,
         j0: u64,
         n: usize,
         red: &mut Reductions,
@@ -214,6 +213,7 @@ impl StagedKernel {
             ..
         } = &self.traced;
         let layout = &self.layout;
+        let outer_index = st.outer_index;
         let cols = &st.cols;
         let col = |v: Val| column_of(cols, v, n);
         let cache = &mut st.cache;
@@ -300,7 +300,7 @@ impl StagedKernel {
         };
         let window_best = Candidate {
             objective: objective_at(cache.best_offset),
-            index: start + cache.best_offset as u64,
+            index: outer_index + self.inner_index(plan, j0 + cache.best_offset as u64),
         };
         offer(&mut red.best, window_best, &objective);
 
@@ -329,7 +329,7 @@ impl StagedKernel {
                 }
                 let c = Candidate {
                     objective: objective_at(j),
-                    index: start + j as u64,
+                    index: outer_index + self.inner_index(plan, j0 + j as u64),
                 };
                 offer(&mut red.best_by[g], c, &objective);
             }
@@ -363,7 +363,7 @@ impl StagedKernel {
                     }
                     let c = Candidate {
                         objective: objective_at(j),
-                        index: start + j as u64,
+                        index: outer_index + self.inner_index(plan, j0 + j as u64),
                     };
                     offer(&mut red.pareto[bin], c, &objective);
                 }
