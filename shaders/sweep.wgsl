@@ -9,7 +9,9 @@
 // best overall, then best_by groups, then Pareto bins), per configuration only for slots
 // that change inside the tile. With 32-bit atomics (slots32.wgsl) pass 0 only raises the
 // keys and a pass 1 (same kernel) offers the indices; with 64-bit atomics (slots64.wgsl)
-// pass 0 does both. Nothing per configuration is written.
+// pass 0 does both. Nothing per configuration is written, except the few configurations
+// within the slack of a constraint bound tested in f32, whose indices go to `band` for the
+// host to decide in f64.
 
 struct Chunk {
     // Outer combinations in this chunk, and the workgroups per row of the dispatch.
@@ -29,6 +31,9 @@ struct Chunk {
 @group(0) @binding(1) var<storage, read> data_f: array<f32>;
 // Tests decided on the host in f64 (0 / 1), indexed by the digits of the axes they read.
 @group(0) @binding(2) var<storage, read> data_u: array<u32>;
+// Configurations within the slack of a constraint bound, for the host to decide in f64:
+// [count, chunk-local index x BAND_CAP] (the count goes on past BAND_CAP on overflow).
+@group(0) @binding(3) var<storage, read_write> band: array<atomic<u32>>;
 @group(0) @binding(6) var<storage, read_write> rows: array<u32>;
 // Bindings 7 and 8 (the reduction slots) and `offer` come from slots32.wgsl or slots64.wgsl.
 // Which pass (x): a runtime value, not an override, so both passes run the same code.
@@ -43,6 +48,13 @@ var<workgroup> w_any: u32;
 
 fn base_digit(k: u32) -> u32 {
     return chunk.base[k / 4u][k % 4u];
+}
+
+fn band_push(local: u32) {
+    let k = atomicAdd(&band[0], 1u);
+    if k < BAND_CAP {
+        atomicStore(&band[1u + k], local);
+    }
 }
 
 fn pareto_bin(facility_mw: f32) -> u32 {

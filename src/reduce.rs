@@ -54,6 +54,9 @@ pub struct Reductions {
     pub pareto: Vec<Option<Candidate>>,
     /// Per metric, indexed by `Metric::index`.
     pub stats: Vec<MetricStats>,
+    /// Configurations an inexact backend handed to the CPU as a last resort (a GPU chunk
+    /// with more configurations near a constraint bound than it can hand to the host).
+    pub on_cpu: u64,
 }
 
 /// Keep the better of `slot` and `c` (ties: lowest index).
@@ -76,6 +79,7 @@ impl Reductions {
             best_by: vec![None; plan.group_count],
             pareto: vec![None; plan.pareto.count],
             stats: vec![MetricStats::default(); METRIC_COUNT],
+            on_cpu: 0,
         }
     }
 
@@ -84,6 +88,7 @@ impl Reductions {
         self.evaluated += o.evaluated;
         self.invalid += o.invalid;
         self.feasible += o.feasible;
+        self.on_cpu += o.on_cpu;
         if let Some(c) = o.best {
             offer(&mut self.best, c, objective);
         }

@@ -46,6 +46,14 @@ pub fn run_sweep(
     };
     let mut reductions = reductions;
     let mut info = primary.info();
+    if reductions.on_cpu > 0 {
+        notices.push(format!(
+            "{} configurations in chunks with more than {} configurations within {:.1e} (relative) of a constraint bound were evaluated on the CPU",
+            reductions.on_cpu,
+            crate::backend::gpu::BAND_CAP,
+            crate::backend::gpu::CONSTRAINT_SLACK
+        ));
+    }
     if !primary.exact() {
         if let Some(index) = first_infeasible_candidate(plan, &reductions) {
             // The device's f32 constraint check admitted a configuration that the f64 model

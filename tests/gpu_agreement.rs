@@ -641,3 +641,60 @@ fn gpu_constraint_bounds_match_the_f64_model() {
         assert_eq!(on_gpu.feasible, exact.feasible, "bound {bound}");
     }
 }
+
+/// A constraint whose metric depends on more axes than the host tabulates is tested on the
+/// device in f32; configurations within the slack of the bound go to the host, which
+/// decides them in f64: the same best and counts as the CPU, with no re-run. Past the
+/// band's capacity the chunk runs on the CPU, and a notice says so.
+#[test]
+fn gpu_decides_configurations_near_a_bound_in_f64_without_a_rerun() {
+    let Some(g) = gpu(GpuOptions::default()) else {
+        return;
+    };
+    let catalog = Catalog::builtin().unwrap();
+    let cpu = CpuBackend::new(1).unwrap();
+    let a = catalog.find("H100-SXM").unwrap();
+    // facility_mw = N (tdp + host) pue / 1e6 over 1000 fleet sizes x 100 PUEs: 100,000
+    // combinations, more than a host table holds. The bound is one configuration's exact
+    // f64 value, then a hair below it.
+    let on = 640.0 * (a.tdp_w + a.host_w) * 1.2 / 1e6;
+    let axes = "gpu_count = { from = 1, to = 1000, steps = 1000 }\npue = { from = 1.0, to = 1.3, steps = 100 }";
+    for (bound, carbon_values, expect_cpu) in [
+        (on, 1, false),
+        (on * (1.0 - 1e-7), 1, false),
+        // 5,000 carbon values per fleet size and PUE: every configuration near the bound
+        // comes 5,000 times, more than one chunk's band holds.
+        (on, 5000, true),
+    ] {
+        let text = format!(
+            "[axes]\n{axes}\ncarbon_kg_per_kwh = {{ from = 0.1, to = 0.5, steps = {carbon_values} }}\n[fixed]\naccelerator = \"H100-SXM\"\n[constraints]\nmax_facility_mw = {bound:?}\n"
+        );
+        let s = Scenario::parse("band.toml", &text, &catalog).unwrap();
+        let plan = SweepPlan::new(s, None).unwrap();
+        let on_gpu = run_sweep(&plan, &g, None, &|_| {}).unwrap();
+        let exact = run_sweep(&plan, &cpu, None, &|_| {}).unwrap();
+        let ctx = format!("bound {bound:e}, {carbon_values} carbon values");
+        let best = |s: &clustersweep::summary::Summary| s.best.as_ref().map(|b| b.index);
+        assert_eq!(best(&on_gpu), best(&exact), "{ctx}");
+        assert_eq!(on_gpu.feasible, exact.feasible, "{ctx}");
+        assert_eq!(on_gpu.invalid, exact.invalid, "{ctx}");
+        assert!(
+            !on_gpu.notices.iter().any(|n| n.contains("re-run")),
+            "{ctx}: {:?}",
+            on_gpu.notices
+        );
+        assert_eq!(
+            on_gpu
+                .notices
+                .iter()
+                .any(|n| n.contains("evaluated on the CPU")),
+            expect_cpu,
+            "{ctx}: {:?}",
+            on_gpu.notices
+        );
+        let leaders = |s: &clustersweep::summary::Summary| -> Vec<u64> {
+            s.pareto.iter().map(|p| p.index).collect()
+        };
+        assert_eq!(leaders(&on_gpu), leaders(&exact), "{ctx}: Pareto leaders");
+    }
+}

@@ -35,7 +35,7 @@ mod readback;
 use adapter::driver_string;
 pub use adapter::{adapters, instance, pick_adapter, summarize, AdapterSummary};
 pub use chunks::PreparedSweep;
-pub use emit::{emit, key_value, Emitted, Unsupported, CONSTRAINT_SLACK, MAX_AXES};
+pub use emit::{emit, key_value, Emitted, Unsupported, BAND_CAP, CONSTRAINT_SLACK, MAX_AXES};
 
 use super::{Backend, BackendError, BackendInfo, Progress};
 use crate::plan::SweepPlan;

@@ -4,7 +4,7 @@
 //! turns a failure into a [`BackendError`] carrying what finished.
 
 use super::emit::WG;
-use super::pipelines::{dispatch_dims, Kernels, DEPTH, TS_BYTES};
+use super::pipelines::{dispatch_dims, Kernels, BAND_BYTES, DEPTH, TS_BYTES};
 use super::{Emitted, GpuBackend, GpuError, MAX_AXES, MIN_CHUNK, RF};
 use crate::backend::{BackendError, Progress};
 use crate::plan::SweepPlan;
@@ -221,6 +221,7 @@ impl PreparedSweep<'_> {
                 });
             enc.clear_buffer(&k.slot_key, 0, None);
             enc.clear_buffer(&k.slot_idx, 0, None);
+            enc.clear_buffer(&k.band, 0, None);
             for (i, bg) in k.sweep_bg.iter().take(k.passes as usize - 1).enumerate() {
                 let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                     label: Some("sweep"),
@@ -253,12 +254,19 @@ impl PreparedSweep<'_> {
                 o + out_bytes + slot_bytes,
                 idx_bytes,
             );
+            enc.copy_buffer_to_buffer(
+                &k.band,
+                0,
+                staging,
+                o + out_bytes + slot_bytes + idx_bytes,
+                BAND_BYTES,
+            );
             g.queue.submit([enc.finish()])
         })?;
 
         let mapped: Arc<Mutex<Option<Result<(), String>>>> = Arc::new(Mutex::new(None));
         let m2 = mapped.clone();
-        let bytes = TS_BYTES + out_bytes + slot_bytes + idx_bytes;
+        let bytes = TS_BYTES + out_bytes + slot_bytes + idx_bytes + BAND_BYTES;
         staging
             .slice(0..bytes)
             .map_async(wgpu::MapMode::Read, move |r| {

@@ -4,8 +4,10 @@
 //! and up to `PER` inner positions); the others run per configuration. Tests whose axes
 //! span a small table (validity of an axis value, a power limit on an accelerator, a cost
 //! model) are decided on the host in f64 and read from `data_u`, so validity never depends
-//! on f32 rounding; constraint tests that stay on the device are widened by
-//! [`CONSTRAINT_SLACK`] and every reported configuration is re-checked in f64 on the host.
+//! on f32 rounding. A constraint test that stays on the device is emitted twice, against
+//! the bound narrowed and widened by [`CONSTRAINT_SLACK`]: a configuration that meets the
+//! narrowed bound is feasible, one that meets only the widened bound goes to the `band`
+//! buffer and the host decides it in f64 (`readback`), so a best on a bound needs no re-run.
 //! The layout of partial rows (`NM`, `ROW`, offsets) is generated from the metric table.
 
 use crate::backend::tape::trace::{trace, value_ok, Traced};
@@ -27,6 +29,9 @@ pub const WG: u64 = 64;
 const PER_MAX: u64 = 256;
 /// Inner axes are taken from the last until their block has at least this many positions.
 const MIN_BLOCK: u64 = 256;
+/// Configurations within the slack of a constraint bound that one chunk can hand to the
+/// host (beyond it the chunk is evaluated on the CPU).
+pub const BAND_CAP: u64 = 4096;
 /// Largest host-decided table of one test (entries).
 const MAX_TABLE: u64 = 1 << 16;
 /// Largest total of host-decided tables (entries).
@@ -93,6 +98,15 @@ fn lit(x: f64) -> String {
     format!("{f:e}f")
 }
 
+/// Which version of a step computed from a constraint's bound.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// Against the bound narrowed by the slack: met for sure (and every other step).
+    Narrow,
+    /// Against the bound widened by the slack: possibly met.
+    Wide,
+}
+
 /// Emit the sweep kernel for `plan`.
 pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     let s = &plan.scenario;
@@ -147,22 +161,37 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         .flat_map(|(k, &(v, o))| [(v, (k, false)), (o, (k, true))])
         .collect();
     let produced: HashSet<Slot> = t.steps.iter().map(|st| st.out).collect();
-    let name = |slot: Slot| -> String {
-        match slot {
+    // Steps computed on the device from a constraint's bound: emitted twice, against the
+    // bound narrowed (`_n`, surely met) and widened (`_w`, possibly met) by the slack.
+    let mut banded: HashSet<Slot> = HashSet::new();
+    for st in &t.steps {
+        let reads = |s: Slot| bound_of.contains_key(&s) || banded.contains(&s);
+        if !host_at.contains_key(&st.out) && [st.a, st.b, st.c].into_iter().any(reads) {
+            banded.insert(st.out);
+        }
+    }
+    let name = |slot: Slot, side: Side| -> String {
+        let base = match slot {
             Slot::Column(i) => format!("c{i}"),
             Slot::Scalar(i) if produced.contains(&slot) || axis_slot.contains_key(&i) => {
                 format!("s{i}")
             }
             Slot::Scalar(i) => {
                 let x = t.scalars[i as usize];
-                match bound_of.get(&slot) {
+                return match bound_of.get(&slot) {
                     Some(&upper) => {
                         let w = x.abs() * CONSTRAINT_SLACK;
-                        lit(if upper { x + w } else { x - w })
+                        let wider = (side == Side::Wide) == upper;
+                        lit(if wider { x + w } else { x - w })
                     }
                     None => lit(x),
-                }
+                };
             }
+        };
+        match (banded.contains(&slot), side) {
+            (true, Side::Narrow) => format!("{base}_n"),
+            (true, Side::Wide) => format!("{base}_w"),
+            _ => base,
         }
     };
     let index_of = |deps: u64| -> String {
@@ -200,8 +229,16 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
             "            let s{vi} = data_f[{vo}u + d{k}];\n            let s{oi} = data_f[{oo}u + d{k}];"
         );
     }
-    for st in &t.steps {
+    for (st, side) in t.steps.iter().flat_map(|st| {
+        let sides: &[Side] = if banded.contains(&st.out) {
+            &[Side::Narrow, Side::Wide]
+        } else {
+            &[Side::Narrow]
+        };
+        sides.iter().map(move |&side| (st, side))
+    }) {
         let at_outer = st.deps & inner_bits == 0;
+        let name = |slot: Slot| name(slot, side);
         let out = name(st.out);
         let expr = if let Some(&(off, deps)) = host_at.get(&st.out) {
             format!("f32(data_u[{off}u + {}])", index_of(deps))
@@ -253,10 +290,12 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     advance.push_str(&close);
 
     // Validity, feasibility, statistics and offers.
-    let mask = |m: &crate::backend::tape::Mask| match m.col {
-        Some(c) => format!("{} * {}", name(m.gate.slot), name(c.slot)),
-        None => name(m.gate.slot),
+    let mask = |m: &crate::backend::tape::Mask, side: Side| match m.col {
+        Some(c) => format!("{} * {}", name(m.gate.slot, side), name(c.slot, side)),
+        None => name(m.gate.slot, side),
     };
+    // Metrics, keys and bins read no bound: one name.
+    let name = |slot: Slot| name(slot, Side::Narrow);
     let is_inner = |v: Val| v.deps & inner_bits != 0;
     let metrics: Vec<Metric> = Metric::ALL
         .iter()
@@ -292,9 +331,11 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     let _ = writeln!(
         per_config,
         "{pad}let valid = ({}) != 0.0;\n{pad}let feas = ({}) != 0.0;\n{pad}if feas {{\n{pad}    nf += 1u;",
-        mask(&traced.valid),
-        mask(&traced.feasible)
+        mask(&traced.valid, Side::Narrow),
+        mask(&traced.feasible, Side::Narrow)
     );
+    let maybe = mask(&traced.feasible, Side::Wide);
+    let has_band = maybe != mask(&traced.feasible, Side::Narrow);
     let mut after = String::from("            if nf > 0u {\n");
     // Statistics of the metrics that change inside the tile, per configuration. (Skipping
     // them in pass 1 behind `if pass_id == 0u` measured no faster on lavapipe.)
@@ -345,6 +386,13 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
             "{pad}    offer(pass_id, {slot}, key, ~(ob + j));"
         );
     }
+    if has_band {
+        // Within the slack of a bound: the host decides in f64.
+        let _ = writeln!(
+            per_config,
+            "{pad}}} else if ({maybe}) != 0.0 {{\n{pad}    if pass_id == 0u {{\n{pad}        band_push(ob + j);\n{pad}    }}"
+        );
+    }
     let _ = writeln!(
         per_config,
         "{pad}}} else if !valid {{\n{pad}    inv += 1u;\n{pad}}}"
@@ -370,7 +418,7 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         2 + 2 * nm
     );
     let consts = format!(
-        "// Generated for scenario `{}`: tile sizes and Pareto bins.\nconst B: u32 = {block}u;\nconst PER: u32 = {per}u;\nconst TILES: u32 = {tiles}u;\nconst N_BINS: u32 = {}u;\nconst LN_LO: f32 = {};\nconst PER_LN: f32 = {};\n",
+        "// Generated for scenario `{}`: tile sizes and Pareto bins.\nconst B: u32 = {block}u;\nconst PER: u32 = {per}u;\nconst TILES: u32 = {tiles}u;\nconst BAND_CAP: u32 = {BAND_CAP}u;\nconst N_BINS: u32 = {}u;\nconst LN_LO: f32 = {};\nconst PER_LN: f32 = {};\n",
         s.name.replace('\n', " "),
         plan.pareto.count,
         lit(plan.pareto.ln_lo),

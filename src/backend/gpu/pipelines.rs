@@ -21,6 +21,8 @@ pub(super) struct Kernels {
     pub(super) rows_out: wgpu::Buffer,
     pub(super) slot_key: wgpu::Buffer,
     pub(super) slot_idx: wgpu::Buffer,
+    /// Configurations near a constraint bound: [count, chunk-local index x BAND_CAP].
+    pub(super) band: wgpu::Buffer,
     /// Read-back buffers, used in turn so that one chunk is read while the next runs:
     /// [timestamps (`TS_BYTES`)][folded partial rows][slot keys][slot indices].
     pub(super) staging: [wgpu::Buffer; 2],
@@ -36,6 +38,8 @@ pub(super) struct Kernels {
 
 /// Most compute passes per chunk (sweep pass 0, sweep pass 1, reduce).
 const PASSES: u32 = 3;
+/// Bytes of the band buffer (a count and `BAND_CAP` indices).
+pub(super) const BAND_BYTES: u64 = 4 * (1 + emit::BAND_CAP);
 /// Bytes at the head of each staging buffer for the chunk's timestamps.
 pub(super) const TS_BYTES: u64 = 64;
 
@@ -134,6 +138,7 @@ impl GpuBackend {
                 uniform_entry(0),
                 storage_entry(1, true),
                 storage_entry(2, true),
+                storage_entry(3, false),
                 storage_entry(6, false),
                 storage_entry(7, false),
                 storage_entry(8, false),
@@ -206,10 +211,11 @@ impl GpuBackend {
             slots * idx_stride,
             U::STORAGE | U::COPY_SRC | U::COPY_DST,
         );
+        let band = self.buffer("band", BAND_BYTES, U::STORAGE | U::COPY_SRC | U::COPY_DST);
         let staging = [0, 1].map(|_| {
             self.buffer(
                 "staging",
-                TS_BYTES + out_cap * row * 4 + slots * (4 + idx_stride),
+                TS_BYTES + out_cap * row * 4 + slots * (4 + idx_stride) + BAND_BYTES,
                 U::MAP_READ | U::COPY_DST,
             )
         });
@@ -236,6 +242,7 @@ impl GpuBackend {
                     bind(0, &chunk_buf),
                     bind(1, &f_buf),
                     bind(2, &u_buf),
+                    bind(3, &band),
                     bind(6, &rows),
                     bind(7, &slot_key),
                     bind(8, &slot_idx),
@@ -259,6 +266,7 @@ impl GpuBackend {
             rows_out,
             slot_key,
             slot_idx,
+            band,
             staging,
             timer,
             passes,

@@ -1,12 +1,14 @@
 //! Reading a chunk's results back: waiting for the submission and mapping its staging
 //! buffer ([`PreparedSweep::finish`]), then decoding the folded partial rows, slot keys and
 //! indices into [`Reductions`] ([`decode_chunk`]), checking that the device's counts and
-//! slots are consistent.
+//! slots are consistent, and deciding in f64 the configurations the device found too close
+//! to a constraint bound to decide in f32 ([`decide_band`]).
 
-use super::chunks::{Pending, PreparedSweep};
+use super::chunks::{Pending, PreparedSweep, TileSpan};
 use super::pipelines::TS_BYTES;
-use super::{key_value, Emitted, GpuError};
-use crate::model::Sense;
+use super::{key_value, Emitted, GpuError, BAND_CAP};
+use crate::backend::staged::StagedKernel;
+use crate::model::{evaluate, is_feasible, Metric, Sense};
 use crate::plan::SweepPlan;
 use crate::reduce::{offer, Candidate, MetricStats, Reductions};
 use std::ops::Range;
@@ -69,17 +71,78 @@ impl PreparedSweep<'_> {
             ticks as f64 * g.queue.get_timestamp_period() as f64 * 1e-9
         });
         let span = &p.span;
-        let r = decode_chunk(
+        let e = &self.k.emitted;
+        let mut r = decode_chunk(
             self.plan,
-            &self.k.emitted,
+            e,
             &words[head..],
             p.n_out as usize,
             self.k.idx_stride == 8,
             span.base,
             span.local.clone(),
         )?;
+        let band_at = head
+            + p.n_out as usize * e.row as usize
+            + e.slots * (1 + self.k.idx_stride as usize / 4);
+        let band = &words[band_at..band_at + 1 + BAND_CAP as usize];
+        if band[0] as u64 > BAND_CAP {
+            // More configurations near a bound than the buffer holds: the last resort is
+            // the CPU for this chunk.
+            let range = p.start..p.start + p.len;
+            r = StagedKernel::new(self.plan).eval_range(self.plan, range);
+            r.on_cpu = p.len;
+        } else {
+            decide_band(self.plan, &band[1..1 + band[0] as usize], span, &mut r)?;
+        }
         Ok((r, kernel, p.len))
     }
+}
+
+/// Decide in f64 the configurations the device found within the slack of a constraint
+/// bound (chunk-local indices), adding those that are feasible to the reductions as the CPU
+/// would (objectives rounded to f32, like the device's, so candidates compare alike).
+fn decide_band(
+    plan: &SweepPlan,
+    band: &[u32],
+    span: &TileSpan,
+    r: &mut Reductions,
+) -> Result<(), GpuError> {
+    let s = &plan.scenario;
+    let obj = s.objective;
+    let mut digits = vec![0u64; plan.grid.lens.len()];
+    for &at in band {
+        if !span.local.contains(&(at as u64)) {
+            return Err(GpuError::Inconsistent(format!(
+                "a configuration near a bound is out of the chunk (local index {at})"
+            )));
+        }
+        let index = span.base + at as u64;
+        plan.grid.decode(index, &mut digits);
+        let (c, a) = s.resolve(&s.values_at(&digits));
+        let ev = evaluate(&c, a, &s.workload);
+        if !is_feasible(&ev, &s.constraints) {
+            r.invalid += !ev.valid as u64;
+            continue;
+        }
+        r.feasible += 1;
+        for m in Metric::ALL.iter().filter(|m| m.applies(&s.workload)) {
+            let v = ev.metrics[m.index()];
+            r.stats[m.index()].merge(&MetricStats {
+                min: v,
+                max: v,
+                sum: v,
+            });
+        }
+        let candidate = Candidate {
+            objective: ev.metrics[obj.metric.index()] as f32 as f64,
+            index,
+        };
+        offer(&mut r.best, candidate, &obj);
+        offer(&mut r.best_by[plan.group_of(&digits)], candidate, &obj);
+        let bin = plan.pareto.bin(ev.metrics[Metric::FacilityMw.index()]);
+        offer(&mut r.pareto[bin], candidate, &obj);
+    }
+    Ok(())
 }
 
 /// Decode one chunk's read-back words (folded partial rows, slot keys and indices)
@@ -125,10 +188,7 @@ pub(super) fn decode_chunk(
         )));
     }
     if r.feasible > 0 {
-        for m in crate::model::Metric::ALL
-            .iter()
-            .filter(|m| !m.applies(&s.workload))
-        {
+        for m in Metric::ALL.iter().filter(|m| !m.applies(&s.workload)) {
             r.stats[m.index()] = MetricStats {
                 min: f64::INFINITY,
                 max: f64::NEG_INFINITY,
