@@ -698,3 +698,25 @@ fn gpu_decides_configurations_near_a_bound_in_f64_without_a_rerun() {
         assert_eq!(leaders(&on_gpu), leaders(&exact), "{ctx}: Pareto leaders");
     }
 }
+
+/// The 1 GW site grid of `benches/scenarios/site-1gw-tight.toml`: its facility cap lies
+/// 1e-7 below the unconstrained best, which f32 admits and f64 does not. The GPU sweep
+/// ends with the CPU's best and counts and no re-run.
+#[test]
+fn gpu_site_grid_with_a_binding_cap_needs_no_rerun() {
+    let Some(g) = gpu(GpuOptions::default()) else {
+        return;
+    };
+    let catalog = Catalog::builtin().unwrap();
+    let s = Scenario::load("benches/scenarios/site-1gw-tight.toml", &catalog).unwrap();
+    let plan = SweepPlan::new(s, None).unwrap();
+    let on_gpu = run_sweep(&plan, &g, None, &|_| {}).unwrap();
+    let exact = run_sweep(&plan, &CpuBackend::new(0).unwrap(), None, &|_| {}).unwrap();
+    assert!(on_gpu.notices.is_empty(), "{:?}", on_gpu.notices);
+    let best = |s: &clustersweep::summary::Summary| s.best.as_ref().map(|b| b.index);
+    assert_eq!(best(&on_gpu), best(&exact));
+    assert_eq!(
+        (on_gpu.invalid, on_gpu.feasible),
+        (exact.invalid, exact.feasible)
+    );
+}
