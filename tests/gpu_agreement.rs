@@ -651,6 +651,10 @@ fn gpu_constraint_bounds_match_the_f64_model() {
             "bound {bound}: {:?}",
             on_gpu.notices
         );
+        assert!(
+            on_gpu.best.as_ref().is_some_and(|b| b.feasible),
+            "bound {bound}"
+        );
     }
 }
 
