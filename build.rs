@@ -1,5 +1,6 @@
-//! Build script: records the git commit and the wgpu version for `clustersweep bench`
-//! reports (as compile-time environment variables).
+//! Build script: records the git commit (and whether the tree was dirty) and the wgpu
+//! version for `clustersweep bench` reports and sweep summaries (as compile-time environment
+//! variables).
 
 use std::process::Command;
 
@@ -15,6 +16,21 @@ fn main() {
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=CLUSTERSWEEP_GIT_COMMIT={commit}");
 
+    // Whether tracked files differ from HEAD ("unknown" outside a git checkout).
+    let dirty = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or("unknown", |o| {
+            if o.stdout.is_empty() {
+                "false"
+            } else {
+                "true"
+            }
+        });
+    println!("cargo:rustc-env=CLUSTERSWEEP_GIT_DIRTY={dirty}");
+
     let lock = std::fs::read_to_string("Cargo.lock").unwrap_or_default();
     let wgpu = lock
         .split("[[package]]")
@@ -26,4 +42,5 @@ fn main() {
     println!("cargo:rerun-if-changed=Cargo.lock");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/refs/heads");
+    println!("cargo:rerun-if-changed=.git/index");
 }

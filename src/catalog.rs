@@ -63,6 +63,8 @@ pub struct Catalog {
     pub accelerators: Vec<Accelerator>,
     /// Per-accelerator, per-field citations (`[accelerators.ID.sources]`).
     pub sources: BTreeMap<String, BTreeMap<String, String>>,
+    /// SHA-256 (hex) of the catalog text as read.
+    pub sha256: String,
 }
 
 impl Catalog {
@@ -106,6 +108,7 @@ impl Catalog {
             file: file.to_string(),
             accelerators: out,
             sources,
+            sha256: crate::provenance::sha256_hex(text.as_bytes()),
         })
     }
 

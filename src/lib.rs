@@ -15,6 +15,7 @@ pub mod input;
 pub mod model;
 pub mod params;
 pub mod plan;
+pub mod provenance;
 pub mod reduce;
 pub mod report;
 pub mod scenario;

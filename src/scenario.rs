@@ -74,6 +74,9 @@ pub struct Scenario {
     pub constraints: Constraints,
     pub objective: Objective,
     pub workload: Workload,
+    /// SHA-256 (hex) of the scenario text as read, and of the catalog it was read against.
+    pub sha256: String,
+    pub catalog_sha256: String,
 }
 
 impl Scenario {
@@ -218,6 +221,8 @@ impl Scenario {
             constraints,
             objective,
             workload,
+            sha256: crate::provenance::sha256_hex(doc.text.as_bytes()),
+            catalog_sha256: catalog.sha256.clone(),
         })
     }
 
