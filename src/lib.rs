@@ -21,4 +21,5 @@ pub mod report;
 pub mod scenario;
 pub mod summary;
 pub mod sweep;
+pub mod uncertain;
 pub mod validate;

@@ -10,6 +10,7 @@ use crate::model::{
     Accelerator, Config, Constraints, Metric, MetricNeeds, Objective, Sense, Workload,
 };
 use crate::params::{round_integer, CostModel, Param, ParamKind, Precision, PARAM_COUNT};
+use crate::uncertain::{self, Statistic, UncertainInput, Uncertainty};
 use toml::de::DeValue;
 
 /// The scenario run when none is given.
@@ -21,7 +22,7 @@ pub const DEFAULT_SCENARIO_NAME: &str = "<built-in configs/scenarios/openai-aws-
 pub const MAX_AXIS_LEN: u64 = 1 << 24;
 
 /// Top-level keys of a scenario.
-const TOP_KEYS: [&str; 8] = [
+const TOP_KEYS: [&str; 9] = [
     "name",
     "description",
     "axes",
@@ -30,6 +31,7 @@ const TOP_KEYS: [&str; 8] = [
     "objective",
     "workload",
     "accelerators",
+    "uncertain",
 ];
 
 /// Where a parameter's value comes from.
@@ -77,6 +79,12 @@ pub struct Scenario {
     /// SHA-256 (hex) of the scenario text as read, and of the catalog it was read against.
     pub sha256: String,
     pub catalog_sha256: String,
+    /// The uncertain inputs (`[uncertain]`, `[accelerators.ID.uncertain]`), if any.
+    pub uncertainty: Option<Uncertainty>,
+    /// `[objective] statistic`: what a configuration's draws are reduced to.
+    pub statistic: Statistic,
+    /// `[constraints] confidence`: the share of draws that must be feasible.
+    pub confidence: f64,
 }
 
 impl Scenario {
@@ -120,7 +128,7 @@ impl Scenario {
             Some(v) => doc.string(v, "description")?.to_string(),
             None => String::new(),
         };
-        let accelerators = parse_accelerators(doc, top, catalog)?;
+        let (accelerators, per_acc_uncertain) = parse_accelerators(doc, top, catalog)?;
         let workload = parse_workload(doc, top)?;
 
         let mut sources = [Source::Default; PARAM_COUNT];
@@ -209,8 +217,24 @@ impl Scenario {
             ));
         }
 
-        let constraints = parse_constraints(doc, top, &workload)?;
-        let objective = parse_objective(doc, top, &workload)?;
+        let (constraints, confidence) = parse_constraints(doc, top, &workload)?;
+        let (objective, statistic) = parse_objective(doc, top, &workload)?;
+        let uncertainty =
+            parse_uncertainty(doc, top, per_acc_uncertain, &first_key_of, &accelerators)?;
+        if let Some(u) = &uncertainty {
+            let drawn = |p: Param| u.draws(p);
+            if (drawn(Param::PowerW) && sets(Param::PowerFrac))
+                || (drawn(Param::PowerFrac) && sets(Param::PowerW))
+                || (drawn(Param::PowerW) && drawn(Param::PowerFrac))
+            {
+                let span = get(top, "uncertain").map(|v| v.span()).unwrap_or(0..0);
+                return Err(doc.error(
+                    span,
+                    "uncertain",
+                    "set either power_w or power_frac, not both (uncertain inputs included)",
+                ));
+            }
+        }
         Ok(Scenario {
             file: doc.file.to_string(),
             name,
@@ -223,6 +247,9 @@ impl Scenario {
             workload,
             sha256: crate::provenance::sha256_hex(doc.text.as_bytes()),
             catalog_sha256: catalog.sha256.clone(),
+            uncertainty,
+            statistic,
+            confidence,
         })
     }
 
@@ -261,6 +288,48 @@ impl Scenario {
                 .accelerators
                 .iter()
                 .any(|a| a.param_values[Param::PowerFrac.index()].is_some())
+            || self
+                .uncertainty
+                .as_ref()
+                .is_some_and(|u| u.draws(Param::PowerFrac))
+    }
+
+    /// The value uncertain parameter `p` takes in draw `k` on the accelerator with code
+    /// `acc` (its own input, else the table-wide one; a `times` draw multiplies the value
+    /// it would otherwise have), or `None` where `p` is not drawn for that accelerator.
+    pub fn drawn_value(&self, p: Param, acc: usize, k: u32) -> Option<f64> {
+        let u = self.uncertainty.as_ref()?;
+        let input = u
+            .inputs_of(p)
+            .find(|i| i.accelerator == Some(acc))
+            .or_else(|| u.inputs_of(p).find(|i| i.accelerator.is_none()))?;
+        let x = input.draw(u.seed, k);
+        Some(if input.times {
+            x * self.accelerators[acc].base(p)
+        } else {
+            x
+        })
+    }
+
+    /// [`Scenario::resolve`] with the uncertain parameters at their values of draw `k`.
+    pub fn resolve_draw<'a>(&'a self, v: &ParamValues, k: u32) -> (Config, &'a Accelerator) {
+        let (mut c, acc) = self.resolve(v);
+        if let Some(u) = &self.uncertainty {
+            let code = v[Param::Accelerator.index()] as usize;
+            for info in crate::params::PARAMS {
+                if u.draws(info.param) {
+                    if let Some(x) = self.drawn_value(info.param, code, k) {
+                        c[info.param] = x;
+                    }
+                }
+            }
+        }
+        (c, acc)
+    }
+
+    /// Draws per configuration: the uncertainty's samples, or 1.
+    pub fn samples(&self) -> u32 {
+        self.uncertainty.as_ref().map_or(1, |u| u.samples)
     }
 
     /// Whether the values of `p` (fixed or axis) are multipliers.
@@ -351,6 +420,10 @@ impl Scenario {
                 }
             }
         };
+        if let Some(u) = &mut self.uncertainty {
+            // A value given on the command line is no longer uncertain.
+            u.inputs.retain(|i| i.param != param);
+        }
         if let Some(k) = self.axis_of(param) {
             // Keep the axis (positions stay meaningful) but make it a single value.
             self.axes[k].values = vec![value];
@@ -416,12 +489,20 @@ fn parse_accelerators(
     doc: &Doc<'_>,
     top: &Table<'_>,
     catalog: &Catalog,
-) -> Result<Vec<Accelerator>, InputError> {
+) -> Result<(Vec<Accelerator>, Vec<PerAccUncertain>), InputError> {
     let mut table: Vec<Accelerator> = catalog.accelerators.clone();
+    let mut uncertain_tables = Vec::new();
     if let Some(v) = get(top, "accelerators") {
         for (id, av) in doc.table(v, "accelerators")?.iter() {
             let key = join_key("accelerators", id.get_ref());
-            let t = doc.table(av, &key)?;
+            let full = doc.table(av, &key)?;
+            // `[accelerators.ID.uncertain]` is read after the table is complete.
+            let t: Table<'_> = full
+                .iter()
+                .filter(|(k, _)| k.get_ref() != "uncertain")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let t = &t;
             // Keys that are parameters (and not catalog figures) set per-accelerator values.
             let is_param = |k: &str| -> bool {
                 !catalog::FIELDS.contains(&k)
@@ -467,13 +548,114 @@ fn parse_accelerators(
                 };
                 acc.param_values[param.index()] = Some(value);
             }
-            match existing {
-                Some(i) => table[i] = acc,
-                None => table.push(acc),
+            let code = match existing {
+                Some(i) => {
+                    table[i] = acc;
+                    i
+                }
+                None => {
+                    table.push(acc);
+                    table.len() - 1
+                }
+            };
+            if let Some(uv) = get(full, "uncertain") {
+                let ukey = join_key(&key, "uncertain");
+                let ut = doc.table(uv, &ukey)?;
+                for (param, dist, times, span) in uncertain::parse_inputs(doc, ut, &ukey, &[])? {
+                    let pkey = join_key(&ukey, param.name());
+                    if !times && table[code].param_values[param.index()].is_some() {
+                        return Err(doc.error(
+                            span,
+                            &pkey,
+                            format!(
+                                "`{}` is also set in [{key}]; a value is fixed or uncertain, not both (an uncertain `times` multiple of it is allowed)",
+                                param.name()
+                            ),
+                        ));
+                    }
+                    uncertain_tables.push(PerAccUncertain {
+                        input: UncertainInput {
+                            param,
+                            dist,
+                            times,
+                            accelerator: Some(code),
+                        },
+                        key: pkey,
+                        span,
+                    });
+                }
             }
         }
     }
-    Ok(table)
+    Ok((table, uncertain_tables))
+}
+
+/// One input of an `[accelerators.ID.uncertain]` table, with where it was written.
+struct PerAccUncertain {
+    input: UncertainInput,
+    key: String,
+    span: std::ops::Range<usize>,
+}
+
+/// The scenario's uncertainty: `[uncertain]` and the per-accelerator tables; a parameter
+/// that is an axis or fixed cannot also be uncertain.
+fn parse_uncertainty(
+    doc: &Doc<'_>,
+    top: &Table<'_>,
+    per_acc: Vec<PerAccUncertain>,
+    set_as: &[Option<(String, Value<'_>)>; PARAM_COUNT],
+    accelerators: &[Accelerator],
+) -> Result<Option<Uncertainty>, InputError> {
+    let table = get(top, "uncertain");
+    if table.is_none() && per_acc.is_empty() {
+        return Ok(None);
+    }
+    let (samples, seed, mut inputs) = match table {
+        Some(v) => {
+            let (samples, seed, list) = uncertain::parse_table(doc, v)?;
+            let mut inputs = Vec::new();
+            for (param, dist, times, span) in list {
+                let key = join_key("uncertain", param.name());
+                if let Some((first, _)) = &set_as[param.index()] {
+                    return Err(doc.error(
+                        span,
+                        &key,
+                        format!("already set as `{first}`; a parameter is an axis, fixed or uncertain, not two of them"),
+                    ));
+                }
+                inputs.push((
+                    UncertainInput {
+                        param,
+                        dist,
+                        times,
+                        accelerator: None,
+                    },
+                    key,
+                    span,
+                ));
+            }
+            (samples, seed, inputs)
+        }
+        None => (uncertain::DEFAULT_SAMPLES, 0, Vec::new()),
+    };
+    for a in per_acc {
+        if let Some((first, _)) = &set_as[a.input.param.index()] {
+            return Err(doc.error(
+                a.span,
+                &a.key,
+                format!("already set as `{first}`; a parameter is an axis, fixed or uncertain, not two of them"),
+            ));
+        }
+        inputs.push((a.input, a.key, a.span));
+    }
+    // Draws must keep each parameter inside what the model can take: a multiple is >= 0
+    // (checked when parsing); other values are checked per draw by the model's ranges.
+    let _ = accelerators;
+    Ok(Some(Uncertainty {
+        samples,
+        seed,
+        inputs: inputs.into_iter().map(|(i, _, _)| i).collect(),
+    }))
 }
 
 /// The inside of a relative value `{ times = ... }`, or `None` for a plain value. Only
@@ -592,29 +774,56 @@ fn parse_constraints(
     doc: &Doc<'_>,
     top: &Table<'_>,
     w: &Workload,
-) -> Result<Constraints, InputError> {
+) -> Result<(Constraints, f64), InputError> {
     let mut c = Constraints::default();
+    let mut confidence = 1.0;
     if let Some(v) = get(top, "constraints") {
         let t = doc.table(v, "constraints")?;
-        doc.only_keys(t, "constraints", &Constraints::NAMES)?;
+        let mut allowed = Constraints::NAMES.to_vec();
+        allowed.push("confidence");
+        doc.only_keys(t, "constraints", &allowed)?;
         for (k, x) in t.iter() {
             let key = join_key("constraints", k.get_ref());
             let n = doc.number(x, &key)?;
+            if k.get_ref() == "confidence" {
+                if !(n > 0.0 && n <= 1.0) {
+                    return Err(doc.error(x.span(), &key, format!("must be in (0, 1], got {n}")));
+                }
+                confidence = n;
+                continue;
+            }
             if k.get_ref() == "max_train_days" {
                 needs_workload(doc, x.span(), &key, Metric::TrainDays, w)?;
             }
             c.set(k.get_ref(), n);
         }
     }
-    Ok(c)
+    Ok((c, confidence))
 }
 
-fn parse_objective(doc: &Doc<'_>, top: &Table<'_>, w: &Workload) -> Result<Objective, InputError> {
+fn parse_objective(
+    doc: &Doc<'_>,
+    top: &Table<'_>,
+    w: &Workload,
+) -> Result<(Objective, Statistic), InputError> {
     let Some(v) = get(top, "objective") else {
-        return Ok(Objective::default());
+        return Ok((Objective::default(), Statistic::Mean));
     };
     let t = doc.table(v, "objective")?;
-    doc.only_keys(t, "objective", &["metric", "sense"])?;
+    doc.only_keys(t, "objective", &["metric", "sense", "statistic"])?;
+    let statistic = match get(t, "statistic") {
+        None => Statistic::Mean,
+        Some(sv) => {
+            let name = doc.string(sv, "objective.statistic")?;
+            Statistic::from_name(name).ok_or_else(|| {
+                doc.error(
+                    sv.span(),
+                    "objective.statistic",
+                    format!("expected \"mean\" or \"pNN\" with 0 < NN < 100 (e.g. \"p10\"), got `{name}`"),
+                )
+            })?
+        }
+    };
     let Some(mv) = get(t, "metric") else {
         return Err(doc.error(
             v.span(),
@@ -657,7 +866,7 @@ fn parse_objective(doc: &Doc<'_>, top: &Table<'_>, w: &Workload) -> Result<Objec
             )
         })?,
     };
-    Ok(Objective { metric, sense })
+    Ok((Objective { metric, sense }, statistic))
 }
 
 /// Parse one fixed value (or one list element) of a parameter into its raw code.
