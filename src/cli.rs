@@ -47,6 +47,25 @@ impl CliError {
     }
 }
 
+impl From<clustersweep::output::OutputError> for CliError {
+    /// A closed stdout ends the command quietly (code 0, no message); any other write
+    /// failure is a run-time failure.
+    fn from(e: clustersweep::output::OutputError) -> Self {
+        match e {
+            clustersweep::output::OutputError::BrokenPipe => CliError {
+                code: 0,
+                message: String::new(),
+            },
+            other => CliError::runtime(other.to_string()),
+        }
+    }
+}
+
+/// Print text on stdout; a closed or failing stdout becomes a [`CliError`].
+fn emit(text: &str) -> Result<(), CliError> {
+    Ok(clustersweep::output::stdout_write(text.as_bytes())?)
+}
+
 impl From<InputError> for CliError {
     fn from(e: InputError) -> Self {
         CliError::input(e.to_string())
@@ -261,12 +280,8 @@ impl SweepOptions {
             return Err(CliError::input("--threads: must be at least 1"));
         }
         if let Some(dir) = &args.out {
-            if dir.exists() && !dir.is_dir() {
-                return Err(CliError::input(format!(
-                    "--out: {} exists and is not a folder",
-                    dir.display()
-                )));
-            }
+            clustersweep::output::prepare_dir(dir)
+                .map_err(|e| CliError::runtime(format!("--out: {e}")))?;
         }
         let plan = SweepPlan::new(scenario, args.group_by.as_deref())
             .map_err(|e| CliError::input(e.to_string()))?;
@@ -329,17 +344,15 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
     let doc = report::json::summary(&summary);
     if let Some(dir) = &out {
         write_out(dir, &summary, &doc)?;
+        eprintln!(
+            "clustersweep: wrote {}/summary.json, best_by.csv, pareto.csv",
+            dir.display()
+        );
     }
     if json {
         print_json(&doc)?;
     } else {
-        print!("{}", report::table::summary(&summary));
-        if let Some(dir) = &out {
-            println!(
-                "\nwrote {}/summary.json, best_by.csv, pareto.csv",
-                dir.display()
-            );
-        }
+        emit(&report::table::summary(&summary))?;
     }
     Ok(0)
 }
@@ -347,8 +360,7 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
 /// Print a JSON document, pretty, on stdout.
 fn print_json(doc: &serde_json::Value) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(doc).map_err(|e| CliError::runtime(e.to_string()))?;
-    println!("{text}");
-    Ok(())
+    emit(&format!("{text}\n"))
 }
 
 fn progress_bar(len: u64) -> indicatif::ProgressBar {
@@ -375,15 +387,18 @@ fn write_out(
             dir.join(what).display()
         ))
     };
-    std::fs::create_dir_all(dir).map_err(|e| fail("", &e))?;
     let json = serde_json::to_vec_pretty(doc).map_err(|e| fail("summary.json", &e))?;
-    report::write_atomic(&dir.join("summary.json"), &json).map_err(|e| fail("summary.json", &e))?;
     let best_by = report::csv::best_by(summary).map_err(|e| fail("best_by.csv", &e))?;
-    report::write_atomic(&dir.join("best_by.csv"), &best_by)
-        .map_err(|e| fail("best_by.csv", &e))?;
     let pareto = report::csv::pareto(summary).map_err(|e| fail("pareto.csv", &e))?;
-    report::write_atomic(&dir.join("pareto.csv"), &pareto).map_err(|e| fail("pareto.csv", &e))?;
-    Ok(())
+    clustersweep::output::write_set(
+        dir,
+        &[
+            ("summary.json", &json),
+            ("best_by.csv", &best_by),
+            ("pareto.csv", &pareto),
+        ],
+    )
+    .map_err(|e| CliError::runtime(format!("--out: {e}")))
 }
 
 fn eval(
@@ -415,7 +430,7 @@ fn eval(
         let doc = report::json::eval_object(&r);
         print_json(&doc)?;
     } else {
-        print!("{}", report::table::eval(&scenario.name, &r));
+        emit(&report::table::eval(&scenario.name, &r))?;
     }
     Ok(0)
 }
@@ -425,7 +440,7 @@ fn list_catalog(json: bool, catalog: CatalogArg) -> Result<i32, CliError> {
     if json {
         print_json(&report::catalog::json(&catalog))?;
     } else {
-        print!("{}", report::catalog::table(&catalog));
+        emit(&report::catalog::table(&catalog))?;
     }
     Ok(0)
 }
@@ -436,7 +451,7 @@ fn validate(json: bool, dir: Option<PathBuf>, catalog: CatalogArg) -> Result<i32
     if json {
         print_json(&report::backtest::json(&results))?;
     } else {
-        print!("{}", report::backtest::table(&results));
+        emit(&report::backtest::table(&results))?;
     }
     let failed = results.iter().any(|r| !r.pass);
     Ok(if failed { EXIT_RUNTIME } else { 0 })
@@ -450,7 +465,7 @@ fn list_adapters(json: bool) -> Result<i32, CliError> {
     if json {
         print_json(&report::adapters::json(&list))?;
     } else {
-        print!("{}", report::adapters::table(&list));
+        emit(&report::adapters::table(&list))?;
     }
     Ok(0)
 }
@@ -544,14 +559,23 @@ fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
         }
     }
     let bench_report = bench::report(results, measure.repeats);
-    print!("{}", report::bench::table(&bench_report));
+    let table = report::bench::table(&bench_report);
+    match &json {
+        // The JSON document owns stdout; the table goes to stderr.
+        Some(path) if clustersweep::output::is_stdout(path) => eprint!("{table}"),
+        _ => emit(&table)?,
+    }
     if let Some(path) = json {
-        let text = serde_json::to_vec_pretty(&bench_report)
+        let mut text = serde_json::to_vec_pretty(&bench_report)
             .map_err(|e| CliError::runtime(e.to_string()))?;
-        report::write_atomic(&path, &text).map_err(|e| {
-            CliError::runtime(format!("--json: cannot write {}: {e}", path.display()))
+        text.push(b'\n');
+        clustersweep::output::write_file(&path, &text).map_err(|e| match e {
+            clustersweep::output::OutputError::BrokenPipe => CliError::from(e),
+            e => CliError::runtime(format!("--json: {e}")),
         })?;
-        println!("wrote {}", path.display());
+        if !clustersweep::output::is_stdout(&path) {
+            eprintln!("clustersweep: wrote {}", path.display());
+        }
     }
     Ok(0)
 }
@@ -574,6 +598,6 @@ fn bench_compare(files: Vec<PathBuf>) -> Result<i32, CliError> {
         }
         reports.push((name, r));
     }
-    print!("{}", report::bench::compare(&reports));
+    emit(&report::bench::compare(&reports))?;
     Ok(0)
 }

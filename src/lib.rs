@@ -13,6 +13,7 @@ pub mod format;
 pub mod grid;
 pub mod input;
 pub mod model;
+pub mod output;
 pub mod params;
 pub mod plan;
 pub mod provenance;

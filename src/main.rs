@@ -1,13 +1,42 @@
 //! The `clustersweep` binary: parses arguments, runs the command, prints errors as one line
-//! and maps them to exit codes (see [`cli`]).
+//! and maps them to exit codes (see [`cli`]). A closed stdout ends any command quietly and a
+//! failing one is exit 1 with one line, even where a `print!` was used (see
+//! [`stdout_panic_hook`]).
 
 mod cli;
 
+/// Turn the panic that `print!`/`println!` raise on a failed stdout write into what the
+/// commands do themselves: a closed pipe ends quietly (exit 0), any other write error is
+/// one line and exit 1. Every other panic keeps the default report.
+fn stdout_panic_hook() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if let Some(reason) = text.strip_prefix("failed printing to stdout: ") {
+            if reason.contains("Broken pipe") {
+                std::process::exit(0);
+            }
+            eprintln!("clustersweep: error: cannot write stdout: {reason}");
+            std::process::exit(cli::EXIT_RUNTIME);
+        }
+        default(info);
+    }));
+}
+
 fn main() {
+    stdout_panic_hook();
+    clustersweep::output::catch_file_size_signal();
     let code = match cli::main() {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("clustersweep: error: {}", e.message);
+            if !e.message.is_empty() {
+                eprintln!("clustersweep: error: {}", e.message);
+            }
             e.code
         }
     };
