@@ -1,13 +1,15 @@
 //! Command-line interface: argument definitions (clap) validated once into options, dispatch
 //! to the commands (rendering is `clustersweep::report`'s), and exit codes.
 //! Exit codes: 0 success; 1 a run-time failure (e.g. writing `--out`, or `validate` found a
-//! failing case); 2 bad input (arguments, scenario, catalog); 3 GPU unavailable or failed.
+//! failing case); 2 bad input (arguments, scenario, catalog); 3 GPU unavailable or failed;
+//! 4 the run worked but a check failed (`--check`, `--require-feasible`, `[checks]`).
 
 use clap::{Parser, Subcommand, ValueEnum};
 use clustersweep::backend::cpu::CpuBackend;
 use clustersweep::backend::gpu::{GpuBackend, GpuOptions};
 use clustersweep::backend::Backend;
 use clustersweep::catalog::Catalog;
+use clustersweep::checks::CheckSet;
 use clustersweep::input::InputError;
 use clustersweep::params::Param;
 use clustersweep::plan::SweepPlan;
@@ -24,6 +26,8 @@ pub const EXIT_INPUT: i32 = 2;
 pub const EXIT_RUNTIME: i32 = 1;
 /// Exit code when the GPU is unavailable or fails.
 pub const EXIT_GPU: i32 = 3;
+/// Exit code when the run worked but the plan did not pass a check.
+pub const EXIT_CHECK: i32 = 4;
 
 /// An error for the user: a one-line message and an exit code.
 #[derive(Debug)]
@@ -121,8 +125,9 @@ struct CatalogArg {
 // The `sweep` arguments as parsed; `SweepOptions::from_args` validates them.
 #[derive(clap::Args, Debug)]
 struct SweepArgs {
-    /// Scenario file (TOML); the built-in default scenario when omitted.
-    scenario: Option<PathBuf>,
+    /// Scenario files (TOML); the built-in default scenario when none is given. With
+    /// several, `--out DIR` writes `DIR/<scenario name>/`.
+    scenarios: Vec<PathBuf>,
     /// Where to evaluate.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendChoice,
@@ -141,6 +146,13 @@ struct SweepArgs {
     /// GPU adapter whose name contains this text (see `clustersweep adapters`).
     #[arg(long, value_name = "SUBSTRING")]
     adapter: Option<String>,
+    /// A check the summary must pass, `PATH OP VALUE` with PATH a numeric field's JSON path
+    /// (e.g. `best.tco_usd <= 38e9`); repeatable; a failed check exits 4.
+    #[arg(long = "check", value_name = "'PATH OP VALUE'", value_parser = clustersweep::checks::parse_check)]
+    checks: Vec<clustersweep::checks::Check>,
+    /// Exit 4 when no configuration is feasible.
+    #[arg(long)]
+    require_feasible: bool,
     #[command(flatten)]
     catalog: CatalogArg,
 }
@@ -257,10 +269,10 @@ fn load_scenario(path: &Option<PathBuf>, catalog: &Catalog) -> Result<Scenario, 
     })
 }
 
-/// `sweep`'s options, validated: the scenario loaded and planned (with its `--group-by`),
-/// where to run it and where the results go.
+/// `sweep`'s options, validated: the scenarios loaded and planned (with their
+/// `--group-by`), where to run them, where the results go and what they must pass.
 struct SweepOptions {
-    plan: SweepPlan,
+    plans: Vec<SweepPlan>,
     backend: BackendChoice,
     /// `--adapter`: a GPU adapter whose name contains this text.
     adapter: Option<String>,
@@ -268,6 +280,8 @@ struct SweepOptions {
     threads: usize,
     json: bool,
     out: Option<PathBuf>,
+    /// `--check` and `--require-feasible` (each scenario's `[checks]` are added to these).
+    checks: CheckSet,
 }
 
 impl SweepOptions {
@@ -275,7 +289,14 @@ impl SweepOptions {
     /// (or the input file).
     fn from_args(args: SweepArgs) -> Result<SweepOptions, CliError> {
         let catalog = load_catalog(&args.catalog)?;
-        let scenario = load_scenario(&args.scenario, &catalog)?;
+        let scenarios = if args.scenarios.is_empty() {
+            vec![Scenario::builtin_default(&catalog)?]
+        } else {
+            args.scenarios
+                .iter()
+                .map(|p| Scenario::load(&p.to_string_lossy(), &catalog))
+                .collect::<Result<Vec<_>, _>>()?
+        };
         if args.threads == Some(0) {
             return Err(CliError::input("--threads: must be at least 1"));
         }
@@ -283,27 +304,71 @@ impl SweepOptions {
             clustersweep::output::prepare_dir(dir)
                 .map_err(|e| CliError::runtime(format!("--out: {e}")))?;
         }
-        let plan = SweepPlan::new(scenario, args.group_by.as_deref())
-            .map_err(|e| CliError::input(e.to_string()))?;
+        if scenarios.len() > 1 {
+            out_folder_names(&scenarios)?;
+        }
+        let plans = scenarios
+            .into_iter()
+            .map(|s| {
+                SweepPlan::new(s, args.group_by.as_deref())
+                    .map_err(|e| CliError::input(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(SweepOptions {
-            plan,
+            plans,
             backend: args.backend,
             adapter: args.adapter,
             threads: args.threads.unwrap_or(0),
             json: args.json,
             out: args.out,
+            checks: CheckSet {
+                checks: args.checks,
+                require_feasible: args.require_feasible,
+            },
         })
     }
 }
 
+/// The folder under `--out` for each of several scenarios: its name, with characters other
+/// than letters, digits, `-`, `_` and `.` replaced by `_`; two scenarios with the same
+/// folder are bad input.
+fn out_folder_names(scenarios: &[Scenario]) -> Result<Vec<String>, CliError> {
+    let mut names: Vec<String> = Vec::new();
+    for s in scenarios {
+        let mut name: String = s
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if name.is_empty() || name.chars().all(|c| c == '.') {
+            name = "scenario".into();
+        }
+        if let Some(k) = names.iter().position(|n| *n == name) {
+            return Err(CliError::input(format!(
+                "{}: scenario name `{}` gives the same --out folder `{name}` as {}; give the scenarios different names",
+                s.file, s.name, scenarios[k].file
+            )));
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
 fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
     let SweepOptions {
-        plan,
+        plans,
         backend,
         adapter,
         threads,
         json,
         out,
+        checks,
     } = opts;
     let cpu = CpuBackend::new(threads).map_err(|e| CliError::runtime(e.message))?;
     let gpu_backend;
@@ -331,28 +396,76 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             }
         }
     };
-    let bar = progress_bar(plan.grid.size);
-    let tick = |n: u64| bar.inc(n);
-    let summary = run_sweep(&plan, primary, fallback, &tick).map_err(|e| CliError {
-        code: EXIT_GPU,
-        message: e.message,
-    })?;
-    bar.finish_and_clear();
-    for n in &summary.notices {
-        eprintln!("clustersweep: notice: {n}");
-    }
-    let doc = report::json::summary(&summary);
-    if let Some(dir) = &out {
-        write_out(dir, &summary, &doc)?;
-        eprintln!(
-            "clustersweep: wrote {}/summary.json, best_by.csv, pareto.csv",
-            dir.display()
-        );
+    let several = plans.len() > 1;
+    let folders = if several {
+        out_folder_names(&plans.iter().map(|p| p.scenario.clone()).collect::<Vec<_>>())?
+    } else {
+        vec![String::new()]
+    };
+    let mut docs = Vec::new();
+    let mut failed_checks = 0;
+    for (plan, folder) in plans.iter().zip(&folders) {
+        let bar = progress_bar(plan.grid.size);
+        let tick = |n: u64| bar.inc(n);
+        let summary = run_sweep(plan, primary, fallback, &tick).map_err(|e| CliError {
+            code: EXIT_GPU,
+            message: e.message,
+        })?;
+        bar.finish_and_clear();
+        for n in &summary.notices {
+            eprintln!("clustersweep: notice: {n}");
+        }
+        let mut doc = report::json::summary(&summary);
+        let set = checks.merged(&plan.scenario.checks);
+        let outcomes = clustersweep::checks::evaluate(&set, &doc)
+            .map_err(|e| CliError::input(e.to_string()))?;
+        if !outcomes.is_empty() {
+            report::json::add_checks(&mut doc, &outcomes);
+        }
+        let dir = out
+            .as_ref()
+            .map(|d| if several { d.join(folder) } else { d.clone() });
+        if let Some(dir) = &dir {
+            write_out(dir, &summary, &doc)?;
+            eprintln!(
+                "clustersweep: wrote {}/summary.json, best_by.csv, pareto.csv",
+                dir.display()
+            );
+        }
+        if !json {
+            if several {
+                emit(&format!(
+                    "== {} ({})\n",
+                    summary.scenario_name, summary.scenario_file
+                ))?;
+            }
+            emit(&report::table::summary(&summary))?;
+        }
+        for o in &outcomes {
+            let line = format!(
+                "clustersweep: {}: check {}",
+                summary.scenario_name,
+                o.line()
+            );
+            if !o.pass {
+                failed_checks += 1;
+                eprintln!("{line}");
+            } else if !json {
+                emit(&format!("{line}\n"))?;
+            }
+        }
+        docs.push(doc);
     }
     if json {
-        print_json(&doc)?;
-    } else {
-        emit(&report::table::summary(&summary))?;
+        if several {
+            print_json(&serde_json::Value::Array(docs))?;
+        } else if let Some(doc) = docs.first() {
+            print_json(doc)?;
+        }
+    }
+    if failed_checks > 0 {
+        eprintln!("clustersweep: {failed_checks} check(s) failed (exit {EXIT_CHECK})");
+        return Ok(EXIT_CHECK);
     }
     Ok(0)
 }

@@ -9,6 +9,7 @@
 pub mod backend;
 pub mod bench;
 pub mod catalog;
+pub mod checks;
 pub mod format;
 pub mod grid;
 pub mod input;

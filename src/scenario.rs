@@ -22,7 +22,7 @@ pub const DEFAULT_SCENARIO_NAME: &str = "<built-in configs/scenarios/openai-aws-
 pub const MAX_AXIS_LEN: u64 = 1 << 24;
 
 /// Top-level keys of a scenario.
-const TOP_KEYS: [&str; 9] = [
+const TOP_KEYS: [&str; 10] = [
     "name",
     "description",
     "axes",
@@ -32,6 +32,7 @@ const TOP_KEYS: [&str; 9] = [
     "workload",
     "accelerators",
     "uncertain",
+    "checks",
 ];
 
 /// Where a parameter's value comes from.
@@ -85,6 +86,8 @@ pub struct Scenario {
     pub statistic: Statistic,
     /// `[constraints] confidence`: the share of draws that must be feasible.
     pub confidence: f64,
+    /// The `[checks]` table: what a run of this scenario must pass (exit 4 otherwise).
+    pub checks: crate::checks::CheckSet,
 }
 
 impl Scenario {
@@ -250,6 +253,7 @@ impl Scenario {
             uncertainty,
             statistic,
             confidence,
+            checks: crate::checks::parse_checks_table(doc, top)?,
         })
     }
 

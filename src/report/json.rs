@@ -86,3 +86,26 @@ pub fn summary(s: &Summary) -> Value {
         "notices": s.notices,
     })
 }
+
+/// Add the outcome of the run's checks to a summary document, as `checks`: one object per
+/// check with its path, operator, bound, the value found (null when the field was null),
+/// whether it passed and where it came from.
+pub fn add_checks(doc: &mut Value, outcomes: &[crate::checks::CheckOutcome]) {
+    let list: Vec<Value> = outcomes
+        .iter()
+        .map(|o| {
+            json!({
+                "check": o.check.to_string(),
+                "path": o.check.path,
+                "op": o.check.op.symbol(),
+                "bound": num(o.check.bound),
+                "value": o.value.map_or(Value::Null, num),
+                "pass": o.pass,
+                "origin": o.check.origin,
+            })
+        })
+        .collect();
+    if let Some(m) = doc.as_object_mut() {
+        m.insert("checks".into(), Value::Array(list));
+    }
+}
