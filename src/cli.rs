@@ -4,6 +4,8 @@
 //! failing case); 2 bad input (arguments, scenario, catalog); 3 GPU unavailable or failed;
 //! 4 the run worked but a check failed (`--check`, `--require-feasible`, `[checks]`).
 
+mod calibrate;
+
 use clap::{Parser, Subcommand, ValueEnum};
 use clustersweep::backend::cpu::CpuBackend;
 use clustersweep::backend::gpu::{GpuBackend, GpuOptions};
@@ -37,13 +39,13 @@ pub struct CliError {
 }
 
 impl CliError {
-    fn input(message: impl Into<String>) -> Self {
+    pub(crate) fn input(message: impl Into<String>) -> Self {
         CliError {
             code: EXIT_INPUT,
             message: message.into(),
         }
     }
-    fn runtime(message: impl Into<String>) -> Self {
+    pub(crate) fn runtime(message: impl Into<String>) -> Self {
         CliError {
             code: EXIT_RUNTIME,
             message: message.into(),
@@ -223,6 +225,8 @@ enum Command {
         #[command(flatten)]
         args: BenchArgs,
     },
+    /// Fit dvfs_exponent and idle_w (and load_frac) to measured power-limit traces.
+    Calibrate(calibrate::CalibrateArgs),
     /// List the hardware catalog.
     Catalog {
         /// Print JSON.
@@ -246,6 +250,7 @@ pub fn main() -> Result<i32, CliError> {
             catalog,
         } => eval(scenario, set, json, catalog),
         Command::Catalog { json, catalog } => list_catalog(json, catalog),
+        Command::Calibrate(args) => calibrate::run(args),
         Command::Validate { json, dir, catalog } => validate(json, dir, catalog),
         Command::Bench {
             action: Some(BenchAction::Compare { files }),

@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod calibrate;
 pub mod catalog;
 pub mod checks;
 pub mod format;
