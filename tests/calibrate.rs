@@ -298,9 +298,17 @@ fn bad_files_name_the_line_and_column() {
 }
 
 #[test]
-fn a_group_with_too_few_points_is_named() {
-    let text =
-        "w,power_limit,time_per_epoch\na,100,4\na,200,2\na,300,1\na,300,1\nb,100,4\nb,300,1\n";
+fn a_group_with_too_few_points_is_left_out_and_named() {
+    let text = "w,power_limit,time_per_epoch\na,100,4\na,200,2\na,300,1\na,300,1\nb,100,4\nb,300,1\nc,200,3\nc,200,3\n";
+    let (code, err) = calibrate_text(text, &["--group", "w"]);
+    assert_eq!(
+        err,
+        "clustersweep: notice: left out: bad.csv: b: 2 points, need at least 4 to fit 3 parameters and estimate their errors\n\
+         clustersweep: notice: left out: bad.csv: c: every row has the same power limit (200 W); a fit needs at least two\n"
+    );
+    assert_eq!(code, 0);
+    // When no group can be fitted, the first reason is the error.
+    let text = "w,power_limit,time_per_epoch\nb,100,4\nb,300,1\nc,200,3\nc,200,3\n";
     let (code, err) = calibrate_text(text, &["--group", "w"]);
     assert_eq!(
         err,
@@ -368,4 +376,114 @@ fn the_point_snippet_pastes_into_a_scenario_that_runs_with_the_fitted_values() {
     let s = clock_factor_in_scenario(point, 0.5);
     let want = ((0.5 * 400.0 - 50.0) / (400.0 - 50.0_f64)).powf(1.0 / pasted);
     assert!((s - want).abs() < 1e-12, "{s} vs {want}");
+}
+
+#[test]
+fn the_uncertain_snippet_pastes_into_a_scenario_that_draws_around_the_fit() {
+    use clustersweep::catalog::Catalog;
+    use clustersweep::params::Param;
+    use clustersweep::scenario::Scenario;
+    let out = run(&[
+        "calibrate",
+        fixture("a100-pcie-perseus-power-cap.csv").to_str().unwrap(),
+        "--tdp-w",
+        "300",
+        "--group",
+        "workload",
+        "--idle-w",
+        "50",
+        "--accelerator",
+        "A100-SXM4-80GB",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let uncertain = doc["toml"]["uncertain"].as_str().unwrap();
+    // idle_w was held, so it is not drawn; dvfs_exponent and load_frac are.
+    assert!(uncertain.contains("# idle_w: not drawn"), "{uncertain}");
+    let normal_of = |name: &str| -> (f64, f64) {
+        let line = uncertain
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} = {{ normal = [")))
+            .unwrap_or_else(|| panic!("no normal {name} in {uncertain}"));
+        let inner = line.split(']').next().unwrap();
+        let (m, sd) = inner.split_once(',').unwrap();
+        (m.trim().parse().unwrap(), sd.trim().parse().unwrap())
+    };
+    let (m, sd) = normal_of("dvfs_exponent");
+    let gamma = &doc["pooled"]["dvfs_exponent"];
+    assert!((m - gamma["value"].as_f64().unwrap()).abs() <= 5e-4 * m);
+    assert!((sd - gamma["se"].as_f64().unwrap()).abs() <= 0.05 * sd);
+
+    let text = format!(
+        "name = \"pasted\"\n\n[fixed]\naccelerator = \"A100-SXM4-80GB\"\ngpu_count = 1024\n\
+         power_frac = 0.5\n\n[uncertain]\nsamples = 2000\n\n{uncertain}\n"
+    );
+    let catalog = Catalog::builtin().unwrap();
+    let s = Scenario::parse("pasted.toml", &text, &catalog).unwrap_or_else(|e| panic!("{e}"));
+    let acc = s
+        .accelerators
+        .iter()
+        .position(|a| a.id == "A100-SXM4-80GB")
+        .unwrap();
+    let draws: Vec<f64> = (0..2000)
+        .map(|k| s.drawn_value(Param::DvfsExponent, acc, k).unwrap())
+        .collect();
+    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    // Truncated at +/- 3 sd; the mean of 2,000 draws within 4 standard errors of it.
+    assert!(draws.iter().all(|g| (g - m).abs() <= 3.0 * sd + 1e-12));
+    assert!(
+        (mean - m).abs() < 4.0 * sd / (2000f64).sqrt(),
+        "{mean} vs {m}"
+    );
+    // The same file runs.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pasted.toml");
+    std::fs::write(&path, &text).unwrap();
+    let out = run(&["eval", path.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn catalog_exponents_are_fitted_from_the_cited_data_or_marked_unfitted() {
+    use clustersweep::catalog::Catalog;
+    let catalog = Catalog::builtin().unwrap();
+    let mut fitted = Vec::new();
+    for a in &catalog.accelerators {
+        let cite = catalog.sources[&a.id]
+            .get("dvfs_exponent")
+            .map(String::as_str)
+            .unwrap_or("");
+        if cite.starts_with("fit: ") {
+            fitted.push(a.id.clone());
+        } else {
+            assert!(cite.starts_with("unfitted: "), "{}: {cite}", a.id);
+        }
+    }
+    assert_eq!(fitted, vec!["A100-SXM4-80GB".to_string()]);
+    // The A100 figure is what the cited command gives, to the catalog's 3 digits, with
+    // idle_w held at the catalog's figure.
+    let a100 = catalog
+        .accelerators
+        .iter()
+        .find(|a| a.id == "A100-SXM4-80GB")
+        .unwrap();
+    let c = fit_fixture(
+        "a100-pcie-perseus-power-cap.csv",
+        grouped(&["workload"]),
+        CalibrateOptions {
+            idle_w: Some(a100.idle_w),
+            ..opts(300.0)
+        },
+    );
+    let g = c.pooled.as_ref().unwrap().fitted.gamma;
+    assert!((a100.dvfs_exponent - g.value).abs() < 0.005, "{g:?}");
 }

@@ -35,7 +35,26 @@ pub fn compare(
     opts: &CalibrateOptions,
     forms: &[ClockForm],
 ) -> Result<Vec<HeldOut>, CalibrateError> {
-    let groups = m.groups();
+    // The groups a per-group fit of every form would take (as `calibrate` leaves out the
+    // others), so each form sees the same points.
+    let most_params = forms
+        .iter()
+        .map(|&form| {
+            let spec = FitSpec {
+                form,
+                tdp_w: opts.tdp_w,
+                idle_w: opts.idle_w,
+            };
+            fit::parameter_count(&spec, 1)
+        })
+        .max()
+        .unwrap_or(0);
+    let mut groups = m.groups();
+    if groups.len() > 1 {
+        groups.retain(|(_, pts)| {
+            pts.len() > most_params && pts.iter().any(|p| p.limit_w != pts[0].limit_w)
+        });
+    }
     let data = prepare(&groups);
     let n: usize = data.iter().map(|(_, d)| d.limits.len()).sum();
     let folds = n.min(MAX_FOLDS);

@@ -125,8 +125,10 @@ pub struct Calibration {
     /// One fit per group (one in all when there are no groups).
     pub groups: Vec<FitReport>,
     /// Shared `dvfs_exponent` and `idle_w` over every group (each keeps its own scale);
-    /// only when there is more than one group.
+    /// only when more than one group was fitted.
     pub pooled: Option<FitReport>,
+    /// Groups left out (too few points or a single limit), with the reason.
+    pub skipped: Vec<CalibrateError>,
 }
 
 impl Calibration {
@@ -200,12 +202,29 @@ pub fn calibrate(m: &Measurements, opts: &CalibrateOptions) -> Result<Calibratio
     };
     let groups = m.groups();
     let mut reports = Vec::new();
+    let mut fitted_groups = Vec::new();
+    let mut skipped = Vec::new();
     for g in &groups {
         let one = std::slice::from_ref(g);
-        reports.push(fit_groups(&m.file, &g.0, one, spec)?);
+        match fit_groups(&m.file, &g.0, one, spec) {
+            Ok(r) => {
+                reports.push(r);
+                fitted_groups.push(g.clone());
+            }
+            // With several groups, one that cannot be fitted is left out (and said so).
+            Err(e @ (CalibrateError::TooFewPoints { .. } | CalibrateError::SingleLimit { .. }))
+                if groups.len() > 1 =>
+            {
+                skipped.push(e)
+            }
+            Err(e) => return Err(e),
+        }
     }
-    let pooled = if groups.len() > 1 {
-        Some(fit_groups(&m.file, "all", &groups, spec)?)
+    if reports.is_empty() {
+        return Err(skipped.remove(0));
+    }
+    let pooled = if fitted_groups.len() > 1 {
+        Some(fit_groups(&m.file, "all", &fitted_groups, spec)?)
     } else {
         None
     };
@@ -215,6 +234,7 @@ pub fn calibrate(m: &Measurements, opts: &CalibrateOptions) -> Result<Calibratio
         columns: m.columns.clone(),
         groups: reports,
         pooled,
+        skipped,
     })
 }
 

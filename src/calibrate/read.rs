@@ -181,7 +181,10 @@ impl Measurements {
                 &headers,
             )
         })?;
-        let power = find("average power", "--power-col", &choice.power, POWER_NAMES)?;
+        // A column read as the limit is not also the draw (clock-lock data give the
+        // measured power as the limit).
+        let power = find("average power", "--power-col", &choice.power, POWER_NAMES)?
+            .filter(|&i| i != limit || choice.power.is_some());
         let mut group = Vec::new();
         for g in &choice.group {
             let i = find("group", "--group", &Some(g.clone()), &[])?

@@ -219,6 +219,7 @@ pub fn json(c: &Calibration, snippets: &Snippets, comparison: Option<&[HeldOut]>
         },
         "groups": c.groups.iter().map(fit_json).collect::<Vec<_>>(),
         "pooled": c.pooled.as_ref().map(fit_json),
+        "skipped": c.skipped.iter().map(|e| e.to_string()).collect::<Vec<_>>(),
         "toml": { "point": snippets.point, "uncertain": snippets.uncertain },
         "comparison": comparison.map(comparison_json),
     })

@@ -94,6 +94,9 @@ pub fn run(args: CalibrateArgs) -> Result<i32, CliError> {
         idle_w: args.idle_w,
     };
     let c = calibrate::calibrate(&m, &opts).map_err(input)?;
+    for e in &c.skipped {
+        eprintln!("clustersweep: notice: left out: {e}");
+    }
     let comparison = if args.compare_forms {
         Some(holdout::compare(&m, &opts, &[ClockForm::PowerLaw, ClockForm::Knee]).map_err(input)?)
     } else {
@@ -138,7 +141,7 @@ pub fn run(args: CalibrateArgs) -> Result<i32, CliError> {
             snippets.point
         );
         println!(
-            "uncertainty (normal is truncated to mean +/- 3 sd):\n{}",
+            "or, to draw them instead (a parameter is fixed or uncertain, not both; normal is truncated to mean +/- 3 sd):\n{}",
             snippets.uncertain
         );
         if let Some(dir) = &args.out {
