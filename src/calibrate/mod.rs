@@ -79,7 +79,7 @@ pub enum CalibrateError {
         group: String,
         reason: String,
     },
-    #[error("{file}: cannot write the plot: {reason}")]
+    #[error("{file}: cannot draw the plot: {reason}")]
     Plot { file: String, reason: String },
 }
 

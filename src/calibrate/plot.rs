@@ -3,7 +3,6 @@
 
 use super::{CalibrateError, Calibration};
 use plotters::prelude::*;
-use std::path::Path;
 
 const PALETTE: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
@@ -98,13 +97,4 @@ fn draw(c: &Calibration, text: &mut String) -> Result<(), String> {
     drop(chart);
     drop(root);
     Ok(())
-}
-
-/// Write the plot to `path` (through a temporary file, renamed).
-pub fn write(c: &Calibration, path: &Path) -> Result<(), CalibrateError> {
-    let text = svg(c)?;
-    crate::report::write_atomic(path, text.as_bytes()).map_err(|e| CalibrateError::Plot {
-        file: path.display().to_string(),
-        reason: e.to_string(),
-    })
 }

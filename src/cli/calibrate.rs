@@ -2,7 +2,7 @@
 //! (`clustersweep::calibrate`), print the table or JSON with the TOML snippets, and with
 //! `--out` write calibration.json and calibration.svg.
 
-use super::{print_json, CliError};
+use super::{emit, print_json, CliError};
 use clap::ValueEnum;
 use clustersweep::calibrate::{self, holdout, plot, render, CalibrateError, ClockForm};
 use clustersweep::catalog::Catalog;
@@ -61,21 +61,14 @@ pub struct CalibrateArgs {
 }
 
 fn input(e: CalibrateError) -> CliError {
-    match e {
-        CalibrateError::Plot { .. } => CliError::runtime(e.to_string()),
-        _ => CliError::input(e.to_string()),
-    }
+    CliError::input(e.to_string())
 }
 
 /// Run `calibrate`.
 pub fn run(args: CalibrateArgs) -> Result<i32, CliError> {
     if let Some(dir) = &args.out {
-        if dir.exists() && !dir.is_dir() {
-            return Err(CliError::input(format!(
-                "--out: {} exists and is not a folder",
-                dir.display()
-            )));
-        }
+        clustersweep::output::prepare_dir(dir)
+            .map_err(|e| CliError::runtime(format!("--out: {e}")))?;
     }
     let choice = calibrate::ColumnChoice {
         limit: args.limit_col,
@@ -111,42 +104,43 @@ pub fn run(args: CalibrateArgs) -> Result<i32, CliError> {
     let snippets = render::snippets(c.headline(), &args.accelerator, min_power_w);
     let doc = render::json(&c, &snippets, comparison.as_deref());
     if let Some(dir) = &args.out {
-        let fail = |what: &str, e: &dyn std::fmt::Display| {
-            CliError::runtime(format!(
-                "--out: cannot write {}: {e}",
-                dir.join(what).display()
-            ))
-        };
-        std::fs::create_dir_all(dir).map_err(|e| fail("", &e))?;
-        let text = serde_json::to_vec_pretty(&doc).map_err(|e| fail("calibration.json", &e))?;
-        clustersweep::report::write_atomic(&dir.join("calibration.json"), &text)
-            .map_err(|e| fail("calibration.json", &e))?;
-        plot::write(&c, &dir.join("calibration.svg")).map_err(input)?;
+        let text = serde_json::to_vec_pretty(&doc).map_err(|e| CliError::runtime(e.to_string()))?;
+        let svg = plot::svg(&c).map_err(|e| CliError::runtime(e.to_string()))?;
+        clustersweep::output::write_set(
+            dir,
+            &[
+                ("calibration.json", &text),
+                ("calibration.svg", svg.as_bytes()),
+            ],
+        )
+        .map_err(|e| CliError::runtime(format!("--out: {e}")))?;
     }
     if args.json {
         print_json(&doc)?;
     } else {
-        print!("{}", render::table(&c));
+        let mut text = render::table(&c);
         if let Some(rows) = &comparison {
-            println!();
-            print!("{}", render::comparison_table(rows));
+            text.push('\n');
+            text.push_str(&render::comparison_table(rows));
         }
         let which = if c.pooled.is_some() {
             "pooled fit"
         } else {
             "fit"
         };
-        println!(
-            "\npoint estimates ({which}), for a scenario:\n{}",
-            snippets.point
+        text.push_str(&format!(
+            "\npoint estimates ({which}), for a scenario:\n{}\n\
+             or, to draw them instead (a parameter is fixed or uncertain, not both; normal is \
+             truncated to mean +/- 3 sd):\n{}",
+            snippets.point, snippets.uncertain
+        ));
+        emit(&text)?;
+    }
+    if let Some(dir) = &args.out {
+        eprintln!(
+            "clustersweep: wrote {}/calibration.json, calibration.svg",
+            dir.display()
         );
-        println!(
-            "or, to draw them instead (a parameter is fixed or uncertain, not both; normal is truncated to mean +/- 3 sd):\n{}",
-            snippets.uncertain
-        );
-        if let Some(dir) = &args.out {
-            println!("wrote {}/calibration.json, calibration.svg", dir.display());
-        }
     }
     Ok(0)
 }
