@@ -200,6 +200,10 @@ enum Command {
         /// Set a parameter: name=value (repeatable).
         #[arg(long = "set", value_name = "NAME=VALUE")]
         set: Vec<String>,
+        /// Draws to evaluate under the scenario's uncertainty (1 ..= 65536; default: the
+        /// scenario's `samples`).
+        #[arg(long, value_name = "N")]
+        samples: Option<u32>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -246,9 +250,10 @@ pub fn main() -> Result<i32, CliError> {
         Command::Eval {
             scenario,
             set,
+            samples,
             json,
             catalog,
-        } => eval(scenario, set, json, catalog),
+        } => eval(scenario, set, samples, json, catalog),
         Command::Catalog { json, catalog } => list_catalog(json, catalog),
         Command::Calibrate(args) => calibrate::run(args),
         Command::Validate { json, dir, catalog } => validate(json, dir, catalog),
@@ -522,6 +527,7 @@ fn write_out(
 fn eval(
     scenario: Option<PathBuf>,
     set: Vec<String>,
+    samples: Option<u32>,
     json: bool,
     catalog: CatalogArg,
 ) -> Result<i32, CliError> {
@@ -541,6 +547,21 @@ fn eval(
         scenario
             .set_from_text(param, value.trim())
             .map_err(|e| CliError::input(format!("--set `{s}`: {e}")))?;
+    }
+    if let Some(n) = samples {
+        let max = clustersweep::uncertain::MAX_SAMPLES;
+        let u = scenario.uncertainty.as_mut().ok_or_else(|| {
+            CliError::input(format!(
+                "--samples: scenario `{}` has no uncertain inputs ([uncertain])",
+                scenario.name
+            ))
+        })?;
+        if n == 0 || n > max {
+            return Err(CliError::input(format!(
+                "--samples: expected 1 to {max}, got {n}"
+            )));
+        }
+        u.samples = n;
     }
     let digits = vec![0u64; scenario.axes.len()];
     let r = describe(&scenario, 0, &scenario.values_at(&digits));

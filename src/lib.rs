@@ -11,6 +11,7 @@ pub mod bench;
 pub mod calibrate;
 pub mod catalog;
 pub mod checks;
+pub mod draws;
 pub mod format;
 pub mod grid;
 pub mod input;

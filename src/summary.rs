@@ -4,6 +4,7 @@
 //! Running the sweep is [`crate::sweep`]'s.
 
 use crate::backend::BackendInfo;
+use crate::draws::{over_draws, DrawStats};
 use crate::model::{evaluate, is_feasible, Metric, Objective, Sense};
 use crate::params::{Param, ParamKind, PARAMS};
 use crate::plan::SweepPlan;
@@ -37,9 +38,21 @@ pub struct Reported {
     pub metrics: Vec<(Metric, f64)>,
     pub valid: bool,
     pub feasible: bool,
+    /// Under uncertainty: the configuration over its draws (`metrics` then holds the
+    /// means, `valid` is "valid in some draw" and `feasible` "p_feasible >= confidence").
+    pub spread: Option<DrawStats>,
 }
 
 impl Reported {
+    /// The value the objective ranks this configuration by: the metric, or under
+    /// uncertainty the scenario's statistic of it.
+    pub fn ranked_by(&self, objective: &Objective) -> f64 {
+        match &self.spread {
+            Some(d) => d.statistic,
+            None => self.metric(objective.metric),
+        }
+    }
+
     pub fn metric(&self, m: Metric) -> f64 {
         self.metrics
             .iter()
@@ -89,13 +102,63 @@ pub struct Summary {
     pub group_by: Vec<Param>,
     /// The metrics that apply to the scenario (the columns of every report).
     pub metric_names: Vec<Metric>,
+    /// The scenario's uncertainty, as applied.
+    pub uncertainty: Option<UncertaintySummary>,
+}
+
+/// How a sweep treated uncertain inputs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UncertaintySummary {
+    pub samples: u32,
+    pub seed: u64,
+    /// The objective's statistic, e.g. `mean` or `p10`.
+    pub statistic: String,
+    pub confidence: f64,
+    /// Each input: its key and its distribution as written.
+    pub inputs: Vec<(String, String)>,
+}
+
+impl UncertaintySummary {
+    pub fn of(s: &Scenario) -> Option<UncertaintySummary> {
+        let u = s.uncertainty.as_ref()?;
+        Some(UncertaintySummary {
+            samples: u.samples,
+            seed: u.seed,
+            statistic: s.statistic.name(),
+            confidence: s.confidence,
+            inputs: u
+                .inputs
+                .iter()
+                .map(|i| {
+                    let d = i.dist.describe();
+                    (
+                        i.key(&s.accelerators),
+                        if i.times {
+                            format!("times = {{ {d} }}")
+                        } else {
+                            d
+                        },
+                    )
+                })
+                .collect(),
+        })
+    }
 }
 
 /// Describe one configuration of a scenario given its raw parameter values.
 pub fn describe(s: &Scenario, index: u64, values: &crate::scenario::ParamValues) -> Reported {
     let (cfg, acc) = s.resolve(values);
-    let e = evaluate(&cfg, acc, &s.workload);
-    let feasible = is_feasible(&e, &s.constraints);
+    let mut e = evaluate(&cfg, acc, &s.workload);
+    let mut feasible = is_feasible(&e, &s.constraints);
+    let spread = s.uncertainty.as_ref().map(|_| over_draws(s, values, None));
+    if let Some(d) = &spread {
+        for (m, sp) in &d.metrics {
+            e.metrics[*m as usize] = sp.mean;
+        }
+        e.valid = d.valid > 0;
+        feasible = d.feasible(s);
+    }
+    let code = values[Param::Accelerator.index()] as usize;
     let mut params = Vec::with_capacity(PARAMS.len());
     // The power limit as both power_w and power_frac, whichever set it.
     let power_w = cfg.power_w(acc);
@@ -107,6 +170,10 @@ pub fn describe(s: &Scenario, index: u64, values: &crate::scenario::ParamValues)
             Param::PowerFrac => power_w / acc.tdp_w,
             _ if info.kind == ParamKind::Categorical => {
                 params.push((p, ParamValue::Text(s.label(p, cfg[p]))));
+                continue;
+            }
+            _ if s.drawn_value(p, code, 0).is_some() => {
+                params.push((p, ParamValue::Text(drawn_as(s, p, code))));
                 continue;
             }
             _ => cfg[p],
@@ -129,6 +196,23 @@ pub fn describe(s: &Scenario, index: u64, values: &crate::scenario::ParamValues)
         metrics,
         valid: e.valid,
         feasible,
+        spread,
+    }
+}
+
+/// How an uncertain parameter is drawn on an accelerator, e.g. `uniform = [0.3, 0.5]`.
+fn drawn_as(s: &Scenario, p: Param, acc: usize) -> String {
+    let Some(u) = &s.uncertainty else {
+        return String::new();
+    };
+    let input = u
+        .inputs_of(p)
+        .find(|i| i.accelerator == Some(acc))
+        .or_else(|| u.inputs_of(p).find(|i| i.accelerator.is_none()));
+    match input {
+        Some(i) if i.times => format!("times {{ {} }}", i.dist.describe()),
+        Some(i) => i.dist.describe(),
+        None => String::new(),
     }
 }
 
@@ -224,6 +308,7 @@ pub fn summarise(
             0.0
         },
         notices: Vec::new(),
+        uncertainty: UncertaintySummary::of(s),
     }
 }
 
@@ -241,7 +326,7 @@ fn pareto_front(plan: &SweepPlan, r: &Reductions) -> Vec<Reported> {
         let fa = a.metric(Metric::FacilityMw);
         let fb = b.metric(Metric::FacilityMw);
         fa.total_cmp(&fb).then_with(|| {
-            let (oa, ob) = (a.metric(obj.metric), b.metric(obj.metric));
+            let (oa, ob) = (a.ranked_by(&obj), b.ranked_by(&obj));
             let better = match obj.sense {
                 Sense::Max => ob.total_cmp(&oa),
                 Sense::Min => oa.total_cmp(&ob),
@@ -251,9 +336,9 @@ fn pareto_front(plan: &SweepPlan, r: &Reductions) -> Vec<Reported> {
     });
     let mut front: Vec<Reported> = Vec::new();
     for p in points {
-        let v = p.metric(obj.metric);
+        let v = p.ranked_by(&obj);
         let dominated = front.last().is_some_and(|q| {
-            let best = q.metric(obj.metric);
+            let best = q.ranked_by(&obj);
             match obj.sense {
                 Sense::Max => v <= best,
                 Sense::Min => v >= best,

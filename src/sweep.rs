@@ -5,6 +5,7 @@
 
 use crate::backend::cpu::CpuBackend;
 use crate::backend::{Backend, BackendError};
+use crate::draws::over_draws;
 use crate::model::{evaluate, is_feasible};
 use crate::plan::SweepPlan;
 use crate::reduce::Reductions;
@@ -92,7 +93,11 @@ pub fn first_infeasible_candidate(plan: &SweepPlan, r: &Reductions) -> Option<u6
         .chain(r.pareto.iter().flatten())
         .map(|c| c.index)
         .find(|&i| {
-            let (cfg, acc) = s.resolve(&plan.values_at(i));
+            let values = plan.values_at(i);
+            if s.uncertainty.is_some() {
+                return !over_draws(s, &values, None).feasible(s);
+            }
+            let (cfg, acc) = s.resolve(&values);
             !is_feasible(&evaluate(&cfg, acc, &s.workload), &s.constraints)
         })
 }

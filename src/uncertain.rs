@@ -307,20 +307,17 @@ impl Uncertainty {
     }
 }
 
+/// One input as parsed: the parameter, its distribution, whether it is a `times` multiple,
+/// and where its key is.
+pub type ParsedInput = (Param, Distribution, bool, std::ops::Range<usize>);
+
 const DISTRIBUTIONS: [&str; 5] = ["uniform", "triangular", "normal", "lognormal", "choice"];
 
 /// Parse the top-level `[uncertain]` table's `samples`, `seed` and inputs.
 pub fn parse_table(
     doc: &Doc<'_>,
     v: &Value<'_>,
-) -> Result<
-    (
-        u32,
-        u64,
-        Vec<(Param, Distribution, bool, std::ops::Range<usize>)>,
-    ),
-    InputError,
-> {
+) -> Result<(u32, u64, Vec<ParsedInput>), InputError> {
     let t = doc.table(v, "uncertain")?;
     let mut samples = DEFAULT_SAMPLES;
     let mut seed = 0u64;
@@ -359,7 +356,7 @@ pub fn parse_inputs(
     t: &Table<'_>,
     prefix: &str,
     skip: &[&str],
-) -> Result<Vec<(Param, Distribution, bool, std::ops::Range<usize>)>, InputError> {
+) -> Result<Vec<ParsedInput>, InputError> {
     let mut out = Vec::new();
     for (k, dv) in t.iter() {
         let name = k.get_ref().as_ref();

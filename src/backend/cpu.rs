@@ -4,7 +4,7 @@
 //! number of threads. The kernel itself (traced once per sweep, shared by the threads) is
 //! [`super::staged`].
 
-use super::staged::{evaluation_order, StagedKernel};
+use super::staged::{evaluation_order, MonteCarloKernel, StagedKernel};
 use super::{Backend, BackendError, BackendInfo, Progress};
 use crate::grid::Grid;
 use crate::plan::SweepPlan;
@@ -69,7 +69,12 @@ impl Backend for CpuBackend {
         range: Range<u64>,
         progress: Progress<'_>,
     ) -> Result<Reductions, BackendError> {
-        let mut total = Reductions::empty(plan);
+        if plan.scenario.uncertainty.is_some() {
+            // Each configuration is `samples` evaluations: pieces of about PIECE of them.
+            let kernel = MonteCarloKernel::new(plan);
+            let piece = (PIECE / plan.scenario.samples() as u64).max(1);
+            return Ok(self.in_pieces(plan, range, piece, progress, |r| kernel.eval_range(plan, r)));
+        }
         // The whole grid is walked in the order that makes the least work (its ranges are
         // then not ranges of scenario indices, so a part of the grid keeps the scenario's).
         let (walked, kernel) = if range == (0..plan.grid.size) {
@@ -79,15 +84,31 @@ impl Backend for CpuBackend {
             (std::borrow::Cow::Borrowed(plan), StagedKernel::new(plan))
         };
         let plan = walked.as_ref();
-        let wave = PIECE * 4 * self.threads() as u64;
+        Ok(self.in_pieces(plan, range, PIECE, progress, |r| kernel.eval_range(plan, r)))
+    }
+}
+
+impl CpuBackend {
+    /// Evaluate `range` in pieces of `piece` indices on the pool, in waves; each wave's
+    /// reductions are merged in index order.
+    fn in_pieces(
+        &self,
+        plan: &SweepPlan,
+        range: Range<u64>,
+        piece: u64,
+        progress: Progress<'_>,
+        eval: impl Fn(Range<u64>) -> Reductions + Sync,
+    ) -> Reductions {
+        let mut total = Reductions::empty(plan);
+        let wave = piece * 4 * self.threads() as u64;
         self.pool.install(|| {
             for wave_range in Grid::split(range, wave) {
-                let pieces: Vec<Range<u64>> = Grid::split(wave_range, PIECE).collect();
+                let pieces: Vec<Range<u64>> = Grid::split(wave_range, piece).collect();
                 let parts: Vec<Reductions> = pieces
                     .into_par_iter()
                     .map(|r| {
                         let n = r.end - r.start;
-                        let red = kernel.eval_range(plan, r);
+                        let red = eval(r);
                         progress(n);
                         red
                     })
@@ -97,6 +118,6 @@ impl Backend for CpuBackend {
                 }
             }
         });
-        Ok(total)
+        total
     }
 }

@@ -301,6 +301,15 @@ impl Backend for GpuBackend {
         if range.is_empty() {
             return Ok(Reductions::empty(plan));
         }
+        if plan.scenario.uncertainty.is_some() {
+            return Err(BackendError {
+                message:
+                    "Monte Carlo sweeps (scenarios with [uncertain]) do not run on the GPU yet"
+                        .into(),
+                done: Some(Box::new(Reductions::empty(plan))),
+                remaining: range,
+            });
+        }
         let longest = self.options.chunk.unwrap_or(range.end - range.start);
         let mut prepared = self.prepare_for(plan, longest).map_err(|e| BackendError {
             message: format!("GPU setup on {}: {e}", self.info.name),

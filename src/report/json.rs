@@ -2,8 +2,9 @@
 //! Non-finite numbers are written as `null`.
 
 use crate::backend::BackendInfo;
+use crate::draws::DrawStats;
 use crate::params::Param;
-use crate::summary::{ParamValue, Reported, Summary};
+use crate::summary::{ParamValue, Reported, Summary, UncertaintySummary};
 use serde_json::{json, Map, Value};
 
 /// Schema name of the summary document.
@@ -40,14 +41,59 @@ pub fn metrics_object(r: &Reported) -> Value {
     Value::Object(m)
 }
 
-/// `{index, params, metrics}`.
+/// `{index, params, metrics}`, and `uncertainty` under uncertainty.
 pub fn reported(r: &Reported) -> Value {
-    json!({"index": r.index, "params": params_object(&r.params), "metrics": metrics_object(r)})
+    let mut v =
+        json!({"index": r.index, "params": params_object(&r.params), "metrics": metrics_object(r)});
+    if let Some(d) = &r.spread {
+        v["uncertainty"] = draws_object(d);
+    }
+    v
+}
+
+/// A configuration over its draws: counts, `p_feasible`, the objective's statistic and
+/// histogram, and every metric's spread.
+pub fn draws_object(d: &DrawStats) -> Value {
+    let metrics: Map<String, Value> = d
+        .metrics
+        .iter()
+        .map(|(m, s)| {
+            (
+                m.name().to_string(),
+                json!({"mean": num(s.mean), "sd": num(s.sd), "min": num(s.min), "p10": num(s.p10),
+                       "p50": num(s.p50), "p90": num(s.p90), "max": num(s.max)}),
+            )
+        })
+        .collect();
+    json!({
+        "samples": d.samples,
+        "valid": d.valid,
+        "feasible": d.feasible,
+        "p_feasible": num(d.p_feasible),
+        "statistic": num(d.statistic),
+        "metrics": metrics,
+        "histogram": {"lo": num(d.histogram.lo), "hi": num(d.histogram.hi), "counts": d.histogram.counts},
+    })
+}
+
+/// The scenario's uncertainty as applied.
+pub fn uncertainty_object(u: &UncertaintySummary) -> Value {
+    let inputs: Map<String, Value> = u
+        .inputs
+        .iter()
+        .map(|(k, d)| (k.clone(), Value::String(d.clone())))
+        .collect();
+    json!({"samples": u.samples, "seed": u.seed, "statistic": u.statistic,
+           "confidence": num(u.confidence), "inputs": inputs})
 }
 
 /// The `eval --json` object.
 pub fn eval_object(r: &Reported) -> Value {
-    json!({"params": params_object(&r.params), "metrics": metrics_object(r), "valid": r.valid, "feasible": r.feasible})
+    let mut v = json!({"params": params_object(&r.params), "metrics": metrics_object(r), "valid": r.valid, "feasible": r.feasible});
+    if let Some(d) = &r.spread {
+        v["uncertainty"] = draws_object(d);
+    }
+    v
 }
 
 /// The `backend` object.
@@ -84,6 +130,7 @@ pub fn summary(s: &Summary) -> Value {
         "stats": stats,
         "timing": {"elapsed_s": num(s.elapsed_s), "configs_per_s": num(s.configs_per_s)},
         "notices": s.notices,
+        "uncertainty": s.uncertainty.as_ref().map_or(Value::Null, uncertainty_object),
     })
 }
 

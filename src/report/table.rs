@@ -18,8 +18,41 @@ pub fn configuration(r: &Reported, indent: &str) -> String {
         let unit = unit_of_param(*p);
         let _ = writeln!(out, "{indent}{:<26}{} {}", p.name(), v, unit);
     }
-    for (m, v) in &r.metrics {
-        let _ = writeln!(out, "{indent}{:<26}{} {}", m.name(), fmt_num(*v), m.unit());
+    out.push_str(&metric_lines(r, indent));
+    out
+}
+
+/// One line per metric: the value, or under uncertainty the mean with its p10..p90 and
+/// sd over the draws, after a line with the draws' counts.
+fn metric_lines(r: &Reported, indent: &str) -> String {
+    let mut out = String::new();
+    let Some(d) = &r.spread else {
+        for (m, v) in &r.metrics {
+            let _ = writeln!(out, "{indent}{:<26}{} {}", m.name(), fmt_num(*v), m.unit());
+        }
+        return out;
+    };
+    let _ = writeln!(
+        out,
+        "{indent}{:<26}{} of {} draws feasible (p_feasible {}), {} valid; objective statistic {}",
+        "draws",
+        d.feasible,
+        d.samples,
+        fmt_num(d.p_feasible),
+        d.valid,
+        fmt_num(d.statistic)
+    );
+    for (m, sp) in &d.metrics {
+        let _ = writeln!(
+            out,
+            "{indent}{:<26}{} {}   (mean; p10 {}, p90 {}, sd {})",
+            m.name(),
+            fmt_num(sp.mean),
+            m.unit(),
+            fmt_num(sp.p10),
+            fmt_num(sp.p90),
+            fmt_num(sp.sd)
+        );
     }
     out
 }
@@ -33,9 +66,7 @@ pub fn eval(scenario: &str, r: &Reported) -> String {
         let _ = writeln!(out, "  {:<26}{} {}", p.name(), v, unit_of_param(*p));
     }
     let _ = writeln!(out, "metrics:");
-    for (m, v) in &r.metrics {
-        let _ = writeln!(out, "  {:<26}{} {}", m.name(), fmt_num(*v), m.unit());
-    }
+    out.push_str(&metric_lines(r, "  "));
     out
 }
 
@@ -121,6 +152,20 @@ pub fn summary(s: &Summary) -> String {
         s.objective.sense.name(),
         s.objective.metric.name()
     );
+    if let Some(u) = &s.uncertainty {
+        let _ = writeln!(
+            o,
+            "uncertain  {} draws per configuration (seed {}, {} evaluations/s); objective statistic {}, feasible when p_feasible >= {}",
+            u.samples,
+            u.seed,
+            fmt_num((s.configs_per_s * u.samples as f64).round()),
+            u.statistic,
+            u.confidence
+        );
+        for (key, d) in &u.inputs {
+            let _ = writeln!(o, "           {key} = {{ {d} }}");
+        }
+    }
     for n in &s.notices {
         let _ = writeln!(o, "notice     {n}");
     }

@@ -23,8 +23,11 @@
 //! This module owns the layout of windows, the kernel and its window loop; `run`
 //! running a step (the tape itself is `backend::tape`), `reduce` the reductions.
 
+mod montecarlo;
 mod reduce;
 mod run;
+
+pub use montecarlo::MonteCarloKernel;
 
 use super::tape::trace::{trace, value_ok, Traced};
 use super::tape::{Slot, Step, Val};

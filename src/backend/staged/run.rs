@@ -108,21 +108,7 @@ pub(super) fn zip2(a: Src, b: Src, out: &mut [f64], f: impl Fn(f64, f64) -> f64)
 impl StagedKernel {
     #[inline(always)]
     pub(super) fn run_scalar(&self, st: &mut State, step: &ScalarStep) {
-        let x = |i: u32| st.scalars[i as usize];
-        let (a, b) = (x(step.a), x(step.b));
-        st.scalars[step.out as usize] = with_arith!(step.op, |f| f(a, b), other => match other {
-            TapeOp::Select => {
-                if a != 0.0 {
-                    b
-                } else {
-                    x(step.c)
-                }
-            }
-            TapeOp::Lookup { table, stride } => {
-                self.traced.tracer.tables[table as usize][a as usize * stride as usize + b as usize]
-            }
-            _ => unreachable!("a scalar step of a column op: {other:?}"),
-        });
+        scalar_step(&self.traced.tracer.tables, &mut st.scalars, step);
     }
 
     #[inline(always)]
@@ -134,46 +120,88 @@ impl StagedKernel {
         j0: u64,
         n: usize,
     ) {
-        let Slot::Column(o) = step.out else {
-            unreachable!("a column step makes a column")
-        };
-        let o = o as usize;
-        let mut out = std::mem::take(&mut st.cols[o]);
-        {
-            let (scalars, cols) = (&st.scalars, &st.cols);
-            let src = |s: Slot| match s {
-                Slot::Scalar(i) => Src::Scalar(scalars[i as usize]),
-                Slot::Column(i) => Src::Column(&cols[i as usize][..n]),
-            };
-            let out = &mut out[..n];
-            with_arith!(step.op, |f| zip2(src(step.a), src(step.b), out, f), other => match other {
-                TapeOp::Select => {
-                    let (m, a, b) = (src(step.a), src(step.b), src(step.c));
-                    for (j, o) in out.iter_mut().enumerate() {
-                        *o = if m.at(j) != 0.0 { a.at(j) } else { b.at(j) };
-                    }
-                }
-                TapeOp::Lookup { table, stride } => {
-                    let table = &self.traced.tracer.tables[table as usize];
-                    let (a, b) = (src(step.a), src(step.b));
-                    for (j, o) in out.iter_mut().enumerate() {
-                        *o = table[a.at(j) as usize * stride as usize + b.at(j) as usize];
-                    }
-                }
-                TapeOp::Fill { ax, ok } => {
-                    let ax = ax as usize;
-                    let values = if ok {
-                        &self.layout.value_ok[ax]
-                    } else {
-                        &plan.scenario.axes[ax].values
-                    };
-                    fill_inner(out, values, plan.grid.strides[ax], j0);
-                }
-                _ => unreachable!("arithmetic handled above: {other:?}"),
-            });
-        }
-        st.cols[o] = out;
+        let layout = &self.layout;
+        column_step(
+            &self.traced.tracer.tables,
+            &st.scalars,
+            &mut st.cols,
+            step,
+            n,
+            |ax, ok, out| {
+                let ax = ax as usize;
+                let values = if ok {
+                    &layout.value_ok[ax]
+                } else {
+                    &plan.scenario.axes[ax].values
+                };
+                fill_inner(out, values, plan.grid.strides[ax], j0);
+            },
+        );
     }
+}
+
+/// Run a scalar step on `scalars`.
+#[inline(always)]
+pub(super) fn scalar_step(tables: &[Vec<f64>], scalars: &mut [f64], step: &ScalarStep) {
+    let x = |i: u32| scalars[i as usize];
+    let (a, b) = (x(step.a), x(step.b));
+    scalars[step.out as usize] = with_arith!(step.op, |f| f(a, b), other => match other {
+        TapeOp::Select => {
+            if a != 0.0 {
+                b
+            } else {
+                x(step.c)
+            }
+        }
+        TapeOp::Lookup { table, stride } => {
+            tables[table as usize][a as usize * stride as usize + b as usize]
+        }
+        _ => unreachable!("a scalar step of a column op: {other:?}"),
+    });
+}
+
+/// Run a column step over the first `n` entries of its output column; `fill(ax, ok, out)`
+/// writes a `Fill` step's column.
+#[inline(always)]
+pub(super) fn column_step(
+    tables: &[Vec<f64>],
+    scalars: &[f64],
+    cols: &mut [Vec<f64>],
+    step: &Step,
+    n: usize,
+    fill: impl Fn(u32, bool, &mut [f64]),
+) {
+    let Slot::Column(o) = step.out else {
+        unreachable!("a column step makes a column")
+    };
+    let o = o as usize;
+    let mut out = std::mem::take(&mut cols[o]);
+    {
+        let cols = &*cols;
+        let src = |s: Slot| match s {
+            Slot::Scalar(i) => Src::Scalar(scalars[i as usize]),
+            Slot::Column(i) => Src::Column(&cols[i as usize][..n]),
+        };
+        let out = &mut out[..n];
+        with_arith!(step.op, |f| zip2(src(step.a), src(step.b), out, f), other => match other {
+            TapeOp::Select => {
+                let (m, a, b) = (src(step.a), src(step.b), src(step.c));
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o = if m.at(j) != 0.0 { a.at(j) } else { b.at(j) };
+                }
+            }
+            TapeOp::Lookup { table, stride } => {
+                let table = &tables[table as usize];
+                let (a, b) = (src(step.a), src(step.b));
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o = table[a.at(j) as usize * stride as usize + b.at(j) as usize];
+                }
+            }
+            TapeOp::Fill { ax, ok } => fill(ax, ok, out),
+            _ => unreachable!("arithmetic handled above: {other:?}"),
+        });
+    }
+    cols[o] = out;
 }
 
 /// The column of an inner axis over inner-block positions `j0 .. j0 + out.len()` (each

@@ -32,6 +32,8 @@ struct Tracing<'p> {
     /// Per parameter: its axis's value and validity mask, for axes.
     axis: [Option<(Val, Val)>; PARAM_COUNT],
     acc: Val,
+    /// The draw index column of a Monte Carlo trace ([`trace_draws`]).
+    draw: Option<Val>,
 }
 
 impl Tracing<'_> {
@@ -67,6 +69,22 @@ impl Numeric for Tracing<'_> {
 
     fn param(&mut self, p: Param) -> Val {
         let s = &self.plan.scenario;
+        if let (Some(k), Some(u)) = (self.draw, &s.uncertainty) {
+            if u.draws(p) {
+                // Per accelerator and draw: the drawn value, or the value the parameter
+                // has on an accelerator it is not drawn for (only per-accelerator draws).
+                let n = u.samples as usize;
+                let table = (0..s.accelerators.len())
+                    .flat_map(|a| {
+                        (0..n as u32).map(move |d| {
+                            s.drawn_value(p, a, d)
+                                .unwrap_or_else(|| s.accelerators[a].base(p))
+                        })
+                    })
+                    .collect();
+                return self.t.lookup(table, n, self.acc, k);
+            }
+        }
         match s.sources[p.index()] {
             Source::Fixed(x) => self.t.konst(x),
             Source::Axis(k) if !s.axes[k].times => self.axis[p.index()].expect("axis traced").0,
@@ -124,6 +142,20 @@ impl Numeric for Tracing<'_> {
 /// `value_ok[k][d]` is 1.0 where value `d` of axis `k` is inside its parameter's range
 /// ([`value_ok`]).
 pub fn trace(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>]) -> Traced {
+    trace_with(plan, inner, value_ok, false)
+}
+
+/// Trace the model for a Monte Carlo sweep of `plan`: every axis is outer (a scalar per
+/// configuration) and the one column is the draw: its index `k` fills a column over a block
+/// of draws (a `Fill` of axis `axes.len()`), and each uncertain parameter is a lookup of its
+/// draws by accelerator and `k`. Steps that depend on no uncertain parameter stay scalars,
+/// computed once per configuration.
+pub fn trace_draws(plan: &SweepPlan) -> Traced {
+    let n = plan.scenario.axes.len();
+    trace_with(plan, n, &value_ok(plan), true)
+}
+
+fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool) -> Traced {
     let s = &plan.scenario;
     let mut t = Tracer::new(inner);
     let mut axis: [Option<(Val, Val)>; PARAM_COUNT] = [None; PARAM_COUNT];
@@ -167,7 +199,30 @@ pub fn trace(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>]) -> Traced {
             _ => t.konst(0.0),
         },
     };
-    let mut tracing = Tracing { t, plan, axis, acc };
+    let draw = draws.then(|| {
+        let ax = s.axes.len();
+        let out = t.out_slot(true);
+        let deps = 1u64 << ax;
+        t.steps.push(Step {
+            op: TapeOp::Fill {
+                ax: ax as u32,
+                ok: false,
+            },
+            a: ZERO.slot,
+            b: ZERO.slot,
+            c: ZERO.slot,
+            out,
+            deps,
+        });
+        Val { slot: out, deps }
+    });
+    let mut tracing = Tracing {
+        t,
+        plan,
+        axis,
+        acc,
+        draw,
+    };
     let out = formulas(&mut tracing);
     let mut t = tracing.t;
     let mut tests = out.validity;

@@ -1,0 +1,324 @@
+//! The CPU Monte Carlo kernel: the tape of [`trace_draws`] run per configuration over its
+//! draws. Every axis is outer, so each configuration's draw-independent steps are scalars,
+//! re-run only when an axis they depend on changed (as in the deterministic kernel); the
+//! steps that read an uncertain parameter are columns over blocks of draws. Each
+//! configuration's draws reduce to its statistics (per-metric means over valid draws, the
+//! objective's statistic, `p_feasible`), which then feed the grid reductions like one
+//! deterministic configuration: best, best per group, Pareto bins over the mean facility
+//! power, and statistics of the per-configuration means.
+
+use super::run::{column_step, scalar_step, ScalarStep};
+use crate::backend::tape::trace::{trace_draws, value_ok, Traced};
+use crate::backend::tape::{Slot, Step, Val};
+use crate::model::{Metric, METRIC_COUNT};
+use crate::plan::SweepPlan;
+use crate::reduce::{offer, Candidate, Reductions};
+use crate::uncertain::{percentile, Statistic};
+use std::ops::Range;
+
+/// Draws per block (the length of the columns).
+const BLOCK: usize = 1024;
+
+/// The Monte Carlo kernel of one plan: traced once, shared by every thread.
+pub struct MonteCarloKernel {
+    traced: Traced,
+    samples: usize,
+    /// Per first changed axis `k` (`axes` = none, the first configuration uses 0): the
+    /// scalar steps to run, and the column steps to run when every draw fits one block.
+    scalar_runs: Vec<Vec<ScalarStep>>,
+    column_runs: Vec<Vec<Step>>,
+    /// Every scalar step (the first configuration of a range).
+    scalar_all: Vec<ScalarStep>,
+    /// Every column step (several blocks: each block re-runs them all).
+    columns: Vec<Step>,
+    /// Applicable metrics and their values.
+    metrics: Vec<(usize, Val)>,
+    objective: usize,
+    value_ok: Vec<Vec<f64>>,
+    group_mult: Vec<usize>,
+}
+
+/// Per-thread working state.
+struct State {
+    scalars: Vec<f64>,
+    cols: Vec<Vec<f64>>,
+    digits: Vec<u64>,
+    /// Per block: whether each draw is valid / feasible.
+    valid: Vec<bool>,
+    /// Per metric: the sum over valid draws of its difference from `shift` (the value in
+    /// the configuration's first valid draw), so that equal draws give that value exactly.
+    sums: [f64; METRIC_COUNT],
+    shift: [f64; METRIC_COUNT],
+    /// The objective over valid draws (percentile statistics).
+    objective_values: Vec<f64>,
+}
+
+impl MonteCarloKernel {
+    pub fn new(plan: &SweepPlan) -> MonteCarloKernel {
+        let s = &plan.scenario;
+        let traced = trace_draws(plan);
+        let axes = s.axes.len();
+        let changed = |k: usize| -> u64 { (k..=axes).fold(0u64, |m, a| m | 1 << a) & !(1 << axes) };
+        let mut scalar_runs = Vec::new();
+        let mut column_runs = Vec::new();
+        for k in 0..=axes {
+            let bits = changed(k);
+            let steps = traced.tracer.steps.iter().filter(|st| st.deps & bits != 0);
+            scalar_runs.push(steps.clone().filter_map(ScalarStep::of).collect());
+            column_runs.push(
+                steps
+                    .filter(|st| matches!(st.out, Slot::Column(_)))
+                    .copied()
+                    .collect(),
+            );
+        }
+        let scalar_all = traced
+            .tracer
+            .steps
+            .iter()
+            .filter_map(ScalarStep::of)
+            .collect();
+        let columns = traced
+            .tracer
+            .steps
+            .iter()
+            .filter(|st| matches!(st.out, Slot::Column(_)))
+            .copied()
+            .collect();
+        let metrics = Metric::ALL
+            .iter()
+            .filter_map(|&m| traced.metrics[m as usize].map(|v| (m as usize, v)))
+            .collect();
+        let mut group_mult = vec![0usize; axes];
+        let mut mult = 1usize;
+        for &k in plan.group_axes.iter().rev() {
+            group_mult[k] = mult;
+            mult *= plan.grid.lens[k] as usize;
+        }
+        MonteCarloKernel {
+            samples: s.samples() as usize,
+            scalar_runs,
+            column_runs,
+            scalar_all,
+            columns,
+            metrics,
+            objective: s.objective.metric as usize,
+            value_ok: value_ok(plan),
+            group_mult,
+            traced,
+        }
+    }
+
+    /// Evaluate and reduce the configurations of one contiguous range of flat indices.
+    pub fn eval_range(&self, plan: &SweepPlan, range: Range<u64>) -> Reductions {
+        let s = &plan.scenario;
+        let grid = &plan.grid;
+        let axes = s.axes.len();
+        let n = self.samples;
+        let block = n.min(BLOCK);
+        let mut red = Reductions::empty(plan);
+        let mut st = State {
+            scalars: self.traced.tracer.scalars.clone(),
+            cols: vec![vec![0.0; block]; self.traced.tracer.columns as usize],
+            digits: vec![0; axes],
+            valid: vec![false; block],
+            sums: [0.0; METRIC_COUNT],
+            shift: [f64::NAN; METRIC_COUNT],
+            objective_values: Vec::with_capacity(n),
+        };
+        let percentile_q = match s.statistic {
+            Statistic::Mean => None,
+            Statistic::Percentile(q) => Some(q),
+        };
+        grid.decode(range.start, &mut st.digits);
+        let mut k = 0usize;
+        let mut first = true;
+        for index in range {
+            for ax in k..axes {
+                let (value, ok) = self.traced.axis_slots[ax];
+                let d = st.digits[ax] as usize;
+                st.scalars[value as usize] = s.axes[ax].values[d];
+                st.scalars[ok as usize] = self.value_ok[ax][d];
+            }
+            let scalars = if first {
+                &self.scalar_all
+            } else {
+                &self.scalar_runs[k]
+            };
+            for step in scalars {
+                scalar_step(&self.traced.tracer.tables, &mut st.scalars, step);
+            }
+            st.sums = [0.0; METRIC_COUNT];
+            st.shift = [f64::NAN; METRIC_COUNT];
+            st.objective_values.clear();
+            let (mut nv, mut nf) = (0usize, 0usize);
+            let mut d0 = 0usize;
+            while d0 < n {
+                let len = block.min(n - d0);
+                let steps = if n == block && !first {
+                    &self.column_runs[k]
+                } else {
+                    &self.columns
+                };
+                for step in steps {
+                    column_step(
+                        &self.traced.tracer.tables,
+                        &st.scalars,
+                        &mut st.cols,
+                        step,
+                        len,
+                        |_, _, out| {
+                            for (j, o) in out.iter_mut().enumerate() {
+                                *o = (d0 + j) as f64;
+                            }
+                        },
+                    );
+                }
+                let (v, f) = self.reduce_block(&mut st, len, percentile_q.is_some());
+                nv += v;
+                nf += f;
+                d0 += len;
+            }
+            red.evaluated += 1;
+            if nv == 0 {
+                red.invalid += 1;
+            } else {
+                let mean = |m: usize| st.shift[m] + st.sums[m] / nv as f64;
+                let statistic = match percentile_q {
+                    None => mean(self.objective),
+                    Some(q) => percentile(&mut st.objective_values, q),
+                };
+                if nf as f64 / n as f64 >= s.confidence && !statistic.is_nan() {
+                    red.feasible += 1;
+                    let c = Candidate {
+                        objective: statistic,
+                        index,
+                    };
+                    offer(&mut red.best, c, &s.objective);
+                    let group: usize = (0..axes)
+                        .map(|ax| st.digits[ax] as usize * self.group_mult[ax])
+                        .sum();
+                    if let Some(slot) = red.best_by.get_mut(group) {
+                        offer(slot, c, &s.objective);
+                    }
+                    let bin = plan.pareto.bin(mean(Metric::FacilityMw as usize));
+                    offer(&mut red.pareto[bin], c, &s.objective);
+                    for &(m, _) in &self.metrics {
+                        let x = mean(m);
+                        let stats = &mut red.stats[m];
+                        stats.min = stats.min.min(x);
+                        stats.max = stats.max.max(x);
+                        stats.sum += x;
+                    }
+                }
+            }
+            k = advance(&mut st.digits, &grid.lens);
+            first = false;
+        }
+        red
+    }
+
+    /// Add one block of draws to the configuration's sums; returns its valid and feasible
+    /// counts.
+    #[inline(always)]
+    fn reduce_block(&self, st: &mut State, len: usize, keep_objective: bool) -> (usize, usize) {
+        let t = &self.traced;
+        let scalar = |v: Val, st: &State| match v.slot {
+            Slot::Scalar(i) => st.scalars[i as usize],
+            Slot::Column(_) => unreachable!("a gate is a scalar"),
+        };
+        let count = |gate: f64, col: Option<Val>, st: &State, out: Option<&mut [bool]>| {
+            let mut c = 0usize;
+            match (gate != 0.0, col, out) {
+                (false, _, Some(out)) => {
+                    out[..len].fill(false);
+                }
+                (false, _, None) => {}
+                (true, None, out) => {
+                    if let Some(out) = out {
+                        out[..len].fill(true);
+                    }
+                    c = len;
+                }
+                (true, Some(v), out) => {
+                    let Slot::Column(ci) = v.slot else {
+                        unreachable!("a mask column")
+                    };
+                    let xs = &st.cols[ci as usize][..len];
+                    match out {
+                        Some(out) => {
+                            for (o, &x) in out[..len].iter_mut().zip(xs) {
+                                *o = x != 0.0;
+                                c += *o as usize;
+                            }
+                        }
+                        None => c = xs.iter().filter(|&&x| x != 0.0).count(),
+                    }
+                }
+            }
+            c
+        };
+        let mut valid = std::mem::take(&mut st.valid);
+        let nv = count(scalar(t.valid.gate, st), t.valid.col, st, Some(&mut valid));
+        let nf = count(scalar(t.feasible.gate, st), t.feasible.col, st, None);
+        if nv > 0 {
+            let first = valid[..len].iter().position(|&ok| ok).unwrap_or(0);
+            for &(m, v) in &self.metrics {
+                let sum = match v.slot {
+                    Slot::Scalar(i) => {
+                        let x = st.scalars[i as usize];
+                        if st.shift[m].is_nan() {
+                            st.shift[m] = x;
+                        }
+                        (x - st.shift[m]) * nv as f64
+                    }
+                    Slot::Column(c) => {
+                        let xs = &st.cols[c as usize][..len];
+                        if st.shift[m].is_nan() {
+                            st.shift[m] = xs[first];
+                        }
+                        let shift = st.shift[m];
+                        xs.iter()
+                            .zip(&valid[..len])
+                            .map(|(&x, &ok)| if ok { x - shift } else { 0.0 })
+                            .sum()
+                    }
+                };
+                st.sums[m] += sum;
+                if keep_objective && m == self.objective {
+                    match v.slot {
+                        Slot::Scalar(i) => {
+                            let x = st.scalars[i as usize];
+                            st.objective_values.extend(std::iter::repeat_n(x, nv));
+                        }
+                        Slot::Column(c) => st.objective_values.extend(
+                            st.cols[c as usize][..len]
+                                .iter()
+                                .zip(&valid[..len])
+                                .filter(|(_, &ok)| ok)
+                                .map(|(&x, _)| x),
+                        ),
+                    }
+                }
+            }
+        }
+        st.valid = valid;
+        (nv, nf)
+    }
+}
+
+/// Move to the next configuration, like an odometer; returns the first (outermost) axis
+/// that changed.
+#[inline(always)]
+fn advance(digits: &mut [u64], lens: &[u64]) -> usize {
+    let mut ax = digits.len();
+    while ax > 0 {
+        ax -= 1;
+        digits[ax] += 1;
+        if digits[ax] < lens[ax] {
+            return ax;
+        }
+        digits[ax] = 0;
+    }
+    0
+}
