@@ -75,8 +75,11 @@ impl Catalog {
 
     /// Load a catalog file.
     pub fn load(path: &str) -> Result<Catalog, InputError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| InputError::file(path, format!("cannot read catalog: {e}")))?;
+        let text = crate::input::read_text_file(
+            std::path::Path::new(path),
+            "catalog",
+            crate::input::MAX_TOML_BYTES,
+        )?;
         Catalog::parse(path, &text)
     }
 

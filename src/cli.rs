@@ -157,6 +157,21 @@ struct SweepArgs {
     require_feasible: bool,
     #[command(flatten)]
     catalog: CatalogArg,
+    #[command(flatten)]
+    shard: ShardArgs,
+}
+
+/// `sweep --shard`: run one part of the grid and write a partial result.
+#[derive(clap::Args, Debug)]
+struct ShardArgs {
+    /// Evaluate one of N contiguous parts of the grid and write a partial result for
+    /// `clustersweep merge`: `I/N` (I counts from 0), `auto` (a Slurm job array) or
+    /// `auto/N` (a Kubernetes Indexed Job of N completions).
+    #[arg(long, value_name = "I/N|auto|auto/N", requires = "partial", conflicts_with_all = ["out", "json"])]
+    shard: Option<String>,
+    /// Where the shard's partial result goes (`-` for stdout).
+    #[arg(long, value_name = "FILE", requires = "shard")]
+    partial: Option<PathBuf>,
 }
 
 // The `bench` arguments (without `compare`) as parsed; `BenchCommandOptions::from_args`
@@ -187,6 +202,18 @@ struct BenchArgs {
 enum Command {
     /// Sweep a scenario's grid and report the best configurations.
     Sweep(SweepArgs),
+    /// Merge the partial results of `sweep --shard` into the summary of the whole grid.
+    Merge {
+        /// `clustersweep.partial/1` files, one per shard, in any order.
+        #[arg(required = true, num_args = 1..)]
+        parts: Vec<PathBuf>,
+        /// Print the summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Write summary.json, best_by.csv and pareto.csv into this folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// List the GPU adapters wgpu finds (name, vendor, type, driver, API, key limits).
     Adapters {
         /// Print JSON.
@@ -246,6 +273,7 @@ pub fn main() -> Result<i32, CliError> {
     let cli = Cli::parse();
     match cli.command {
         Command::Sweep(args) => sweep(SweepOptions::from_args(args)?),
+        Command::Merge { parts, json, out } => merge(parts, json, out),
         Command::Adapters { json } => list_adapters(json),
         Command::Eval {
             scenario,
@@ -292,6 +320,73 @@ struct SweepOptions {
     out: Option<PathBuf>,
     /// `--check` and `--require-feasible` (each scenario's `[checks]` are added to these).
     checks: CheckSet,
+    /// `--shard`: the part to run, where its partial goes, and the inputs it records.
+    shard: Option<ShardRun>,
+}
+
+/// A validated `--shard`.
+struct ShardRun {
+    spec: clustersweep::shard::ShardSpec,
+    partial: PathBuf,
+    scenario: clustersweep::shard::InputText,
+    catalog: clustersweep::shard::InputText,
+    group_by: Option<Vec<String>>,
+}
+
+impl ShardRun {
+    fn from_args(args: &SweepArgs, plan: &SweepPlan) -> Result<Option<ShardRun>, CliError> {
+        let (Some(text), Some(partial)) = (&args.shard.shard, &args.shard.partial) else {
+            return Ok(None);
+        };
+        let spec = clustersweep::shard::ShardSpec::from_env(text, |k| std::env::var(k).ok())
+            .map_err(|e| CliError::input(e.to_string()))?;
+        let read = |path: &Option<PathBuf>, what: &str, builtin: (&str, &str)| {
+            Ok::<_, CliError>(match path {
+                Some(p) => (
+                    p.display().to_string(),
+                    clustersweep::input::read_text_file(
+                        p,
+                        what,
+                        clustersweep::input::MAX_TOML_BYTES,
+                    )?,
+                ),
+                None => (builtin.0.to_string(), builtin.1.to_string()),
+            })
+        };
+        let (sfile, stext) = read(
+            &args.scenarios.first().cloned(),
+            "scenario",
+            (
+                clustersweep::scenario::DEFAULT_SCENARIO_NAME,
+                clustersweep::scenario::DEFAULT_SCENARIO,
+            ),
+        )?;
+        let (cfile, ctext) = read(
+            &args.catalog.catalog,
+            "catalog",
+            (
+                clustersweep::catalog::BUILTIN_CATALOG_NAME,
+                clustersweep::catalog::BUILTIN_CATALOG,
+            ),
+        )?;
+        Ok(Some(ShardRun {
+            spec,
+            partial: partial.clone(),
+            scenario: clustersweep::shard::InputText {
+                file: plan.scenario.file.clone(),
+                sha256: clustersweep::provenance::sha256_hex(stext.as_bytes()),
+                text: stext,
+            }
+            .checked(&sfile, &plan.scenario.sha256)?,
+            catalog: clustersweep::shard::InputText {
+                file: cfile.clone(),
+                sha256: clustersweep::provenance::sha256_hex(ctext.as_bytes()),
+                text: ctext,
+            }
+            .checked(&cfile, &plan.scenario.catalog_sha256)?,
+            group_by: args.group_by.clone(),
+        }))
+    }
 }
 
 impl SweepOptions {
@@ -324,7 +419,15 @@ impl SweepOptions {
                     .map_err(|e| CliError::input(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let shard = match plans.as_slice() {
+            [plan] => ShardRun::from_args(&args, plan)?,
+            _ if args.shard.shard.is_some() => {
+                return Err(CliError::input("--shard: one scenario at a time"))
+            }
+            _ => None,
+        };
         Ok(SweepOptions {
+            shard,
             plans,
             backend: args.backend,
             adapter: args.adapter,
@@ -379,6 +482,7 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
         json,
         out,
         checks,
+        shard,
     } = opts;
     let cpu = CpuBackend::new(threads).map_err(|e| CliError::runtime(e.message))?;
     let gpu_backend;
@@ -406,6 +510,9 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             }
         }
     };
+    if let Some(shard) = shard {
+        return sweep_shard(&plans[0], &shard, primary, fallback);
+    }
     let several = plans.len() > 1;
     let folders = if several {
         out_folder_names(&plans.iter().map(|p| p.scenario.clone()).collect::<Vec<_>>())?
@@ -476,6 +583,116 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
     if failed_checks > 0 {
         eprintln!("clustersweep: {failed_checks} check(s) failed (exit {EXIT_CHECK})");
         return Ok(EXIT_CHECK);
+    }
+    Ok(0)
+}
+
+/// Run one shard's range and write its partial result.
+fn sweep_shard(
+    plan: &SweepPlan,
+    shard: &ShardRun,
+    primary: &dyn Backend,
+    fallback: Option<&dyn Backend>,
+) -> Result<i32, CliError> {
+    use clustersweep::shard::{IndexRange, Partial, PARTIAL_SCHEMA};
+    let range = shard.spec.range(plan.grid.size);
+    let bar = progress_bar(range.end - range.start);
+    let tick = |n: u64| bar.inc(n);
+    let start = std::time::Instant::now();
+    let r = clustersweep::sweep::sweep_range(plan, range.clone(), primary, fallback, &tick)
+        .map_err(|e| CliError {
+            code: EXIT_GPU,
+            message: e.message,
+        })?;
+    bar.finish_and_clear();
+    for n in &r.notices {
+        eprintln!("clustersweep: notice: {n}");
+    }
+    let partial = Partial {
+        schema: PARTIAL_SCHEMA.to_string(),
+        tool: clustersweep::provenance::build_info(),
+        scenario: shard.scenario.clone(),
+        catalog: shard.catalog.clone(),
+        group_by: shard.group_by.clone(),
+        grid_size: plan.grid.size,
+        shard: shard.spec,
+        range: IndexRange {
+            start: range.start,
+            end: range.end,
+        },
+        backend: r.backend,
+        elapsed_s: start.elapsed().as_secs_f64(),
+        notices: r.notices,
+        reductions: r.reductions,
+    };
+    let mut text =
+        serde_json::to_vec_pretty(&partial).map_err(|e| CliError::runtime(e.to_string()))?;
+    text.push(b'\n');
+    clustersweep::output::write_file(&shard.partial, &text).map_err(|e| match e {
+        clustersweep::output::OutputError::BrokenPipe => CliError::from(e),
+        e => CliError::runtime(format!("--partial: {e}")),
+    })?;
+    if !clustersweep::output::is_stdout(&shard.partial) {
+        eprintln!(
+            "clustersweep: wrote {} (shard {}/{}, configurations {}..{})",
+            shard.partial.display(),
+            shard.spec.index,
+            shard.spec.count,
+            range.start,
+            range.end
+        );
+    }
+    Ok(0)
+}
+
+/// `merge`: read the parts, check they fit together, and report the whole grid's summary
+/// as `sweep` does.
+fn merge(parts: Vec<PathBuf>, json: bool, out: Option<PathBuf>) -> Result<i32, CliError> {
+    use clustersweep::shard::{self, Partial};
+    if let Some(dir) = &out {
+        clustersweep::output::prepare_dir(dir)
+            .map_err(|e| CliError::runtime(format!("--out: {e}")))?;
+    }
+    let mut read = Vec::with_capacity(parts.len());
+    for p in &parts {
+        let name = p.display().to_string();
+        let text =
+            clustersweep::input::read_text_file(p, "partial result", shard::MAX_PARTIAL_BYTES)?;
+        let part = Partial::parse(&name, &text).map_err(|e| CliError::input(e.to_string()))?;
+        read.push((name, part));
+    }
+    let merged = shard::merge(&read).map_err(|e| CliError::input(e.to_string()))?;
+    let mut summary = clustersweep::summary::summarise(
+        &merged.plan,
+        &merged.reductions,
+        merged.backend,
+        merged.elapsed_s,
+    );
+    summary.notices = merged.notices;
+    report_summary(&summary, json, out.as_deref())
+}
+
+/// Print a summary (table or JSON) and write the `--out` set.
+fn report_summary(
+    summary: &clustersweep::summary::Summary,
+    json: bool,
+    out: Option<&std::path::Path>,
+) -> Result<i32, CliError> {
+    for n in &summary.notices {
+        eprintln!("clustersweep: notice: {n}");
+    }
+    let doc = report::json::summary(summary);
+    if let Some(dir) = out {
+        write_out(dir, summary, &doc)?;
+        eprintln!(
+            "clustersweep: wrote {}/summary.json, best_by.csv, pareto.csv",
+            dir.display()
+        );
+    }
+    if json {
+        print_json(&doc)?;
+    } else {
+        emit(&report::table::summary(summary))?;
     }
     Ok(0)
 }

@@ -180,3 +180,50 @@ pub fn get<'t, 'i>(table: &'t Table<'i>, key: &str) -> Option<&'t Value<'i>> {
         .find(|(k, _)| k.get_ref().as_ref() == key)
         .map(|(_, v)| v)
 }
+
+/// Largest scenario or catalog file read (bytes): far above any real one (the built-in
+/// catalog is under 100 KiB), far below what could exhaust memory.
+pub const MAX_TOML_BYTES: u64 = 4 << 20;
+
+/// Read a whole input file as UTF-8 text, refusing what is not a regular file (a FIFO would
+/// hang, `/dev/zero` would never end) and anything over `limit` bytes. Invalid UTF-8 is
+/// reported at its line:column. `what` names the kind of file in messages.
+pub fn read_text_file(
+    path: &std::path::Path,
+    what: &str,
+    limit: u64,
+) -> Result<String, InputError> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let fail = |reason: String| InputError::file(&name, reason);
+    // Opening a FIFO for reading blocks until a writer comes: look before opening.
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read {what}: {e}")))?;
+    if !meta.is_file() {
+        return Err(fail(format!("cannot read {what}: not a regular file")));
+    }
+    let file = std::fs::File::open(path).map_err(|e| fail(format!("cannot read {what}: {e}")))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read {what}: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(fail(format!(
+            "{what} is larger than {limit} bytes; refusing to read it"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        // The valid prefix is UTF-8 by definition.
+        let before = std::str::from_utf8(good).unwrap_or_default();
+        let doc = Doc {
+            file: &name,
+            text: before,
+        };
+        InputError {
+            file: name.clone(),
+            position: Some(doc.line_col(before.len())),
+            key: None,
+            reason: format!("invalid UTF-8 in {what}"),
+        }
+    })
+}

@@ -3,6 +3,10 @@
 //! every metric over feasible configurations. Each is a monoid: threads, GPU chunks and
 //! shards produce [`Reductions`] that [`Reductions::merge`] combines; merging in a fixed
 //! order makes results independent of scheduling.
+//!
+//! [`Reductions`] is (de)serializable so that shard partials and checkpoints carry every
+//! reduction: a field added here flows into them; an `f64` that may be non-finite needs
+//! `#[serde(with = "crate::json_float")]` to read back.
 
 use crate::model::{Objective, METRIC_COUNT};
 use crate::plan::SweepPlan;
@@ -11,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// A reported configuration: its objective value (as the backend computed it) and index.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
+    #[serde(with = "crate::json_float")]
     pub objective: f64,
     pub index: u64,
 }
@@ -18,8 +23,11 @@ pub struct Candidate {
 /// Min, max and sum of one metric over feasible configurations.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricStats {
+    #[serde(with = "crate::json_float")]
     pub min: f64,
+    #[serde(with = "crate::json_float")]
     pub max: f64,
+    #[serde(with = "crate::json_float")]
     pub sum: f64,
 }
 

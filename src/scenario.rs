@@ -98,8 +98,11 @@ impl Scenario {
 
     /// Read and parse a scenario file.
     pub fn load(path: &str, catalog: &Catalog) -> Result<Scenario, InputError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| InputError::file(path, format!("cannot read scenario: {e}")))?;
+        let text = crate::input::read_text_file(
+            std::path::Path::new(path),
+            "scenario",
+            crate::input::MAX_TOML_BYTES,
+        )?;
         Scenario::parse(path, &text, catalog)
     }
 

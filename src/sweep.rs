@@ -12,6 +12,14 @@ use crate::reduce::Reductions;
 use crate::summary::{summarise, Summary};
 use std::time::Instant;
 
+/// What a range of the grid gave: its reductions, the backend that produced them (the exact
+/// one when the sweep was re-run) and notices about how the run went.
+pub struct RangeResult {
+    pub reductions: Reductions,
+    pub backend: crate::backend::BackendInfo,
+    pub notices: Vec<String>,
+}
+
 /// Run `primary` over the whole grid; if it fails part-way and a `fallback` is given, the
 /// fallback evaluates what remains (and a notice says so).
 pub fn run_sweep(
@@ -21,9 +29,25 @@ pub fn run_sweep(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Summary, BackendError> {
     let start = Instant::now();
+    let r = sweep_range(plan, 0..plan.grid.size, primary, fallback, progress)?;
+    let elapsed_s = start.elapsed().as_secs_f64();
+    let mut summary = summarise(plan, &r.reductions, r.backend, elapsed_s);
+    summary.notices = r.notices;
+    Ok(summary)
+}
+
+/// Evaluate `range` of the grid with `primary` (the fallback finishing what a failed primary
+/// left), and re-run it exactly when an inexact backend reported a configuration the f64
+/// model finds infeasible. Shards and checkpoints run ranges; [`run_sweep`] the whole grid.
+pub fn sweep_range(
+    plan: &SweepPlan,
+    range: std::ops::Range<u64>,
+    primary: &dyn Backend,
+    fallback: Option<&dyn Backend>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<RangeResult, BackendError> {
     let mut notices = Vec::new();
-    let full = 0..plan.grid.size;
-    let reductions = match primary.run(plan, full, progress) {
+    let reductions = match primary.run(plan, range.clone(), progress) {
         Ok(r) => r,
         Err(err) => match fallback {
             None => return Err(err),
@@ -59,7 +83,7 @@ pub fn run_sweep(
         if let Some(index) = first_infeasible_candidate(plan, &reductions) {
             // The device's f32 constraint check admitted a configuration that the f64 model
             // puts just outside a bound: the reductions may then miss the true best, so
-            // evaluate the grid again exactly.
+            // evaluate the range again exactly.
             let cpu;
             let exact: &dyn Backend = match fallback {
                 Some(fb) if fb.exact() => fb,
@@ -73,14 +97,15 @@ pub fn run_sweep(
                 info.name,
                 exact.info().name
             ));
-            reductions = exact.run(plan, 0..plan.grid.size, progress)?;
+            reductions = exact.run(plan, range, progress)?;
             info = exact.info();
         }
     }
-    let elapsed_s = start.elapsed().as_secs_f64();
-    let mut summary = summarise(plan, &reductions, info, elapsed_s);
-    summary.notices = notices;
-    Ok(summary)
+    Ok(RangeResult {
+        reductions,
+        backend: info,
+        notices,
+    })
 }
 
 /// The first reported configuration (best, group leader, Pareto bin leader) that the f64
