@@ -67,6 +67,17 @@ impl From<clustersweep::output::OutputError> for CliError {
     }
 }
 
+/// Check an `--out` folder before any work: a path that is not a folder is bad input (2);
+/// one that cannot be created or written is a run-time failure (1).
+fn check_out_dir(dir: &std::path::Path) -> Result<(), CliError> {
+    clustersweep::output::prepare_dir(dir).map_err(|e| match e {
+        clustersweep::output::OutputError::NotUsable { .. } => {
+            CliError::input(format!("--out: {e}"))
+        }
+        e => CliError::runtime(format!("--out: {e}")),
+    })
+}
+
 /// Print text on stdout; a closed or failing stdout becomes a [`CliError`].
 fn emit(text: &str) -> Result<(), CliError> {
     Ok(clustersweep::output::stdout_write(text.as_bytes())?)
@@ -406,8 +417,7 @@ impl SweepOptions {
             return Err(CliError::input("--threads: must be at least 1"));
         }
         if let Some(dir) = &args.out {
-            clustersweep::output::prepare_dir(dir)
-                .map_err(|e| CliError::runtime(format!("--out: {e}")))?;
+            check_out_dir(dir)?;
         }
         if scenarios.len() > 1 {
             out_folder_names(&scenarios)?;
