@@ -660,8 +660,7 @@ fn sweep_shard(
 fn merge(parts: Vec<PathBuf>, json: bool, out: Option<PathBuf>) -> Result<i32, CliError> {
     use clustersweep::shard::{self, Partial};
     if let Some(dir) = &out {
-        clustersweep::output::prepare_dir(dir)
-            .map_err(|e| CliError::runtime(format!("--out: {e}")))?;
+        check_out_dir(dir)?;
     }
     let mut read = Vec::with_capacity(parts.len());
     for p in &parts {
