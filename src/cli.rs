@@ -166,10 +166,34 @@ struct SweepArgs {
     /// Exit 4 when no configuration is feasible.
     #[arg(long)]
     require_feasible: bool,
+    /// Also make the sensitivity tornado (a `sensitivity` section of the summary).
+    #[arg(long)]
+    sensitivity: bool,
     #[command(flatten)]
     catalog: CatalogArg,
     #[command(flatten)]
     shard: ShardArgs,
+}
+
+// The `sensitivity` arguments as parsed.
+#[derive(clap::Args, Debug)]
+struct SensitivityArgs {
+    /// Scenario file (TOML); the built-in default scenario when omitted.
+    scenario: Option<PathBuf>,
+    /// Where to re-sweep the grid.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: BackendChoice,
+    /// Print the tornado as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// CPU threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// GPU adapter whose name contains this text (see `clustersweep adapters`).
+    #[arg(long, value_name = "SUBSTRING")]
+    adapter: Option<String>,
+    #[command(flatten)]
+    catalog: CatalogArg,
 }
 
 /// `sweep --shard`: run one part of the grid and write a partial result.
@@ -225,6 +249,9 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// The tornado: how far each input moves the best decision's objective, and where the
+    /// grid's best decision changes.
+    Sensitivity(SensitivityArgs),
     /// List the GPU adapters wgpu finds (name, vendor, type, driver, API, key limits).
     Adapters {
         /// Print JSON.
@@ -285,6 +312,7 @@ pub fn main() -> Result<i32, CliError> {
     match cli.command {
         Command::Sweep(args) => sweep(SweepOptions::from_args(args)?),
         Command::Merge { parts, json, out } => merge(parts, json, out),
+        Command::Sensitivity(args) => sensitivity(args),
         Command::Adapters { json } => list_adapters(json),
         Command::Eval {
             scenario,
@@ -331,6 +359,8 @@ struct SweepOptions {
     out: Option<PathBuf>,
     /// `--check` and `--require-feasible` (each scenario's `[checks]` are added to these).
     checks: CheckSet,
+    /// `--sensitivity`: add the tornado.
+    sensitivity: bool,
     /// `--shard`: the part to run, where its partial goes, and the inputs it records.
     shard: Option<ShardRun>,
 }
@@ -448,6 +478,7 @@ impl SweepOptions {
                 checks: args.checks,
                 require_feasible: args.require_feasible,
             },
+            sensitivity: args.sensitivity,
         })
     }
 }
@@ -483,6 +514,102 @@ fn out_folder_names(scenarios: &[Scenario]) -> Result<Vec<String>, CliError> {
     Ok(names)
 }
 
+/// The backends of a run: the CPU always, and the GPU `--backend` asks for (or `auto`
+/// finds: a real GPU, or the adapter `--adapter` names).
+struct Backends {
+    cpu: CpuBackend,
+    gpu: Option<GpuBackend>,
+    /// The CPU finishes what a failing GPU leaves (`auto`).
+    fallback: bool,
+}
+
+impl Backends {
+    fn open(
+        choice: BackendChoice,
+        adapter: Option<&str>,
+        threads: usize,
+    ) -> Result<Backends, CliError> {
+        let cpu = CpuBackend::new(threads).map_err(|e| CliError::runtime(e.message))?;
+        let (gpu, fallback) = match choice {
+            BackendChoice::Cpu => (None, false),
+            BackendChoice::Gpu => {
+                let g = GpuBackend::open(adapter, true, GpuOptions::default()).map_err(|e| {
+                    CliError {
+                        code: EXIT_GPU,
+                        message: format!("--backend gpu: {e}"),
+                    }
+                })?;
+                (Some(g), false)
+            }
+            // A named adapter is used even when it is CPU-type; otherwise only real GPUs.
+            BackendChoice::Auto => {
+                match GpuBackend::open(adapter, adapter.is_some(), GpuOptions::default()) {
+                    Ok(g) => (Some(g), true),
+                    Err(e) => {
+                        eprintln!("clustersweep: notice: no usable GPU ({e}); running on the CPU");
+                        (None, false)
+                    }
+                }
+            }
+        };
+        Ok(Backends { cpu, gpu, fallback })
+    }
+
+    fn primary(&self) -> &dyn Backend {
+        match &self.gpu {
+            Some(g) => g,
+            None => &self.cpu,
+        }
+    }
+
+    fn fallback(&self) -> Option<&dyn Backend> {
+        self.fallback.then_some(&self.cpu as &dyn Backend)
+    }
+}
+
+/// Make the tornado; a failed sweep is a GPU failure (the CPU does not fail), no feasible
+/// best a run-time failure.
+fn make_tornado(
+    scenario: &Scenario,
+    backends: &Backends,
+) -> Result<clustersweep::sensitivity::Sensitivity, CliError> {
+    use clustersweep::sensitivity::{tornado, SensitivityError};
+    let t = tornado(scenario, backends.primary(), backends.fallback()).map_err(|e| {
+        let code = match e {
+            SensitivityError::Sweep { .. } => EXIT_GPU,
+            _ => EXIT_RUNTIME,
+        };
+        CliError {
+            code,
+            message: e.to_string(),
+        }
+    })?;
+    for n in &t.notices {
+        eprintln!("clustersweep: notice: sensitivity: {n}");
+    }
+    Ok(t)
+}
+
+fn sensitivity(args: SensitivityArgs) -> Result<i32, CliError> {
+    let catalog = load_catalog(&args.catalog)?;
+    let scenario = load_scenario(&args.scenario, &catalog)?;
+    if args.threads == Some(0) {
+        return Err(CliError::input("--threads: must be at least 1"));
+    }
+    let backends = Backends::open(
+        args.backend,
+        args.adapter.as_deref(),
+        args.threads.unwrap_or(0),
+    )?;
+    let t = make_tornado(&scenario, &backends)?;
+    if args.json {
+        print_json(&report::sensitivity::json(&t))?;
+    } else {
+        emit(&report::sensitivity::table(&t))?;
+    }
+    Ok(0)
+}
+
 fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
     let SweepOptions {
         plans,
@@ -493,33 +620,10 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
         out,
         checks,
         shard,
+        sensitivity,
     } = opts;
-    let cpu = CpuBackend::new(threads).map_err(|e| CliError::runtime(e.message))?;
-    let gpu_backend;
-    let (primary, fallback): (&dyn Backend, Option<&dyn Backend>) = match backend {
-        BackendChoice::Cpu => (&cpu, None),
-        BackendChoice::Gpu => {
-            gpu_backend = GpuBackend::open(adapter.as_deref(), true, GpuOptions::default())
-                .map_err(|e| CliError {
-                    code: EXIT_GPU,
-                    message: format!("--backend gpu: {e}"),
-                })?;
-            (&gpu_backend, None)
-        }
-        // A named adapter is used even when it is CPU-type; otherwise only real GPUs.
-        BackendChoice::Auto => {
-            match GpuBackend::open(adapter.as_deref(), adapter.is_some(), GpuOptions::default()) {
-                Ok(g) => {
-                    gpu_backend = g;
-                    (&gpu_backend, Some(&cpu as &dyn Backend))
-                }
-                Err(e) => {
-                    eprintln!("clustersweep: notice: no usable GPU ({e}); running on the CPU");
-                    (&cpu, None)
-                }
-            }
-        }
-    };
+    let backends = Backends::open(backend, adapter.as_deref(), threads)?;
+    let (primary, fallback) = (backends.primary(), backends.fallback());
     if let Some(shard) = shard {
         return sweep_shard(&plans[0], &shard, primary, fallback);
     }
@@ -543,6 +647,15 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             eprintln!("clustersweep: notice: {n}");
         }
         let mut doc = report::json::summary(&summary);
+        let tornado = if sensitivity {
+            let t = make_tornado(&plan.scenario, &backends)?;
+            if let Some(m) = doc.as_object_mut() {
+                m.insert("sensitivity".into(), report::sensitivity::json(&t));
+            }
+            Some(t)
+        } else {
+            None
+        };
         let set = checks.merged(&plan.scenario.checks);
         let outcomes = clustersweep::checks::evaluate(&set, &doc)
             .map_err(|e| CliError::input(e.to_string()))?;
@@ -567,6 +680,9 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
                 ))?;
             }
             emit(&report::table::summary(&summary))?;
+            if let Some(t) = &tornado {
+                emit(&format!("\n{}", report::sensitivity::table(t)))?;
+            }
         }
         for o in &outcomes {
             let line = format!(

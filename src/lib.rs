@@ -24,6 +24,7 @@ pub mod provenance;
 pub mod reduce;
 pub mod report;
 pub mod scenario;
+pub mod sensitivity;
 pub mod shard;
 pub mod summary;
 pub mod sweep;

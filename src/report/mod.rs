@@ -12,4 +12,5 @@ pub mod bench;
 pub mod catalog;
 pub mod csv;
 pub mod json;
+pub mod sensitivity;
 pub mod table;
