@@ -22,6 +22,7 @@ use crate::plan::{PlanError, SweepPlan};
 use crate::scenario::{Scenario, Source};
 use crate::summary::{describe, ParamValue, Reported};
 use crate::sweep::run_sweep;
+use crate::uncertain::{UncertainInput, Uncertainty};
 use std::time::Instant;
 
 /// Multipliers of the low and high settings of a numeric input that is not uncertain.
@@ -100,6 +101,8 @@ pub struct Row {
     /// The accelerator of a per-accelerator uncertain input.
     pub accelerator: Option<String>,
     pub setting: Setting,
+    /// An uncertain input's distribution, as written in the scenario.
+    pub distribution: Option<String>,
     /// The input at its base value (the objective is the base best's).
     pub base: End,
     /// [low, high] for numeric inputs; one per alternative for categorical ones.
@@ -190,12 +193,12 @@ struct Lever {
 enum LeverKind {
     /// Each accelerator's effective value times `t`, clipped to its valid range there.
     Scaled { effective: Vec<f64> },
-    /// `t` itself (or `t` times `base[a]` when `times`), on the accelerators in `on`.
+    /// Uncertain input `input` at value `t` (of its distribution), on the accelerators in
+    /// `on` (those it acts on), whose values would otherwise be `base`.
     Uncertain {
-        times: bool,
+        input: UncertainInput,
         base: Vec<f64>,
         on: Vec<bool>,
-        accelerator: Option<usize>,
     },
     /// The `[fixed]` code `t`.
     Categorical,
@@ -208,13 +211,7 @@ impl Lever {
             LeverKind::Scaled { effective } => {
                 clip(self.param, acc, t * effective[a], effective[a])
             }
-            LeverKind::Uncertain { times, base, .. } => {
-                if *times {
-                    t * base[a]
-                } else {
-                    t
-                }
-            }
+            LeverKind::Uncertain { input, base, .. } => uncertain_value(input, t, base[a]),
             LeverKind::Categorical => t,
         }
     }
@@ -267,20 +264,32 @@ impl Lever {
         })
     }
 
-    /// The accelerator whose value is reported: the input's own, else the best's.
-    fn shown_on(&self, best_acc: usize) -> usize {
+    /// The accelerator whose value is reported: the input's own, else the best's (or, for
+    /// a table-wide input that the best's accelerator overrides with its own, the first
+    /// accelerator of the grid it acts on).
+    fn shown_on(&self, best_acc: usize, used: &[usize]) -> usize {
         match &self.kind {
-            LeverKind::Uncertain {
-                accelerator: Some(a),
-                ..
-            } => *a,
+            LeverKind::Uncertain { input, on, .. } => match input.accelerator {
+                Some(a) => a,
+                None if on[best_acc] => best_acc,
+                None => used.iter().copied().find(|&a| on[a]).unwrap_or(best_acc),
+            },
             _ => best_acc,
+        }
+    }
+
+    /// The accelerator of a per-accelerator uncertain input.
+    fn accelerator(&self) -> Option<usize> {
+        match &self.kind {
+            LeverKind::Uncertain { input, .. } => input.accelerator,
+            _ => None,
         }
     }
 
     fn factor(&self, t: f64) -> Option<f64> {
         match &self.kind {
-            LeverKind::Scaled { .. } | LeverKind::Uncertain { times: true, .. } => Some(t),
+            LeverKind::Scaled { .. } => Some(t),
+            LeverKind::Uncertain { input, .. } if input.times => Some(t),
             _ => None,
         }
     }
@@ -397,9 +406,62 @@ fn outcome(s: &Scenario, index: u64) -> (f64, bool, bool) {
     )
 }
 
-/// The deterministic base of a scenario (uncertain inputs at their medians).
+/// The value uncertain input `i` gives on an accelerator whose value would otherwise be
+/// `base` when its distribution's value is `t` (a `times` input multiplies; an integer
+/// parameter is rounded, as draws are).
+fn uncertain_value(i: &UncertainInput, t: f64, base: f64) -> f64 {
+    let t = if i.param.kind() == ParamKind::Integer {
+        round_integer(t)
+    } else {
+        t
+    };
+    if i.times {
+        t * base
+    } else {
+        t
+    }
+}
+
+/// Per accelerator, the uncertain input that acts on `p` there (its own, else the
+/// table-wide one), by position in `u.inputs`.
+fn acting_inputs(s: &Scenario, u: &Uncertainty, p: Param) -> Vec<Option<usize>> {
+    (0..s.accelerators.len())
+        .map(|a| {
+            let own = u
+                .inputs
+                .iter()
+                .position(|i| i.param == p && i.accelerator == Some(a));
+            own.or_else(|| {
+                u.inputs
+                    .iter()
+                    .position(|i| i.param == p && i.accelerator.is_none())
+            })
+        })
+        .collect()
+}
+
+/// The deterministic base of a scenario: every uncertain input at its median (as a
+/// per-accelerator value), and no uncertainty left.
 pub fn deterministic_base(s: &Scenario) -> Scenario {
-    s.clone()
+    let mut out = s.clone();
+    let Some(u) = out.uncertainty.take() else {
+        return out;
+    };
+    out.statistic = Default::default();
+    out.confidence = 1.0;
+    for info in PARAMS {
+        let p = info.param;
+        let acting = acting_inputs(s, &u, p);
+        for (a, input) in acting.iter().enumerate() {
+            if let Some(k) = input {
+                let i = &u.inputs[*k];
+                let base = s.accelerators[a].base(p);
+                out.accelerators[a].param_values[p.index()] =
+                    Some(uncertain_value(i, i.dist.median(), base));
+            }
+        }
+    }
+    out
 }
 
 /// Accelerators the grid uses (the axis's values, or the fixed one).
@@ -416,11 +478,40 @@ fn used_accelerators(s: &Scenario) -> Vec<usize> {
 
 /// The inputs of the tornado, each with its low, base and high lever settings (for
 /// categorical inputs: the base code and the alternatives).
-fn levers(s: &Scenario, best_acc: usize) -> Vec<(Lever, Setting, f64, Vec<f64>)> {
+/// `original` is the scenario as given (with its uncertainty), `s` its deterministic base.
+fn levers(
+    original: &Scenario,
+    s: &Scenario,
+    best_acc: usize,
+) -> Vec<(Lever, Setting, f64, Vec<f64>)> {
     let mut out = Vec::new();
-    let from_frac = s.power_from_frac();
+    let uncertainty = original.uncertainty.as_ref();
+    if let Some(u) = uncertainty {
+        for (k, input) in u.inputs.iter().enumerate() {
+            let p = input.param;
+            let acting = acting_inputs(original, u, p);
+            let q = |x: f64| input.dist.quantile(x);
+            out.push((
+                Lever {
+                    param: p,
+                    kind: LeverKind::Uncertain {
+                        input: input.clone(),
+                        base: original.accelerators.iter().map(|a| a.base(p)).collect(),
+                        on: acting.iter().map(|&i| i == Some(k)).collect(),
+                    },
+                },
+                Setting::Uncertain,
+                q(0.5),
+                vec![q(QUANTILES.0), q(QUANTILES.1)],
+            ));
+        }
+    }
+    let from_frac = s.power_from_frac() || uncertainty.is_some_and(|u| u.draws(Param::PowerFrac));
     for info in PARAMS {
         let p = info.param;
+        if uncertainty.is_some_and(|u| u.draws(p)) {
+            continue;
+        }
         if s.axis_of(p).is_some()
             || (p == Param::PowerW && from_frac)
             || (p == Param::PowerFrac && !from_frac)
@@ -493,9 +584,9 @@ pub fn tornado(
     let (base_objective, base_valid, base_feasible) = outcome(&base, best_index);
 
     let mut rows = Vec::new();
-    for (lever, setting, t_base, settings) in levers(&base, best_acc) {
+    for (lever, setting, t_base, settings) in levers(scenario, &base, best_acc) {
         let p = lever.param;
-        let on = lever.shown_on(best_acc);
+        let on = lever.shown_on(best_acc, &used);
         let show = |t: f64| {
             let x = lever.value_on(on, &base.accelerators[on], t);
             shown(&base, p, x)
@@ -581,11 +672,13 @@ pub fn tornado(
         };
         rows.push(Row {
             param: p,
-            accelerator: match &lever.kind {
-                LeverKind::Uncertain {
-                    accelerator: Some(a),
-                    ..
-                } => Some(base.accelerators[*a].id.clone()),
+            accelerator: lever.accelerator().map(|a| base.accelerators[a].id.clone()),
+            distribution: match &lever.kind {
+                LeverKind::Uncertain { input, .. } => Some(if input.times {
+                    format!("times = {{ {} }}", input.dist.describe())
+                } else {
+                    input.dist.describe()
+                }),
                 _ => None,
             },
             setting,

@@ -53,6 +53,21 @@ idle_w = 195
 metric = "usd_per_eflop"
 "#;
 
+/// BREAK_EVEN with four uncertain inputs (pue no longer fixed): plain, `times`, and one for
+/// B200 only.
+fn uncertain_text() -> String {
+    BREAK_EVEN.replace("pue = 1.3\n", "")
+        + r#"
+[uncertain]
+samples = 64
+utilization = { triangular = [0.3, 0.4, 0.5] }
+pue = { uniform = [1.2, 1.4] }
+host_w = { times = { uniform = [0.9, 1.2] } }
+[accelerators.B200.uncertain]
+mtbf_hours = { lognormal = [50000, 100000] }
+"#
+}
+
 fn scenario(text: &str) -> Scenario {
     Scenario::parse("test.toml", text, &Catalog::builtin().unwrap()).unwrap()
 }
@@ -313,6 +328,110 @@ fn categorical_inputs_go_to_each_alternative() {
     let spread = objectives.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
         - objectives.iter().cloned().fold(f64::INFINITY, f64::min);
     assert_eq!(r.swing, spread);
+}
+
+#[test]
+fn uncertain_inputs_go_to_their_p10_and_p90_from_their_medians() {
+    let text = uncertain_text();
+    let s = scenario(&text);
+    let u = s.uncertainty.clone().unwrap();
+    let t = cpu_tornado(&text);
+    let best = t.decision.index;
+    let dist = |p: Param| &u.inputs.iter().find(|i| i.param == p).unwrap().dist;
+    // The base best by hand: every uncertain input at its median.
+    let at_medians = |mut cfg: Config, acc: &clustersweep::model::Accelerator| {
+        cfg[Param::Utilization] = dist(Param::Utilization).median();
+        cfg[Param::Pue] = dist(Param::Pue).median();
+        cfg[Param::HostW] = dist(Param::HostW).median() * acc.host_w;
+        if acc.id == "B200" {
+            cfg[Param::MtbfHours] = dist(Param::MtbfHours).median();
+        }
+        cfg
+    };
+    let mut fixed = s.clone();
+    fixed.uncertainty = None;
+    let values = s.values_at_index(best);
+    let (cfg, acc) = fixed.resolve(&values);
+    assert_eq!(acc.id, "B200");
+    let base_cfg = at_medians(cfg, acc);
+    let objective_with = |p: Param, x: f64| {
+        let mut c = base_cfg;
+        c[p] = x;
+        let e = evaluate(&c, acc, &s.workload);
+        (
+            e.metrics[s.objective.metric as usize],
+            is_feasible(&e, &s.constraints),
+        )
+    };
+    assert_eq!(
+        t.best.metric(s.objective.metric).to_bits(),
+        objective_with(Param::Pue, base_cfg[Param::Pue]).0.to_bits()
+    );
+    // The base decision is the best of the grid with every input at its median.
+    let mut brute: Option<(u64, f64)> = None;
+    for i in 0..s.grid().size {
+        let (c, a) = fixed.resolve(&s.values_at_index(i));
+        let e = evaluate(&at_medians(c, a), a, &s.workload);
+        let v = e.metrics[s.objective.metric as usize];
+        if is_feasible(&e, &s.constraints) && brute.is_none_or(|(_, b)| v > b) {
+            brute = Some((i, v));
+        }
+    }
+    assert_eq!(brute.map(|b| b.0), Some(best));
+
+    for (p, times) in [
+        (Param::Utilization, 1.0),
+        (Param::Pue, 1.0),
+        (Param::HostW, acc.host_w),
+        (Param::MtbfHours, 1.0),
+    ] {
+        let r = row(&t, p);
+        assert_eq!(r.setting, Setting::Uncertain, "{p}");
+        let d = dist(p);
+        assert_eq!(real(&r.base.value), d.median() * times, "{p}");
+        for (end, q) in r.ends.iter().zip([0.1, 0.9]) {
+            let x = d.quantile(q) * times;
+            assert_eq!(real(&end.value), x, "{p} p{q}");
+            let (objective, feasible) = objective_with(p, x);
+            assert_eq!(end.objective.to_bits(), objective.to_bits(), "{p} p{q}");
+            assert_eq!(end.feasible, feasible, "{p} p{q}");
+        }
+        assert_eq!(r.ends[0].factor.is_some(), p == Param::HostW, "{p}");
+    }
+    assert_eq!(
+        row(&t, Param::MtbfHours).accelerator.as_deref(),
+        Some("B200")
+    );
+    assert_eq!(
+        row(&t, Param::Pue).distribution.as_deref(),
+        Some("uniform = [1.2, 1.4]")
+    );
+    // An uncertain parameter is not also scaled.
+    for p in [
+        Param::Utilization,
+        Param::Pue,
+        Param::HostW,
+        Param::MtbfHours,
+    ] {
+        assert_eq!(t.rows.iter().filter(|r| r.param == p).count(), 1, "{p}");
+    }
+    // The pue break-even holds when swept with pue fixed on either side of it.
+    let b = &row(&t, Param::Pue).break_even[0];
+    let with_pue = |x: f64| {
+        let mut m = s.clone();
+        m.uncertainty
+            .as_mut()
+            .unwrap()
+            .inputs
+            .retain(|i| i.param != Param::Pue);
+        m.sources[Param::Pue.index()] = clustersweep::scenario::Source::Fixed(x);
+        clustersweep::sensitivity::deterministic_base(&m)
+    };
+    assert_eq!(best_index(with_pue(real(&b.holds))), Some(best));
+    assert_eq!(
+        best_index(with_pue(real(&b.value))),
+        b.takes_over.as_ref().map(|d| d.index)
+    );
 }
 
 fn temp_dir(name: &str) -> PathBuf {

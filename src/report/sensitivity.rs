@@ -65,6 +65,10 @@ fn row_json(r: &Row, base_index: u64) -> Value {
         r.accelerator.as_ref().map_or(Value::Null, |a| json!(a)),
     );
     m.insert("setting".into(), json!(r.setting.name()));
+    m.insert(
+        "distribution".into(),
+        r.distribution.as_ref().map_or(Value::Null, |d| json!(d)),
+    );
     m.insert("base".into(), end_json(&r.base, base_index));
     if r.setting == Setting::Alternatives {
         m.insert(
@@ -160,13 +164,13 @@ pub fn table(s: &Sensitivity) -> String {
     );
     let _ = writeln!(
         out,
-        "\n{:<28}{:<14}{:>14}{:>14}{:>14}  {}",
+        "\n{:<28}{:<14}{:>14}{:>14}{:>14}  {} at low -> high",
         "input (sorted by swing)",
         "setting",
         "low",
         "high",
         "swing",
-        format!("{} at low -> high", obj.name())
+        obj.name()
     );
     for r in &s.rows {
         let (low, high) = if r.setting == Setting::Alternatives {
@@ -191,12 +195,19 @@ pub fn table(s: &Sensitivity) -> String {
             out,
             "{:<28}{:<14}{:>14}{:>14}{:>14}  {}",
             input_name(r),
-            r.setting.name(),
+            match r.setting {
+                Setting::Uncertain => "p10/p90",
+                Setting::Scaled => "0.9x/1.1x",
+                Setting::Alternatives => "alternatives",
+            },
             low,
             high,
             fmt_num(r.swing),
             objectives
         );
+        if let Some(d) = &r.distribution {
+            let _ = writeln!(out, "{:<28}uncertain: {d}, median {}", "", r.base.value);
+        }
         if r.break_even.is_empty() {
             let _ = writeln!(out, "{:<28}break-even: none in the range", "");
         }
