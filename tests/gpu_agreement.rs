@@ -4,7 +4,7 @@
 //! Without an adapter the tests print why and pass, unless CLUSTERSWEEP_REQUIRE_GPU=1.
 
 use clustersweep::backend::cpu::CpuBackend;
-use clustersweep::backend::gpu::{GpuBackend, GpuError, GpuOptions};
+use clustersweep::backend::gpu::{GpuBackend, GpuOptions};
 use clustersweep::backend::Backend;
 use clustersweep::catalog::Catalog;
 use clustersweep::model::{evaluate, is_feasible, Metric, Objective};
@@ -17,21 +17,7 @@ use clustersweep::sweep::run_sweep;
 use std::ops::Range;
 
 mod common;
-use common::{Rng, REQUIRED_IDS};
-
-fn gpu(options: GpuOptions) -> Option<GpuBackend> {
-    match GpuBackend::open(None, true, options) {
-        Ok(g) => Some(g),
-        Err(e @ GpuError::NoAdapter(_)) => {
-            if std::env::var("CLUSTERSWEEP_REQUIRE_GPU").as_deref() == Ok("1") {
-                panic!("CLUSTERSWEEP_REQUIRE_GPU=1 but no adapter: {e}");
-            }
-            eprintln!("skipping GPU test: {e}");
-            None
-        }
-        Err(e) => panic!("GPU adapter present but unusable: {e}"),
-    }
-}
+use common::{gpu, Rng, REQUIRED_IDS};
 
 /// The NVIDIA accelerators of the required catalog ids (A100 .. GB300).
 const ACCS: &[&str] = REQUIRED_IDS.split_at(6).0;

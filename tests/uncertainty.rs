@@ -342,3 +342,41 @@ fn the_cli_reports_uncertain_sweeps_and_single_configurations() {
     assert_eq!(j["uncertainty"]["samples"], 50);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The GPU kernel (lavapipe in CI) on the same draws: the same best index, counts and
+/// per-configuration statistics within 1e-4, for the mean and for percentiles.
+#[test]
+fn the_gpu_kernel_agrees_with_the_cpu_kernel() {
+    let Some(g) = common::gpu(clustersweep::backend::gpu::GpuOptions::default()) else {
+        return;
+    };
+    for statistic in [
+        "",
+        "statistic = \"p10\"",
+        "statistic = \"p90\"\nsense = \"min\"",
+    ] {
+        let plan = plan_of(&UNCERTAIN.replace("STATISTIC", statistic));
+        let cpu = cpu_sweep(&plan);
+        let on_gpu = run_sweep(&plan, &g, None, &|_| {}).expect("gpu sweep");
+        assert_eq!(on_gpu.backend.kind, "gpu", "{statistic}");
+        assert_eq!(
+            (on_gpu.invalid, on_gpu.feasible),
+            (cpu.invalid, cpu.feasible),
+            "{statistic}"
+        );
+        let best = |s: &Summary| s.best.as_ref().map(|b| b.index);
+        assert_eq!(best(&on_gpu), best(&cpu), "{statistic}");
+        let lead = |s: &Summary| s.best_by.iter().map(|g| g.best.index).collect::<Vec<_>>();
+        assert_eq!(lead(&on_gpu), lead(&cpu), "{statistic}");
+        for (x, y) in on_gpu.stats.iter().zip(&cpu.stats) {
+            for (u, v) in [(x.min, y.min), (x.max, y.max), (x.mean, y.mean)] {
+                assert!(
+                    (u - v).abs() <= 1e-4 * v.abs().max(1e-9),
+                    "{statistic} {:?}: {u} vs {v}",
+                    x.metric
+                );
+            }
+        }
+        assert!(on_gpu.notices.is_empty(), "{:?}", on_gpu.notices);
+    }
+}

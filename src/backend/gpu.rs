@@ -29,6 +29,7 @@
 mod adapter;
 mod chunks;
 mod emit;
+mod montecarlo;
 mod pipelines;
 mod readback;
 
@@ -36,6 +37,7 @@ use adapter::driver_string;
 pub use adapter::{adapters, instance, pick_adapter, summarize, AdapterSummary};
 pub use chunks::PreparedSweep;
 pub use emit::{emit, key_value, Emitted, Unsupported, BAND_CAP, CONSTRAINT_SLACK, MAX_AXES};
+pub use montecarlo::{emit_montecarlo, McEmitted};
 
 use super::{Backend, BackendError, BackendInfo, Progress};
 use crate::plan::SweepPlan;
@@ -302,13 +304,15 @@ impl Backend for GpuBackend {
             return Ok(Reductions::empty(plan));
         }
         if plan.scenario.uncertainty.is_some() {
-            return Err(BackendError {
-                message:
-                    "Monte Carlo sweeps (scenarios with [uncertain]) do not run on the GPU yet"
-                        .into(),
-                done: Some(Box::new(Reductions::empty(plan))),
-                remaining: range,
-            });
+            let mut done = Reductions::empty(plan);
+            return match self.run_montecarlo(plan, range.clone(), progress, &mut done) {
+                Ok(()) => Ok(done),
+                Err((e, at)) => Err(BackendError {
+                    message: format!("GPU Monte Carlo on {}: {e}", self.info.name),
+                    done: Some(Box::new(done)),
+                    remaining: at..range.end,
+                }),
+            };
         }
         let longest = self.options.chunk.unwrap_or(range.end - range.start);
         let mut prepared = self.prepare_for(plan, longest).map_err(|e| BackendError {

@@ -90,7 +90,7 @@ impl Emitted {
 }
 
 /// An f64 as a WGSL f32 expression (clamped to the f32 range; NaN by its bits).
-fn lit(x: f64) -> String {
+pub(super) fn lit(x: f64) -> String {
     if x.is_nan() {
         return "bitcast<f32>(0x7fc00000u)".into();
     }
@@ -444,7 +444,7 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
 }
 
 /// A model operation in f32 WGSL.
-fn arith(op: Op, x: &str, y: &str) -> String {
+pub(super) fn arith(op: Op, x: &str, y: &str) -> String {
     match op {
         Op::Add => format!("{x} + {y}"),
         Op::Sub => format!("{x} - {y}"),

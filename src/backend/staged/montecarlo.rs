@@ -35,7 +35,6 @@ pub struct MonteCarloKernel {
     metrics: Vec<(usize, Val)>,
     objective: usize,
     value_ok: Vec<Vec<f64>>,
-    group_mult: Vec<usize>,
 }
 
 /// Per-thread working state.
@@ -89,12 +88,6 @@ impl MonteCarloKernel {
             .iter()
             .filter_map(|&m| traced.metrics[m as usize].map(|v| (m as usize, v)))
             .collect();
-        let mut group_mult = vec![0usize; axes];
-        let mut mult = 1usize;
-        for &k in plan.group_axes.iter().rev() {
-            group_mult[k] = mult;
-            mult *= plan.grid.lens[k] as usize;
-        }
         MonteCarloKernel {
             samples: s.samples() as usize,
             scalar_runs,
@@ -104,7 +97,6 @@ impl MonteCarloKernel {
             metrics,
             objective: s.objective.metric as usize,
             value_ok: value_ok(plan),
-            group_mult,
             traced,
         }
     }
@@ -195,9 +187,7 @@ impl MonteCarloKernel {
                         index,
                     };
                     offer(&mut red.best, c, &s.objective);
-                    let group: usize = (0..axes)
-                        .map(|ax| st.digits[ax] as usize * self.group_mult[ax])
-                        .sum();
+                    let group = plan.group_of(&st.digits);
                     if let Some(slot) = red.best_by.get_mut(group) {
                         offer(slot, c, &s.objective);
                     }
