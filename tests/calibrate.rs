@@ -487,3 +487,27 @@ fn catalog_exponents_are_fitted_from_the_cited_data_or_marked_unfitted() {
     let g = c.pooled.as_ref().unwrap().fitted.gamma;
     assert!((a100.dvfs_exponent - g.value).abs() < 0.005, "{g:?}");
 }
+
+#[test]
+fn out_onto_a_file_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let out = run(&[
+        "calibrate",
+        fixture("zeus-v100.csv").to_str().unwrap(),
+        "--tdp-w",
+        "250",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("clustersweep: error: --out: "), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "x",
+        "left as it was"
+    );
+}

@@ -2,7 +2,7 @@
 //! (`clustersweep::calibrate`), print the table or JSON with the TOML snippets, and with
 //! `--out` write calibration.json and calibration.svg.
 
-use super::{emit, print_json, CliError};
+use super::{check_out_dir, emit, print_json, CliError};
 use clap::ValueEnum;
 use clustersweep::calibrate::{self, holdout, plot, render, CalibrateError, ClockForm};
 use clustersweep::catalog::Catalog;
@@ -67,8 +67,7 @@ fn input(e: CalibrateError) -> CliError {
 /// Run `calibrate`.
 pub fn run(args: CalibrateArgs) -> Result<i32, CliError> {
     if let Some(dir) = &args.out {
-        clustersweep::output::prepare_dir(dir)
-            .map_err(|e| CliError::runtime(format!("--out: {e}")))?;
+        check_out_dir(dir)?;
     }
     let choice = calibrate::ColumnChoice {
         limit: args.limit_col,
