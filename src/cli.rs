@@ -167,7 +167,7 @@ struct SweepArgs {
     #[arg(long)]
     require_feasible: bool,
     /// Also make the sensitivity tornado (a `sensitivity` section of the summary).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     sensitivity: bool,
     #[command(flatten)]
     catalog: CatalogArg,

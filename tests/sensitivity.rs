@@ -530,6 +530,23 @@ fn cli_sensitivity_input_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--threads"));
 
+    // A shard is one part of the grid: it has no best decision to start from.
+    let out = run(&[
+        "sweep",
+        ok.to_str().unwrap(),
+        "--sensitivity",
+        "--shard",
+        "0/2",
+        "--partial",
+        "-",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--sensitivity") && err.contains("--shard"),
+        "{err}"
+    );
+
     // Nothing feasible: no best to start from (a run-time failure, exit 1).
     let none = write(
         "infeasible",
