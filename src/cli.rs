@@ -153,6 +153,10 @@ struct SweepArgs {
     /// Axes whose values group `best_by` (comma-separated; `none` for no groups).
     #[arg(long, value_name = "AXES", value_delimiter = ',')]
     group_by: Option<Vec<String>>,
+    /// Heatmap axes X,Y: per cell the best objective over the other axes and the feasible
+    /// count (default: gpu_count by power_w or power_frac when both are axes; `none`: off).
+    #[arg(long, value_name = "X,Y", value_delimiter = ',')]
+    heatmap: Option<Vec<String>>,
     /// CPU threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -363,6 +367,8 @@ struct SweepOptions {
     sensitivity: bool,
     /// `--shard`: the part to run, where its partial goes, and the inputs it records.
     shard: Option<ShardRun>,
+    /// The catalog the scenarios were read with (its citations go into report.html).
+    catalog: Catalog,
 }
 
 /// A validated `--shard`.
@@ -456,6 +462,7 @@ impl SweepOptions {
             .into_iter()
             .map(|s| {
                 SweepPlan::new(s, args.group_by.as_deref())
+                    .and_then(|p| p.with_heatmap(args.heatmap.as_deref()))
                     .map_err(|e| CliError::input(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -479,6 +486,7 @@ impl SweepOptions {
                 require_feasible: args.require_feasible,
             },
             sensitivity: args.sensitivity,
+            catalog,
         })
     }
 }
@@ -621,6 +629,7 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
         checks,
         shard,
         sensitivity,
+        catalog,
     } = opts;
     let backends = Backends::open(backend, adapter.as_deref(), threads)?;
     let (primary, fallback) = (backends.primary(), backends.fallback());
@@ -666,9 +675,9 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             .as_ref()
             .map(|d| if several { d.join(folder) } else { d.clone() });
         if let Some(dir) = &dir {
-            write_out(dir, &summary, &doc)?;
+            write_out(dir, plan, &summary, &doc, &catalog)?;
             eprintln!(
-                "clustersweep: wrote {}/summary.json, best_by.csv, pareto.csv",
+                "clustersweep: wrote {}/report.html, its plots (.svg, .png), summary.json, best_by.csv, pareto.csv, heatmap.csv",
                 dir.display()
             );
         }
@@ -843,8 +852,10 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
 
 fn write_out(
     dir: &std::path::Path,
+    plan: &SweepPlan,
     summary: &clustersweep::summary::Summary,
     doc: &serde_json::Value,
+    catalog: &Catalog,
 ) -> Result<(), CliError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| {
         CliError::runtime(format!(
@@ -855,15 +866,26 @@ fn write_out(
     let json = serde_json::to_vec_pretty(doc).map_err(|e| fail("summary.json", &e))?;
     let best_by = report::csv::best_by(summary).map_err(|e| fail("best_by.csv", &e))?;
     let pareto = report::csv::pareto(summary).map_err(|e| fail("pareto.csv", &e))?;
-    clustersweep::output::write_set(
-        dir,
-        &[
-            ("summary.json", &json),
-            ("best_by.csv", &best_by),
-            ("pareto.csv", &pareto),
-        ],
-    )
-    .map_err(|e| CliError::runtime(format!("--out: {e}")))
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("summary.json".into(), json),
+        ("best_by.csv".into(), best_by),
+        ("pareto.csv".into(), pareto),
+    ];
+    if let Some(heatmap) = report::csv::heatmap(summary) {
+        files.push((
+            "heatmap.csv".into(),
+            heatmap.map_err(|e| fail("heatmap.csv", &e))?,
+        ));
+    }
+    files.extend(
+        report::html::report_files(plan, summary, catalog)
+            .map_err(|e| CliError::runtime(format!("--out: {e}")))?,
+    );
+    let set: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    clustersweep::output::write_set(dir, &set).map_err(|e| CliError::runtime(format!("--out: {e}")))
 }
 
 fn eval(

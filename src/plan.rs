@@ -11,6 +11,8 @@ use crate::scenario::{Scenario, Source};
 pub const PARETO_BINS: usize = 512;
 /// Most `best_by` groups accepted.
 pub const MAX_GROUPS: u64 = 1 << 16;
+/// Most heatmap cells accepted.
+pub const MAX_HEATMAP_CELLS: u64 = 1 << 18;
 
 /// Log-spaced bins of facility power (MW).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -69,6 +71,17 @@ pub enum PlanError {
         max = MAX_GROUPS
     )]
     TooManyGroups { groups: u64 },
+    /// A `--heatmap` that is not two distinct axes of the scenario, or makes too many cells.
+    #[error("--heatmap: {reason}")]
+    BadHeatmap { reason: String },
+}
+
+/// The two axes of the heatmap reduction (positions in `scenario.axes`). Cell numbers are
+/// row-major over (x, y): `x_digit * y_len + y_digit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeatmapAxes {
+    pub x: usize,
+    pub y: usize,
 }
 
 /// Everything a backend needs.
@@ -81,6 +94,8 @@ pub struct SweepPlan {
     /// Number of groups (product of the group axes' lengths; 1 with no group axes).
     pub group_count: usize,
     pub pareto: ParetoBins,
+    /// The heatmap's axes (`None`: no heatmap reduction).
+    pub heatmap: Option<HeatmapAxes>,
 }
 
 impl SweepPlan {
@@ -130,6 +145,7 @@ impl SweepPlan {
         let (lo, hi) = facility_bounds(&scenario);
         Ok(SweepPlan {
             pareto: ParetoBins::spanning(lo, hi),
+            heatmap: default_heatmap(&scenario),
             scenario,
             grid,
             group_axes,
@@ -158,7 +174,88 @@ impl SweepPlan {
             group_axes: self.group_axes.iter().map(|&k| position(k)).collect(),
             group_count: self.group_count,
             pareto: self.pareto,
+            heatmap: self.heatmap.map(|h| HeatmapAxes {
+                x: position(h.x),
+                y: position(h.y),
+            }),
         }
+    }
+
+    /// The plan with the heatmap over the named axes (`--heatmap X,Y`): `None` keeps the
+    /// default (fleet size by power limit, when both are axes); `none` or an empty list
+    /// turns it off.
+    pub fn with_heatmap(mut self, names: Option<&[String]>) -> Result<SweepPlan, PlanError> {
+        let Some(names) = names else {
+            return Ok(self);
+        };
+        let names: Vec<&str> = names
+            .iter()
+            .map(|n| n.trim())
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.is_empty() || names == ["none"] {
+            self.heatmap = None;
+            return Ok(self);
+        }
+        let s = &self.scenario;
+        let bad = |reason: String| PlanError::BadHeatmap { reason };
+        if names.len() != 2 {
+            return Err(bad(format!(
+                "expected two axes X,Y (or `none`), got {}",
+                names.len()
+            )));
+        }
+        let axis = |n: &str| {
+            Param::from_name(n)
+                .and_then(|p| s.axis_of(p))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "`{n}` is not an axis of scenario `{}`; axes: {}",
+                        s.name,
+                        s.axes
+                            .iter()
+                            .map(|a| a.param.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })
+        };
+        let (x, y) = (axis(names[0])?, axis(names[1])?);
+        if x == y {
+            return Err(bad(format!("X and Y are the same axis `{}`", names[0])));
+        }
+        let cells = self.grid.lens[x].saturating_mul(self.grid.lens[y]);
+        if cells > MAX_HEATMAP_CELLS {
+            return Err(bad(format!(
+                "{cells} cells is more than the {MAX_HEATMAP_CELLS} supported; pick shorter axes"
+            )));
+        }
+        self.heatmap = Some(HeatmapAxes { x, y });
+        Ok(self)
+    }
+
+    /// Number of heatmap cells (0 without a heatmap).
+    pub fn heatmap_cells(&self) -> usize {
+        self.heatmap.map_or(0, |h| {
+            (self.grid.lens[h.x] * self.grid.lens[h.y]) as usize
+        })
+    }
+
+    /// The heatmap cell of per-axis positions.
+    #[inline]
+    pub fn heatmap_cell(&self, digits: &[u64]) -> Option<usize> {
+        self.heatmap
+            .map(|h| (digits[h.x] * self.grid.lens[h.y] + digits[h.y]) as usize)
+    }
+
+    /// Per axis, its multiplier in the heatmap cell number (0 for the other axes).
+    pub fn heatmap_mult(&self) -> Vec<usize> {
+        let mut m = vec![0usize; self.grid.lens.len()];
+        if let Some(h) = self.heatmap {
+            m[h.x] = self.grid.lens[h.y] as usize;
+            m[h.y] = 1;
+        }
+        m
     }
 
     /// Raw parameter values of the configuration at a flat index.
@@ -188,6 +285,17 @@ impl SweepPlan {
         }
         out
     }
+}
+
+/// The default heatmap: the fleet-size axis (`gpu_count`) by the power axis (`power_w`, else
+/// `power_frac`), when both are axes and the cells fit.
+fn default_heatmap(s: &Scenario) -> Option<HeatmapAxes> {
+    let x = s.axis_of(Param::GpuCount)?;
+    let y = s
+        .axis_of(Param::PowerW)
+        .or_else(|| s.axis_of(Param::PowerFrac))?;
+    let cells = (s.axes[x].values.len() as u64).saturating_mul(s.axes[y].values.len() as u64);
+    (cells <= MAX_HEATMAP_CELLS).then_some(HeatmapAxes { x, y })
 }
 
 /// Lower and upper bounds of provisioned facility power (MW) over the grid's valid

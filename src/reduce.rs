@@ -1,6 +1,7 @@
 //! Mergeable reductions over evaluated configurations: counts, the best configuration
-//! (lowest index on ties), the best per group, the best per Pareto bin, and min/max/sum of
-//! every metric over feasible configurations. Each is a monoid: threads, GPU chunks and
+//! (lowest index on ties), the best per group, the best per Pareto bin, the best and the
+//! feasible count per heatmap cell, and min/max/sum of every metric over feasible
+//! configurations. Each is a monoid: threads, GPU chunks and
 //! shards produce [`Reductions`] that [`Reductions::merge`] combines; merging in a fixed
 //! order makes results independent of scheduling.
 //!
@@ -49,6 +50,23 @@ impl MetricStats {
     }
 }
 
+/// One heatmap cell: the best feasible configuration with the cell's (x, y) values (over
+/// every other axis) and how many configurations of the cell are feasible.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HeatCell {
+    pub best: Option<Candidate>,
+    pub feasible: u64,
+}
+
+impl HeatCell {
+    pub fn merge(&mut self, o: &HeatCell, objective: &Objective) {
+        if let Some(c) = o.best {
+            offer(&mut self.best, c, objective);
+        }
+        self.feasible += o.feasible;
+    }
+}
+
 /// Everything a backend returns for a range of flat indices.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reductions {
@@ -62,6 +80,8 @@ pub struct Reductions {
     pub pareto: Vec<Option<Candidate>>,
     /// Per metric, indexed by `Metric::index`.
     pub stats: Vec<MetricStats>,
+    /// Per heatmap cell (length = the plan's cell count; see `SweepPlan::heatmap_cell`).
+    pub heatmap: Vec<HeatCell>,
     /// Configurations an inexact backend handed to the CPU as a last resort (a GPU chunk
     /// with more configurations near a constraint bound than it can hand to the host).
     pub on_cpu: u64,
@@ -87,6 +107,7 @@ impl Reductions {
             best_by: vec![None; plan.group_count],
             pareto: vec![None; plan.pareto.count],
             stats: vec![MetricStats::default(); METRIC_COUNT],
+            heatmap: vec![HeatCell::default(); plan.heatmap_cells()],
             on_cpu: 0,
         }
     }
@@ -112,6 +133,9 @@ impl Reductions {
         }
         for (a, b) in self.stats.iter_mut().zip(&o.stats) {
             a.merge(b);
+        }
+        for (a, b) in self.heatmap.iter_mut().zip(&o.heatmap) {
+            a.merge(b, objective);
         }
     }
 }

@@ -104,6 +104,8 @@ pub struct Summary {
     pub metric_names: Vec<Metric>,
     /// The scenario's uncertainty, as applied.
     pub uncertainty: Option<UncertaintySummary>,
+    /// The heatmap reduction (`--heatmap`), cells re-evaluated in f64.
+    pub heatmap: Option<crate::heatmap::Heatmap>,
 }
 
 /// How a sweep treated uncertain inputs.
@@ -309,6 +311,7 @@ pub fn summarise(
         },
         notices: Vec::new(),
         uncertainty: UncertaintySummary::of(s),
+        heatmap: crate::heatmap::heatmap(plan, r),
     }
 }
 

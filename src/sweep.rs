@@ -108,7 +108,8 @@ pub fn sweep_range(
     })
 }
 
-/// The first reported configuration (best, group leader, Pareto bin leader) that the f64
+/// The first reported configuration (best, group leader, Pareto bin or heatmap cell leader)
+/// that the f64
 /// model finds infeasible, if any.
 pub fn first_infeasible_candidate(plan: &SweepPlan, r: &Reductions) -> Option<u64> {
     let s = &plan.scenario;
@@ -116,6 +117,7 @@ pub fn first_infeasible_candidate(plan: &SweepPlan, r: &Reductions) -> Option<u6
         .iter()
         .chain(r.best_by.iter().flatten())
         .chain(r.pareto.iter().flatten())
+        .chain(r.heatmap.iter().filter_map(|c| c.best.as_ref()))
         .map(|c| c.index)
         .find(|&i| {
             let values = plan.values_at(i);

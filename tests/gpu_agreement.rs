@@ -702,3 +702,107 @@ fn gpu_site_grid_with_a_binding_cap_needs_no_rerun() {
     let (on_gpu, _) = same_answer_as_the_cpu(&g, &plan, "site-1gw-tight");
     assert!(on_gpu.notices.is_empty(), "{:?}", on_gpu.notices);
 }
+
+/// The heatmap cells of the GPU against the CPU's: the same feasible count per cell, and a
+/// best whose f64 objective agrees to 1e-5 (the same index unless two tie within f32).
+#[track_caller]
+fn same_heatmap(plan: &SweepPlan, cpu: &Reductions, gpu: &Reductions, ctx: &str) {
+    assert_eq!(cpu.feasible, gpu.feasible, "{ctx}: feasible");
+    assert_eq!(cpu.heatmap.len(), plan.heatmap_cells(), "{ctx}");
+    assert_eq!(gpu.heatmap.len(), plan.heatmap_cells(), "{ctx}");
+    let mut filled = 0;
+    for (k, (c, g)) in cpu.heatmap.iter().zip(&gpu.heatmap).enumerate() {
+        assert_eq!(c.feasible, g.feasible, "{ctx}: cell {k} count");
+        match (c.best, g.best) {
+            (None, None) => {}
+            (Some(c), Some(g)) => {
+                filled += 1;
+                assert!(rel(c.objective, g.objective) <= 1e-5, "{ctx}: cell {k}");
+                let ((oc, _), (og, fg)) = (objective_at(plan, c.index), objective_at(plan, g.index));
+                assert!(rel(oc, og) <= 1e-5, "{ctx}: cell {k}: {c:?} vs {g:?}");
+                assert!(fg, "{ctx}: cell {k}: GPU leader {g:?} infeasible in f64");
+            }
+            (c, g) => panic!("{ctx}: cell {k}: {c:?} vs {g:?}"),
+        }
+    }
+    assert!(filled > 0, "{ctx}: no feasible cell");
+    assert!(
+        cpu.heatmap.iter().any(|c| c.best.is_none()),
+        "{ctx}: every cell feasible (the test should have some that are not)"
+    );
+}
+
+/// Issue 11, item 1: the heatmap reduction on the device, with its axes outer (the default
+/// scenario's fleet size by power: offered once per tile) and inner (offered and counted
+/// per configuration), on both kernels (64-bit and 32-bit atomics), over several chunks
+/// and a sub-range, and with configurations near a bound decided on the host.
+#[test]
+fn gpu_heatmap_matches_cpu() {
+    let catalog = Catalog::builtin().unwrap();
+    let cpu = CpuBackend::new(0).unwrap();
+    let inner = {
+        let text = "name = \"heat\"\n[axes]\ngpu_count = { from = 1000, to = 200000, steps = 12, scale = \"log\" }\naccelerator = [\"H100-SXM\", \"GB200\", \"B200\"]\npower_frac = { from = 0.5, to = 1.0, steps = 6 }\njob_gpus = [0, 8192, 16384]\n[fixed]\ncost_model = \"rent\"\ngpu_hour_usd = 3.0\n[constraints]\nmax_facility_mw = 60\n";
+        let s = Scenario::parse("heat.toml", text, &catalog).unwrap();
+        let names = ["job_gpus".to_string(), "gpu_count".to_string()];
+        SweepPlan::new(s, None)
+            .unwrap()
+            .with_heatmap(Some(&names))
+            .unwrap()
+    };
+    for int64_atomics in [true, false] {
+        let opts = GpuOptions {
+            chunk: Some(5_000),
+            int64_atomics,
+            ..GpuOptions::default()
+        };
+        let Some(g) = gpu(opts) else { return };
+        for (plan, name) in [(small_default_plan(&catalog), "default"), (inner.clone(), "inner")] {
+            let ctx = format!("{name}, 64-bit atomics {int64_atomics}");
+            let whole = 0..plan.grid.size;
+            let c = cpu.run(&plan, whole.clone(), &|_| {}).unwrap();
+            let gr = g
+                .run(&plan, whole, &|_| {})
+                .unwrap_or_else(|e| panic!("{ctx}: {}", e.message));
+            same_heatmap(&plan, &c, &gr, &ctx);
+            let sub = 1_234..plan.grid.size - 567;
+            let c = cpu.run(&plan, sub.clone(), &|_| {}).unwrap();
+            let gr = g
+                .run(&plan, sub, &|_| {})
+                .unwrap_or_else(|e| panic!("{ctx}: {}", e.message));
+            same_heatmap(&plan, &c, &gr, &format!("{ctx}, sub-range"));
+        }
+    }
+    // A bound on facility power that some configurations meet exactly: those near it go to
+    // the host's band and into their heatmap cells there.
+    let Some(g) = gpu(GpuOptions::default()) else {
+        return;
+    };
+    let a = catalog.find("H100-SXM").unwrap();
+    let on = 640.0 * (a.tdp_w + a.host_w) * 1.2 / 1e6;
+    let text = format!(
+        "[axes]\ngpu_count = {{ from = 1, to = 1000, steps = 1000 }}\npue = {{ from = 1.0, to = 1.3, steps = 100 }}\n[fixed]\naccelerator = \"H100-SXM\"\n[constraints]\nmax_facility_mw = {on:?}\n"
+    );
+    let s = Scenario::parse("band.toml", &text, &catalog).unwrap();
+    let names = ["gpu_count".to_string(), "pue".to_string()];
+    let plan = SweepPlan::new(s, None)
+        .unwrap()
+        .with_heatmap(Some(&names))
+        .unwrap();
+    let whole = 0..plan.grid.size;
+    let c = cpu.run(&plan, whole.clone(), &|_| {}).unwrap();
+    let gr = g
+        .run(&plan, whole, &|_| {})
+        .unwrap_or_else(|e| panic!("band: {}", e.message));
+    same_heatmap(&plan, &c, &gr, "band");
+    let (on_gpu, exact) = same_answer_as_the_cpu(&g, &plan, "band sweep");
+    assert_eq!(on_gpu.heatmap.as_ref().map(|h| h.cells.len()), Some(100_000));
+    let (hg, hc) = (on_gpu.heatmap.unwrap(), exact.heatmap.unwrap());
+    for (k, (a, b)) in hg.cells.iter().zip(&hc.cells).enumerate() {
+        assert_eq!(a.feasible, b.feasible, "band summary cell {k}");
+        match (a.best, b.best) {
+            (Some((_, x)), Some((_, y))) => assert!(rel(x, y) <= 1e-5, "band summary cell {k}"),
+            (None, None) => {}
+            other => panic!("band summary cell {k}: {other:?}"),
+        }
+    }
+}

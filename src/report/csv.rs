@@ -1,5 +1,6 @@
 //! CSV output: `best_by.csv` (one row per group) and `pareto.csv` (one row per frontier
-//! point), each with the index, every parameter and every metric.
+//! point), each with the index, every parameter and every metric; `heatmap.csv` (one row
+//! per heatmap cell).
 
 use crate::summary::{Reported, Summary};
 
@@ -52,6 +53,43 @@ pub fn best_by(s: &Summary) -> Result<Vec<u8>, csv::Error> {
         ));
     }
     to_bytes(rows)
+}
+
+/// `heatmap.csv`: one row per cell, x fastest-last (the order of the cells): the x and y
+/// axis values (labels for categorical axes), the feasible count, and the best feasible
+/// configuration's index and objective (f64; both empty when nothing is feasible). `None`
+/// without a heatmap.
+pub fn heatmap(s: &Summary) -> Option<Result<Vec<u8>, csv::Error>> {
+    let h = s.heatmap.as_ref()?;
+    let mut rows = vec![vec![
+        h.x.param.name().to_string(),
+        h.y.param.name().to_string(),
+        "feasible".into(),
+        "best_index".into(),
+        s.objective.metric.name().to_string(),
+    ]];
+    let text = |a: &crate::heatmap::HeatAxis, i: usize| match a.param.kind() {
+        crate::params::ParamKind::Categorical => a.labels[i].clone(),
+        _ => format!("{}", a.values[i]),
+    };
+    for xi in 0..h.x.values.len() {
+        for yi in 0..h.y.values.len() {
+            let c = h.cell(xi, yi);
+            let (index, obj) = match c.best {
+                Some((i, v)) if v.is_finite() => (i.to_string(), format!("{v}")),
+                Some((i, _)) => (i.to_string(), String::new()),
+                None => (String::new(), String::new()),
+            };
+            rows.push(vec![
+                text(&h.x, xi),
+                text(&h.y, yi),
+                c.feasible.to_string(),
+                index,
+                obj,
+            ]);
+        }
+    }
+    Some(to_bytes(rows))
 }
 
 /// `pareto.csv`: index, parameters, metrics, ordered by facility power.

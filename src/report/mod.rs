@@ -11,6 +11,8 @@ pub mod backtest;
 pub mod bench;
 pub mod catalog;
 pub mod csv;
+pub mod html;
+pub mod plots;
 pub mod json;
 pub mod sensitivity;
 pub mod table;

@@ -196,7 +196,7 @@ impl PreparedSweep<'_> {
         }
         let reduce_params = [n_rows as u32, 0, 0, 0];
         let out_bytes = n_out * e.row * 4;
-        let slot_bytes = k.slots * 4;
+        let slot_bytes = e.key_words() as u64 * 4;
         let idx_bytes = k.slots * k.idx_stride;
         let staging = &k.staging[slot];
         let ts = |pass: u32| {

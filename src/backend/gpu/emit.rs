@@ -63,8 +63,10 @@ pub struct Emitted {
     pub metrics: Vec<Metric>,
     /// u32 words per partial row.
     pub row: u64,
-    /// Reduction slots: best, then groups, then Pareto bins.
+    /// Reduction slots: best, then groups, then Pareto bins, then heatmap cells.
     pub slots: usize,
+    /// Heatmap cells: their feasible counts follow the slot keys in `slot_key`.
+    pub cells: usize,
 }
 
 /// The WGSL of the modules around the sweep kernel.
@@ -78,6 +80,11 @@ pub const SLOTS32: &str = include_str!("../../../shaders/slots32.wgsl");
 pub const SLOTS64: &str = include_str!("../../../shaders/slots64.wgsl");
 
 impl Emitted {
+    /// u32 words of `slot_key`: the slots' keys, then the heatmap cells' feasible counts.
+    pub fn key_words(&self) -> usize {
+        self.slots + self.cells
+    }
+
     /// The sweep kernel with the given slots module.
     pub fn sweep_source(&self, slots: &str) -> String {
         format!("{}{COMMON}{slots}{STATS_TREE}{}", self.layout, self.body)
@@ -325,6 +332,14 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     let group_inner = plan.group_axes.iter().any(|&k| k >= inner);
     let bin_base = 1 + plan.group_count;
     let bin_expr = format!("{bin_base}u + pareto_bin({})", name(fac_val.slot));
+    // Heatmap cells: offered like groups; feasible counts added in `slot_key` after the
+    // slots (per tile, or per run of one cell inside a tile), in pass 0 only.
+    let heat_base = bin_base + plan.pareto.count;
+    let count_base = heat_base + plan.heatmap_cells();
+    let heat = plan.heatmap.map(|h| {
+        let cell = format!("d{} * {}u + d{}", h.x, lens[h.y], h.y);
+        (cell, h.x >= inner || h.y >= inner)
+    });
 
     let mut per_config = String::new();
     let pad = "                ";
@@ -337,6 +352,23 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     let maybe = mask(&traced.feasible, Side::Wide);
     let has_band = maybe != mask(&traced.feasible, Side::Narrow);
     let mut after = String::from("            if nf > 0u {\n");
+    let count = |cell: &str, n: &str| {
+        format!("if pass_id == 0u {{ atomicAdd(&slot_key[{count_base}u + {cell}], {n}); }}")
+    };
+    match &heat {
+        Some((cell, false)) => {
+            let _ = writeln!(after, "                {}", count(cell, "nf"));
+        }
+        Some((cell, true)) => {
+            inner_start.push_str("            var hm_cell = 0u;\n            var hm_n = 0u;\n");
+            let _ = writeln!(
+                per_config,
+                "{pad}    let hc = {cell};\n{pad}    if hm_n > 0u && hc != hm_cell {{\n{pad}        {}\n{pad}        hm_n = 0u;\n{pad}    }}\n{pad}    hm_cell = hc;\n{pad}    hm_n += 1u;",
+                count("hm_cell", "hm_n")
+            );
+        }
+        None => {}
+    }
     // Statistics of the metrics that change inside the tile, per configuration. (Skipping
     // them in pass 1 behind `if pass_id == 0u` measured no faster on lavapipe.)
     for (q, m) in metrics.iter().enumerate() {
@@ -355,6 +387,9 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         }
     }
     after.push_str("            }\n");
+    if let Some((_, true)) = &heat {
+        let _ = writeln!(after, "            if hm_n > 0u {{ {} }}", count("hm_cell", "hm_n"));
+    }
     if is_inner(obj_val) {
         let _ = writeln!(
             per_config,
@@ -379,6 +414,11 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         config_offers.push(bin_expr.clone());
     } else {
         tile_offers.push(bin_expr.clone());
+    }
+    match &heat {
+        Some((cell, true)) => config_offers.push(format!("{heat_base}u + {cell}")),
+        Some((cell, false)) => tile_offers.push(format!("{heat_base}u + {cell}")),
+        None => {}
     }
     for slot in &config_offers {
         let _ = writeln!(
@@ -439,7 +479,8 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         tiles,
         metrics,
         row,
-        slots: 1 + plan.group_count + plan.pareto.count,
+        slots: 1 + plan.group_count + plan.pareto.count + plan.heatmap_cells(),
+        cells: plan.heatmap_cells(),
     })
 }
 

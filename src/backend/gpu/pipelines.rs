@@ -24,7 +24,8 @@ pub(super) struct Kernels {
     /// Configurations near a constraint bound: [count, chunk-local index x BAND_CAP].
     pub(super) band: wgpu::Buffer,
     /// Read-back buffers, used in turn so that one chunk is read while the next runs:
-    /// [timestamps (`TS_BYTES`)][folded partial rows][slot keys][slot indices].
+    /// [timestamps (`TS_BYTES`)][folded partial rows][slot keys, heatmap counts][slot
+    /// indices][band].
     pub(super) staging: [wgpu::Buffer; 2],
     /// Timestamp queries (begin and end of each pass) and their resolve buffer.
     pub(super) timer: Option<(wgpu::QuerySet, wgpu::Buffer)>,
@@ -204,9 +205,10 @@ impl GpuBackend {
         let out_cap = rows_cap.div_ceil(RF);
         let rows_out = self.buffer("rows_out", out_cap * row * 4, U::STORAGE | U::COPY_SRC);
         let slots = p.slots as u64;
+        let key_words = p.key_words() as u64;
         let slot_key = self.buffer(
             "slot_key",
-            slots * 4,
+            key_words * 4,
             U::STORAGE | U::COPY_SRC | U::COPY_DST,
         );
         let idx_stride = if self.one_pass { 8 } else { 4 };
@@ -220,7 +222,7 @@ impl GpuBackend {
         let staging = [0, 1].map(|_| {
             self.buffer(
                 "staging",
-                TS_BYTES + out_cap * row * 4 + slots * (4 + idx_stride) + BAND_BYTES,
+                TS_BYTES + out_cap * row * 4 + key_words * 4 + slots * idx_stride + BAND_BYTES,
                 U::MAP_READ | U::COPY_DST,
             )
         });

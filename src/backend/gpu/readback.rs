@@ -83,7 +83,8 @@ impl PreparedSweep<'_> {
         )?;
         let band_at = head
             + p.n_out as usize * e.row as usize
-            + e.slots * (1 + self.k.idx_stride as usize / 4);
+            + e.key_words()
+            + e.slots * self.k.idx_stride as usize / 4;
         let band = &words[band_at..band_at + 1 + BAND_CAP as usize];
         if band[0] as u64 > BAND_CAP {
             // More configurations near a bound than the buffer holds: the last resort is
@@ -141,6 +142,10 @@ fn decide_band(
         offer(&mut r.best_by[plan.group_of(&digits)], candidate, &obj);
         let bin = plan.pareto.bin(ev.metrics[Metric::FacilityMw.index()]);
         offer(&mut r.pareto[bin], candidate, &obj);
+        if let Some(h) = plan.heatmap_cell(&digits) {
+            offer(&mut r.heatmap[h].best, candidate, &obj);
+            r.heatmap[h].feasible += 1;
+        }
     }
     Ok(())
 }
@@ -198,7 +203,18 @@ pub(super) fn decode_chunk(
     }
     let slots = e.slots;
     let keys = &words[n_out * row..n_out * row + slots];
-    let idx_words = &words[n_out * row + slots..];
+    let counts = &words[n_out * row + slots..n_out * row + e.key_words()];
+    let idx_words = &words[n_out * row + e.key_words()..];
+    for (cell, &n) in r.heatmap.iter_mut().zip(counts) {
+        cell.feasible = n as u64;
+    }
+    let counted: u64 = counts.iter().map(|&n| n as u64).sum();
+    if e.cells > 0 && counted != r.feasible {
+        return Err(GpuError::Inconsistent(format!(
+            "heatmap cells count {counted} feasible configurations, the rows {}",
+            r.feasible
+        )));
+    }
     let idxs: Vec<u32> = if packed {
         // (key << 32) | index, little-endian: [index, key] per slot.
         let mut v = Vec::with_capacity(slots);
@@ -239,8 +255,10 @@ pub(super) fn decode_chunk(
             &mut r.best
         } else if sl <= plan.group_count {
             &mut r.best_by[sl - 1]
-        } else {
+        } else if sl <= plan.group_count + plan.pareto.count {
             &mut r.pareto[sl - 1 - plan.group_count]
+        } else {
+            &mut r.heatmap[sl - 1 - plan.group_count - plan.pareto.count].best
         };
         offer(target, c, &obj);
     }

@@ -61,6 +61,10 @@ struct Layout {
     group_mult: Vec<usize>,
     /// Whether some group axis is inner.
     group_inner: bool,
+    /// Heatmap cell multiplier per axis (0 when not a heatmap axis), and whether a heatmap
+    /// axis is inner.
+    heat_mult: Vec<usize>,
+    heat_inner: bool,
 }
 
 impl Layout {
@@ -87,6 +91,8 @@ impl Layout {
                 .collect(),
             group_mult,
             group_inner: plan.group_count > 1 && plan.group_axes.iter().any(|&k| k >= inner),
+            heat_mult: plan.heatmap_mult(),
+            heat_inner: plan.heatmap.is_some_and(|h| h.x >= inner || h.y >= inner),
         }
     }
 }

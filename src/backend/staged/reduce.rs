@@ -1,4 +1,5 @@
-//! The kernel's reductions per window: counts, statistics, best, groups and Pareto bins;
+//! The kernel's reductions per window: counts, statistics, best, groups, heatmap cells and
+//! Pareto bins;
 //! what is re-used from the window before ([`ReduceCache`]); and statistics derived from
 //! another column ([`Derived`]).
 
@@ -332,6 +333,35 @@ impl StagedKernel {
                     index: outer_index + self.inner_index(plan, j0 + j as u64),
                 };
                 offer(&mut red.best_by[g], c, &objective);
+            }
+        }
+
+        // Per heatmap cell: like the groups, the best and the feasible count.
+        if !red.heatmap.is_empty() {
+            let mult = &layout.heat_mult;
+            let mut outer = 0usize;
+            for (ax, &d) in st.digits.iter().enumerate().take(layout.inner) {
+                outer += d as usize * mult[ax];
+            }
+            if !layout.heat_inner {
+                let cell = &mut red.heatmap[outer];
+                offer(&mut cell.best, window_best, &objective);
+                cell.feasible += nf as u64;
+            } else {
+                let grid = &plan.grid;
+                for j in (0..n).filter(|&j| is_feasible(j)) {
+                    let mut h = outer;
+                    for ax in layout.inner..grid.lens.len() {
+                        let (stride, len) = (grid.strides[ax], grid.lens[ax]);
+                        h += (((j0 + j as u64) / stride) % len) as usize * mult[ax];
+                    }
+                    let c = Candidate {
+                        objective: objective_at(j),
+                        index: outer_index + self.inner_index(plan, j0 + j as u64),
+                    };
+                    offer(&mut red.heatmap[h].best, c, &objective);
+                    red.heatmap[h].feasible += 1;
+                }
             }
         }
 
