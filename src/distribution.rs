@@ -75,7 +75,11 @@ impl Distribution {
     /// The values in `bins` equal bins between their min and max (`None` when empty).
     pub fn histogram(&self, bins: usize) -> Option<Histogram> {
         let lo = self.values.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = self.values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let hi = self
+            .values
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
         if !(lo.is_finite() && hi.is_finite()) || bins == 0 {
             return None;
         }

@@ -114,7 +114,10 @@ mod tests {
         assert!(is_log_spaced(&[0.001, 0.01, 0.1, 1.0], false));
         // Rounded to integers (the default scenario's fleet sizes start like this).
         assert!(is_log_spaced(&[20000.0, 43089.0, 92832.0, 200000.0], true));
-        assert!(!is_log_spaced(&[20000.0, 43089.0, 92832.0, 200000.0], false));
+        assert!(!is_log_spaced(
+            &[20000.0, 43089.0, 92832.0, 200000.0],
+            false
+        ));
         assert!(!is_log_spaced(&[1.0, 2.0, 3.0, 4.0], true));
         assert!(!is_log_spaced(&[0.6, 0.8, 1.0], false));
         assert!(!is_log_spaced(&[0.0, 1.0, 10.0], false));

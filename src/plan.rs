@@ -236,9 +236,8 @@ impl SweepPlan {
 
     /// Number of heatmap cells (0 without a heatmap).
     pub fn heatmap_cells(&self) -> usize {
-        self.heatmap.map_or(0, |h| {
-            (self.grid.lens[h.x] * self.grid.lens[h.y]) as usize
-        })
+        self.heatmap
+            .map_or(0, |h| (self.grid.lens[h.x] * self.grid.lens[h.y]) as usize)
     }
 
     /// The heatmap cell of per-axis positions.

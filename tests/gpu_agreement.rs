@@ -718,7 +718,8 @@ fn same_heatmap(plan: &SweepPlan, cpu: &Reductions, gpu: &Reductions, ctx: &str)
             (Some(c), Some(g)) => {
                 filled += 1;
                 assert!(rel(c.objective, g.objective) <= 1e-5, "{ctx}: cell {k}");
-                let ((oc, _), (og, fg)) = (objective_at(plan, c.index), objective_at(plan, g.index));
+                let ((oc, _), (og, fg)) =
+                    (objective_at(plan, c.index), objective_at(plan, g.index));
                 assert!(rel(oc, og) <= 1e-5, "{ctx}: cell {k}: {c:?} vs {g:?}");
                 assert!(fg, "{ctx}: cell {k}: GPU leader {g:?} infeasible in f64");
             }
@@ -756,7 +757,10 @@ fn gpu_heatmap_matches_cpu() {
             ..GpuOptions::default()
         };
         let Some(g) = gpu(opts) else { return };
-        for (plan, name) in [(small_default_plan(&catalog), "default"), (inner.clone(), "inner")] {
+        for (plan, name) in [
+            (small_default_plan(&catalog), "default"),
+            (inner.clone(), "inner"),
+        ] {
             let ctx = format!("{name}, 64-bit atomics {int64_atomics}");
             let whole = 0..plan.grid.size;
             let c = cpu.run(&plan, whole.clone(), &|_| {}).unwrap();
@@ -795,7 +799,10 @@ fn gpu_heatmap_matches_cpu() {
         .unwrap_or_else(|e| panic!("band: {}", e.message));
     same_heatmap(&plan, &c, &gr, "band");
     let (on_gpu, exact) = same_answer_as_the_cpu(&g, &plan, "band sweep");
-    assert_eq!(on_gpu.heatmap.as_ref().map(|h| h.cells.len()), Some(100_000));
+    assert_eq!(
+        on_gpu.heatmap.as_ref().map(|h| h.cells.len()),
+        Some(100_000)
+    );
     let (hg, hc) = (on_gpu.heatmap.unwrap(), exact.heatmap.unwrap());
     for (k, (a, b)) in hg.cells.iter().zip(&hc.cells).enumerate() {
         assert_eq!(a.feasible, b.feasible, "band summary cell {k}");

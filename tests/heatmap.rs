@@ -74,7 +74,10 @@ fn check(plan: &SweepPlan, r: &Reductions, ctx: &str) {
         }
     }
     let total: u64 = r.heatmap.iter().map(|c| c.feasible).sum();
-    assert_eq!(total, r.feasible, "{ctx}: cells add up to the feasible count");
+    assert_eq!(
+        total, r.feasible,
+        "{ctx}: cells add up to the feasible count"
+    );
     // The test means something only if some cells are feasible and some are not.
     assert!(feasible_cells > 0, "{ctx}: no feasible cell");
 }

@@ -58,7 +58,11 @@ fn out_dir_has_a_self_contained_report_and_every_plot_as_svg_and_png() {
             .find(&format!("<figure id=\"plot-{p}\""))
             .unwrap_or_else(|| panic!("no figure for {p}"));
         assert!(
-            html[at..].split("</figure>").next().unwrap().contains("<svg"),
+            html[at..]
+                .split("</figure>")
+                .next()
+                .unwrap()
+                .contains("<svg"),
             "{p} is not inline"
         );
     }
@@ -105,7 +109,12 @@ fn chromium() -> Option<PathBuf> {
 
 /// Load `page` in headless Chromium with every host name unresolvable; returns the DOM
 /// after load and the console messages.
-fn load(chrome: &Path, page: &Path, profile: &Path, screenshot: Option<&Path>) -> (String, Vec<String>) {
+fn load(
+    chrome: &Path,
+    page: &Path,
+    profile: &Path,
+    screenshot: Option<&Path>,
+) -> (String, Vec<String>) {
     let mut cmd = Command::new(chrome);
     cmd.args([
         "--headless",
@@ -133,7 +142,9 @@ fn load(chrome: &Path, page: &Path, profile: &Path, screenshot: Option<&Path>) -
         // Chromium logs every console message as `INFO:CONSOLE...`, whatever its level; the
         // page has no script, so any message at all means something went wrong.
         .filter(|l| {
-            l.contains(":CONSOLE") || l.contains("Uncaught") || l.contains("Failed to load resource")
+            l.contains(":CONSOLE")
+                || l.contains("Uncaught")
+                || l.contains("Failed to load resource")
         })
         .map(str::to_string)
         .collect();
@@ -156,7 +167,10 @@ fn headless_chromium_renders_the_report_without_console_errors() {
             .unwrap_or_else(|| panic!("plot {p} is not in the rendered DOM"));
         let figure = dom[at..].split("</figure>").next().unwrap();
         assert!(figure.contains("<svg"), "plot {p} has no svg in the DOM");
-        assert!(figure.contains("<rect") || figure.contains("<path") || figure.contains("<polyline"), "plot {p} draws nothing");
+        assert!(
+            figure.contains("<rect") || figure.contains("<path") || figure.contains("<polyline"),
+            "plot {p} draws nothing"
+        );
     }
     let shot = dir.path().join("shot.png");
     let (_, errors) = load(&chrome, &page, &dir.path().join("profile2"), Some(&shot));

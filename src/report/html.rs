@@ -39,7 +39,11 @@ pub fn num(x: f64) -> String {
     }
     let a = x.abs();
     if a >= 1e12 || (a != 0.0 && a < 1e-3) {
-        return if a >= 1e12 { short(x) } else { format!("{x:.3e}") };
+        return if a >= 1e12 {
+            short(x)
+        } else {
+            format!("{x:.3e}")
+        };
     }
     let decimals = if a >= 1000.0 {
         0
@@ -262,10 +266,16 @@ pub fn report(
     let rows = [
         ("backend", format!("{} ({})", b.name, b.kind)),
         ("API", b.api.clone().unwrap_or_else(|| "-".into())),
-        ("device type", b.device_type.clone().unwrap_or_else(|| "-".into())),
+        (
+            "device type",
+            b.device_type.clone().unwrap_or_else(|| "-".into()),
+        ),
         ("driver", b.driver.clone().unwrap_or_else(|| "-".into())),
         ("elapsed", format!("{:.3} s", s.elapsed_s)),
-        ("rate", format!("{} configurations/s", num(s.configs_per_s.round()))),
+        (
+            "rate",
+            format!("{} configurations/s", num(s.configs_per_s.round())),
+        ),
     ];
     for (k, v) in rows {
         let _ = writeln!(h, "<tr><th>{k}</th><td>{}</td></tr>", esc(&v));
@@ -412,7 +422,8 @@ fn assumptions(h: &mut String, plan: &SweepPlan, catalog: &Catalog) {
                         a.values.len(),
                         num(lo),
                         num(hi),
-                        if crate::heatmap::is_log_spaced(&a.values, p.kind() == ParamKind::Integer) {
+                        if crate::heatmap::is_log_spaced(&a.values, p.kind() == ParamKind::Integer)
+                        {
                             " (log-spaced)"
                         } else {
                             ""

@@ -12,7 +12,7 @@ pub mod bench;
 pub mod catalog;
 pub mod csv;
 pub mod html;
-pub mod plots;
 pub mod json;
+pub mod plots;
 pub mod sensitivity;
 pub mod table;

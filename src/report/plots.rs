@@ -13,8 +13,8 @@ use crate::plan::SweepPlan;
 use crate::summary::Summary;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::Shift;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// The font every plot is set in (DejaVu Sans; licence in assets/fonts/LICENSE-DejaVu.txt).
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -48,7 +48,8 @@ fn register_font() {
     });
 }
 
-type SvgDrawn = Result<(), DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>>;
+type SvgDrawn =
+    Result<(), DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>>;
 type PngDrawn =
     Result<(), DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>>;
 
@@ -187,8 +188,15 @@ impl Scale {
     /// the span is short) on a log scale.
     fn ticks(&self) -> Vec<f64> {
         if self.log {
-            let (a, b) = (self.lo.log10().floor() as i32, self.hi.log10().ceil() as i32);
-            for mults in [&[1.0][..], &[1.0, 2.0, 5.0], &[1.0, 1.5, 2.0, 3.0, 5.0, 7.0]] {
+            let (a, b) = (
+                self.lo.log10().floor() as i32,
+                self.hi.log10().ceil() as i32,
+            );
+            for mults in [
+                &[1.0][..],
+                &[1.0, 2.0, 5.0],
+                &[1.0, 1.5, 2.0, 3.0, 5.0, 7.0],
+            ] {
                 let t: Vec<f64> = (a..=b)
                     .flat_map(|e| mults.iter().map(move |m| m * 10f64.powi(e)))
                     .filter(|&v| v >= self.lo && v <= self.hi)
@@ -289,6 +297,11 @@ pub fn plots(plan: &SweepPlan, s: &Summary, d: &Distribution) -> Result<Vec<Plot
     Ok(out)
 }
 
+type Framed<'a, DB> = Result<
+    ChartContext<'a, DB, Cartesian2d<Coord, Coord>>,
+    DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>,
+>;
+
 /// A chart on `root` with a title, both axes on `Scale`s with their descriptions, tick
 /// labels in short numbers, and a light grid.
 fn framed<'a, DB: DrawingBackend>(
@@ -296,10 +309,7 @@ fn framed<'a, DB: DrawingBackend>(
     title: &str,
     (xs, x_desc): (&Scale, String),
     (ys, y_desc): (&Scale, String),
-) -> Result<
-    ChartContext<'a, DB, Cartesian2d<Coord, Coord>>,
-    DrawingAreaErrorKind<DB::ErrorType>,
-> {
+) -> Framed<'a, DB> {
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(root)
         .caption(title, (FAMILY, 22))
@@ -585,8 +595,16 @@ fn heatmap(s: &Summary, h: &Heatmap) -> Result<Plot, PlotError> {
             .x_label_area_size(48)
             .y_label_area_size(80)
             .build_cartesian_2d(
-                Coord { lo: xa.scale.to(xa.scale.lo), hi: xa.scale.to(xa.scale.hi), ticks: xa.key_points() },
-                Coord { lo: ya.scale.to(ya.scale.lo), hi: ya.scale.to(ya.scale.hi), ticks: ya.key_points() },
+                Coord {
+                    lo: xa.scale.to(xa.scale.lo),
+                    hi: xa.scale.to(xa.scale.hi),
+                    ticks: xa.key_points(),
+                },
+                Coord {
+                    lo: ya.scale.to(ya.scale.lo),
+                    hi: ya.scale.to(ya.scale.hi),
+                    ticks: ya.key_points(),
+                },
             )?;
         chart
             .configure_mesh()
@@ -674,7 +692,10 @@ fn distribution(s: &Summary, d: &Distribution) -> Result<Option<Plot>, PlotError
     };
     let obj = s.objective.metric;
     let best = s.best.as_ref().map(|b| b.metric(obj));
-    let title = format!("Distribution of {} over feasible configurations", obj.name());
+    let title = format!(
+        "Distribution of {} over feasible configurations",
+        obj.name()
+    );
     let caption = if d.exact {
         format!(
             "Histogram of {} ({}) over all {} feasible configurations of the grid, in {bins} equal bins, evaluated in f64.",
@@ -763,10 +784,16 @@ mod tests {
         let log = Scale::of(20_000.0, 1_000_000.0, true);
         let t = log.ticks();
         assert!(t.len() >= 3, "{t:?}");
-        assert!(t.iter().all(|&v| (20_000.0..=1_000_000.0).contains(&v)), "{t:?}");
+        assert!(
+            t.iter().all(|&v| (20_000.0..=1_000_000.0).contains(&v)),
+            "{t:?}"
+        );
         let lin = Scale::of(0.6, 1.0, false);
         let t = lin.ticks();
         assert!(t.len() >= 3 && t.len() <= 8, "{t:?}");
-        assert!(t.iter().all(|&v| (0.6 - 1e-9..=1.0 + 1e-9).contains(&v)), "{t:?}");
+        assert!(
+            t.iter().all(|&v| (0.6 - 1e-9..=1.0 + 1e-9).contains(&v)),
+            "{t:?}"
+        );
     }
 }

@@ -388,7 +388,11 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     }
     after.push_str("            }\n");
     if let Some((_, true)) = &heat {
-        let _ = writeln!(after, "            if hm_n > 0u {{ {} }}", count("hm_cell", "hm_n"));
+        let _ = writeln!(
+            after,
+            "            if hm_n > 0u {{ {} }}",
+            count("hm_cell", "hm_n")
+        );
     }
     if is_inner(obj_val) {
         let _ = writeln!(

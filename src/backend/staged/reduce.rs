@@ -351,9 +351,9 @@ impl StagedKernel {
                 let grid = &plan.grid;
                 for j in (0..n).filter(|&j| is_feasible(j)) {
                     let mut h = outer;
-                    for ax in layout.inner..grid.lens.len() {
-                        let (stride, len) = (grid.strides[ax], grid.lens[ax]);
-                        h += (((j0 + j as u64) / stride) % len) as usize * mult[ax];
+                    let inner_axes = grid.strides.iter().zip(&grid.lens).zip(mult);
+                    for ((&stride, &len), &m) in inner_axes.skip(layout.inner) {
+                        h += (((j0 + j as u64) / stride) % len) as usize * m;
                     }
                     let c = Candidate {
                         objective: objective_at(j),
