@@ -32,10 +32,21 @@ fn splitmix(state: &mut u64) -> u64 {
 }
 
 /// Sample the objective's distribution over the plan's feasible configurations (`n`
-/// draws; the seed is fixed, so the same plan gives the same sample).
+/// draws; the seed is fixed, so the same plan gives the same sample). Empty for a scenario
+/// with uncertain inputs.
 pub fn sample(plan: &SweepPlan, n: u64) -> Distribution {
     let s = &plan.scenario;
     let size = plan.grid.size;
+    if s.uncertainty.is_some() {
+        // Feasibility and the objective are statistics over draws there: one sample of
+        // the deterministic model would misstate both, so nothing is drawn.
+        return Distribution {
+            metric: s.objective.metric,
+            drawn: 0,
+            exact: false,
+            values: Vec::new(),
+        };
+    }
     let exact = size <= n;
     let mut state = 0x00C1_u64 ^ size;
     let mut values = Vec::new();

@@ -1,6 +1,8 @@
 //! The heatmap of a sweep as reported: the two axes (values, labels, whether log-spaced)
 //! and per cell the feasible count and the best configuration's index and objective,
-//! re-evaluated in f64 with the model (a GPU's f32 objective is never reported). Built from
+//! re-evaluated in f64 with the model (a GPU's f32 objective is never reported; under
+//! uncertainty the objective is the scenario's statistic over draws from the f64 Monte
+//! Carlo kernel). Built from
 //! the heatmap cells of [`Reductions`]; `heatmap.csv` is written from it.
 
 use crate::model::evaluate;
@@ -91,6 +93,11 @@ pub fn heatmap(plan: &SweepPlan, r: &Reductions) -> Option<Heatmap> {
         .map(|c| HeatCellReport {
             feasible: c.feasible,
             best: c.best.map(|b| {
+                if s.uncertainty.is_some() {
+                    // The scenario's statistic over draws, as the (f64, CPU-only) Monte
+                    // Carlo kernel computed it.
+                    return (b.index, b.objective);
+                }
                 let (cfg, acc) = s.resolve(&plan.values_at(b.index));
                 let e = evaluate(&cfg, acc, &s.workload);
                 (b.index, e.metrics[s.objective.metric.index()])

@@ -406,7 +406,22 @@ fn out_dir_files_parse_and_match_the_json() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    assert_eq!(files, ["best_by.csv", "pareto.csv", "summary.json"]);
+    assert_eq!(
+        files,
+        [
+            "best_by.csv",
+            "distribution.png",
+            "distribution.svg",
+            "heatmap.csv",
+            "heatmap.png",
+            "heatmap.svg",
+            "pareto.csv",
+            "pareto.png",
+            "pareto.svg",
+            "report.html",
+            "summary.json"
+        ]
+    );
 
     let file: Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();

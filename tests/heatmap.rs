@@ -270,3 +270,50 @@ fn cli_writes_heatmap_csv_with_one_row_per_cell() {
         }
     }
 }
+
+/// Under uncertainty the Monte Carlo kernel fills the heatmap too: each cell's leader is
+/// the best of the configurations in it (by the scenario's statistic), the overall best
+/// leads its cell, and the cells' counts add up to the feasible count.
+#[test]
+fn monte_carlo_sweeps_fill_the_heatmap() {
+    let text = r#"
+name = "uncertain-heat"
+[axes]
+accelerator = ["H100-SXM", "B200"]
+gpu_count = { from = 1000, to = 20000, steps = 5 }
+power_frac = { from = 0.5, to = 1.0, steps = 3 }
+[fixed]
+cost_model = "own"
+years = 5
+[uncertain]
+samples = 50
+seed = 3
+utilization = { triangular = [0.3, 0.4, 0.5] }
+[constraints]
+max_tco_usd = 5e8
+confidence = 0.8
+[objective]
+metric = "throughput_pflops"
+"#;
+    let s = Scenario::parse("u.toml", text, &Catalog::builtin().unwrap()).unwrap();
+    let plan = SweepPlan::new(s, None).unwrap();
+    let h = plan.heatmap.expect("gpu_count by power_frac");
+    let cpu = CpuBackend::new(1).unwrap();
+    let r = cpu.run(&plan, 0..plan.grid.size, &|_| {}).unwrap();
+    assert!(r.feasible > 0 && r.feasible < plan.grid.size, "{}", r.feasible);
+    let total: u64 = r.heatmap.iter().map(|c| c.feasible).sum();
+    assert_eq!(total, r.feasible);
+    let best = r.best.expect("a best");
+    let mut digits = vec![0; plan.grid.lens.len()];
+    plan.grid.decode(best.index, &mut digits);
+    let cell = (digits[h.x] * plan.grid.lens[h.y] + digits[h.y]) as usize;
+    assert_eq!(r.heatmap[cell].best, Some(best));
+    // Every other cell's leader lies in that cell and does not beat the best.
+    for (k, c) in r.heatmap.iter().enumerate() {
+        if let Some(b) = c.best {
+            plan.grid.decode(b.index, &mut digits);
+            assert_eq!((digits[h.x] * plan.grid.lens[h.y] + digits[h.y]) as usize, k);
+            assert!(b.objective <= best.objective);
+        }
+    }
+}

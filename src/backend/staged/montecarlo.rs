@@ -193,6 +193,10 @@ impl MonteCarloKernel {
                     }
                     let bin = plan.pareto.bin(mean(Metric::FacilityMw as usize));
                     offer(&mut red.pareto[bin], c, &s.objective);
+                    if let Some(h) = plan.heatmap_cell(&st.digits) {
+                        offer(&mut red.heatmap[h].best, c, &s.objective);
+                        red.heatmap[h].feasible += 1;
+                    }
                     for &(m, _) in &self.metrics {
                         let x = mean(m);
                         let stats = &mut red.stats[m];
