@@ -675,7 +675,7 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             .as_ref()
             .map(|d| if several { d.join(folder) } else { d.clone() });
         if let Some(dir) = &dir {
-            write_out(dir, plan, &summary, &doc, &catalog)?;
+            write_out(dir, plan, &summary, &doc, Some(&catalog))?;
             eprintln!(
                 "clustersweep: wrote {}/report.html, its plots (.svg, .png), summary.json, best_by.csv, pareto.csv, heatmap.csv",
                 dir.display()
@@ -803,11 +803,12 @@ fn merge(parts: Vec<PathBuf>, json: bool, out: Option<PathBuf>) -> Result<i32, C
         merged.elapsed_s,
     );
     summary.notices = merged.notices;
-    report_summary(&summary, json, out.as_deref())
+    report_summary(&merged.plan, &summary, json, out.as_deref())
 }
 
 /// Print a summary (table or JSON) and write the `--out` set.
 fn report_summary(
+    plan: &SweepPlan,
     summary: &clustersweep::summary::Summary,
     json: bool,
     out: Option<&std::path::Path>,
@@ -817,9 +818,11 @@ fn report_summary(
     }
     let doc = report::json::summary(summary);
     if let Some(dir) = out {
-        write_out(dir, summary, &doc)?;
+        // The partials record no catalog file: citations come from each accelerator's
+        // `source` in the scenario.
+        write_out(dir, plan, summary, &doc, None)?;
         eprintln!(
-            "clustersweep: wrote {}/summary.json, best_by.csv, pareto.csv",
+            "clustersweep: wrote {}/report.html, its plots (.svg, .png), summary.json, best_by.csv, pareto.csv, heatmap.csv",
             dir.display()
         );
     }
@@ -855,7 +858,7 @@ fn write_out(
     plan: &SweepPlan,
     summary: &clustersweep::summary::Summary,
     doc: &serde_json::Value,
-    catalog: &Catalog,
+    catalog: Option<&Catalog>,
 ) -> Result<(), CliError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| {
         CliError::runtime(format!(

@@ -86,6 +86,11 @@ fn axis(plan: &SweepPlan, k: usize) -> HeatAxis {
 /// The heatmap of a sweep, its reported cells re-evaluated in f64 (`None` without one).
 pub fn heatmap(plan: &SweepPlan, r: &Reductions) -> Option<Heatmap> {
     let h = plan.heatmap?;
+    if r.heatmap.len() != plan.heatmap_cells() {
+        // Reductions made for another heatmap (e.g. shard partials merged under the
+        // default axes): nothing to report rather than cells in the wrong places.
+        return None;
+    }
     let s = &plan.scenario;
     let cells = r
         .heatmap

@@ -300,7 +300,11 @@ metric = "throughput_pflops"
     let h = plan.heatmap.expect("gpu_count by power_frac");
     let cpu = CpuBackend::new(1).unwrap();
     let r = cpu.run(&plan, 0..plan.grid.size, &|_| {}).unwrap();
-    assert!(r.feasible > 0 && r.feasible < plan.grid.size, "{}", r.feasible);
+    assert!(
+        r.feasible > 0 && r.feasible < plan.grid.size,
+        "{}",
+        r.feasible
+    );
     let total: u64 = r.heatmap.iter().map(|c| c.feasible).sum();
     assert_eq!(total, r.feasible);
     let best = r.best.expect("a best");
@@ -312,7 +316,10 @@ metric = "throughput_pflops"
     for (k, c) in r.heatmap.iter().enumerate() {
         if let Some(b) = c.best {
             plan.grid.decode(b.index, &mut digits);
-            assert_eq!((digits[h.x] * plan.grid.lens[h.y] + digits[h.y]) as usize, k);
+            assert_eq!(
+                (digits[h.x] * plan.grid.lens[h.y] + digits[h.y]) as usize,
+                k
+            );
             assert!(b.objective <= best.objective);
         }
     }

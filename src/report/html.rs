@@ -85,7 +85,7 @@ pub fn report(
     s: &Summary,
     plots: &[Plot],
     d: &Distribution,
-    catalog: &Catalog,
+    catalog: Option<&Catalog>,
 ) -> String {
     let sc = &plan.scenario;
     let mut h = String::new();
@@ -305,17 +305,16 @@ fn with_unit(m: Metric) -> String {
 }
 
 /// The citation of an accelerator's catalog figure.
-fn citation(catalog: &Catalog, a: &Accelerator, field: &str) -> String {
+fn citation(catalog: Option<&Catalog>, a: &Accelerator, field: &str) -> String {
     catalog
-        .sources
-        .get(&a.id)
+        .and_then(|c| c.sources.get(&a.id))
         .and_then(|f| f.get(field))
         .cloned()
         .unwrap_or_else(|| format!("{} (the entry's source)", a.source))
 }
 
 /// Where a parameter's value comes from, for accelerator `a`.
-fn provenance(sc: &Scenario, p: Param, a: &Accelerator, catalog: &Catalog) -> String {
+fn provenance(sc: &Scenario, p: Param, a: &Accelerator, catalog: Option<&Catalog>) -> String {
     let info = p.info();
     let default = || match info.default {
         ParamDefault::Value(_) => format!("spec default ({})", info.default_source),
@@ -339,7 +338,7 @@ fn provenance(sc: &Scenario, p: Param, a: &Accelerator, catalog: &Catalog) -> St
     }
 }
 
-fn best_breakdown(h: &mut String, sc: &Scenario, b: &Reported, catalog: &Catalog) {
+fn best_breakdown(h: &mut String, sc: &Scenario, b: &Reported, catalog: Option<&Catalog>) {
     let (_, acc) = sc.resolve(&sc.values_at_index(b.index));
     let _ = writeln!(
         h,
@@ -369,7 +368,7 @@ fn best_breakdown(h: &mut String, sc: &Scenario, b: &Reported, catalog: &Catalog
     h.push_str("</table>\n");
 }
 
-fn assumptions(h: &mut String, plan: &SweepPlan, catalog: &Catalog) {
+fn assumptions(h: &mut String, plan: &SweepPlan, catalog: Option<&Catalog>) {
     let sc = &plan.scenario;
     h.push_str("<h2 id=\"assumptions\">Assumptions</h2>\n");
     let _ = writeln!(
@@ -527,7 +526,7 @@ fn assumptions(h: &mut String, plan: &SweepPlan, catalog: &Catalog) {
     let _ = writeln!(
         h,
         "<p class=\"muted\">Catalog: {}. Formulas: the model specification (docs/model.md).</p>",
-        esc(&catalog.file)
+        esc(catalog.map_or("as recorded in the scenario", |c| c.file.as_str()))
     );
 }
 
@@ -536,7 +535,7 @@ fn assumptions(h: &mut String, plan: &SweepPlan, catalog: &Catalog) {
 pub fn report_files(
     plan: &SweepPlan,
     s: &Summary,
-    catalog: &Catalog,
+    catalog: Option<&Catalog>,
 ) -> Result<Vec<(String, Vec<u8>)>, super::plots::PlotError> {
     let d = crate::distribution::sample(plan, crate::distribution::SAMPLE);
     let plots = super::plots::plots(plan, s, &d)?;
