@@ -30,6 +30,11 @@ pub enum Param {
     CarbonKgPerKwh,
     DvfsExponent,
     IdleW,
+    RampYears,
+    DiscountRate,
+    ResidualFrac,
+    PriceDecline,
+    FacilityBasis,
 }
 
 /// How a parameter's values are written and checked.
@@ -118,6 +123,39 @@ impl CostModel {
             CostModel::Rent
         } else {
             CostModel::Own
+        }
+    }
+}
+
+/// What the facility of an owned cluster is built for (spec v2 "time and money").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FacilityBasis {
+    /// The accelerators' TDP (v1).
+    Tdp = 0,
+    /// The operating power limit `P`.
+    Limit = 1,
+}
+
+impl FacilityBasis {
+    pub const ALL: [FacilityBasis; 2] = [FacilityBasis::Tdp, FacilityBasis::Limit];
+    pub fn name(self) -> &'static str {
+        match self {
+            FacilityBasis::Tdp => "tdp",
+            FacilityBasis::Limit => "limit",
+        }
+    }
+    pub fn from_name(s: &str) -> Option<FacilityBasis> {
+        FacilityBasis::ALL.into_iter().find(|b| b.name() == s)
+    }
+    /// The code the model computes with.
+    pub fn code(self) -> f64 {
+        self as u8 as f64
+    }
+    pub fn from_code(code: f64) -> FacilityBasis {
+        if code as u32 == 1 {
+            FacilityBasis::Limit
+        } else {
+            FacilityBasis::Tdp
         }
     }
 }
@@ -519,6 +557,58 @@ pub const PARAMS: &[ParamInfo] = &[
         Valid {
             extra: "idle_w < min_power_w",
             ..NON_NEGATIVE
+        },
+    ),
+    // v2 "time and money": every default leaves the v1 results as they are.
+    row(
+        P::RampYears,
+        "ramp_years",
+        "years",
+        K::Real,
+        D::Value(0.0),
+        SPEC,
+        Valid {
+            extra: "ramp_years <= years",
+            ..NON_NEGATIVE
+        },
+    ),
+    row(
+        P::DiscountRate,
+        "discount_rate",
+        "per year",
+        K::Real,
+        D::Value(0.0),
+        SPEC,
+        SHARE,
+    ),
+    row(
+        P::ResidualFrac,
+        "residual_frac",
+        "",
+        K::Real,
+        D::Value(0.0),
+        SPEC,
+        SHARE,
+    ),
+    row(
+        P::PriceDecline,
+        "price_decline",
+        "per year",
+        K::Real,
+        D::Value(0.0),
+        SPEC,
+        range(Incl(0.0), Excl(1.0)),
+    ),
+    row(
+        P::FacilityBasis,
+        "facility_basis",
+        "",
+        K::Categorical,
+        D::Value(0.0),
+        SPEC,
+        Valid {
+            extra: "tdp | limit",
+            ..ANY
         },
     ),
 ];

@@ -9,7 +9,9 @@ use crate::input::{get, join_key, Doc, InputError, Table, Value};
 use crate::model::{
     Accelerator, Config, Constraints, Metric, MetricNeeds, Objective, Sense, Workload,
 };
-use crate::params::{round_integer, CostModel, Param, ParamKind, Precision, PARAM_COUNT};
+use crate::params::{
+    round_integer, CostModel, FacilityBasis, Param, ParamKind, Precision, PARAM_COUNT,
+};
 use crate::uncertain::{self, Statistic, UncertainInput, Uncertainty};
 use toml::de::DeValue;
 
@@ -384,6 +386,7 @@ impl Scenario {
             Param::Accelerator => self.accelerators[code as usize].id.clone(),
             Param::Precision => Precision::from_code(code).name().to_string(),
             Param::CostModel => CostModel::from_code(code).name().to_string(),
+            Param::FacilityBasis => FacilityBasis::from_code(code).name().to_string(),
             _ => format!("{code}"),
         }
     }
@@ -411,6 +414,9 @@ impl Scenario {
                 as u8 as f64,
             Param::CostModel => CostModel::from_name(text)
                 .ok_or_else(|| format!("unknown cost model `{text}`; expected own or rent"))?
+                as u8 as f64,
+            Param::FacilityBasis => FacilityBasis::from_name(text)
+                .ok_or_else(|| format!("unknown facility basis `{text}`; expected tdp or limit"))?
                 as u8 as f64,
             _ => {
                 let x: f64 = text
@@ -923,6 +929,18 @@ fn parse_value(
                         v.span(),
                         key,
                         format!("unknown cost model `{s}`; expected own or rent"),
+                    )
+                })
+        }
+        Param::FacilityBasis => {
+            let s = doc.string(v, key)?;
+            FacilityBasis::from_name(s)
+                .map(|b| b as u8 as f64)
+                .ok_or_else(|| {
+                    doc.error(
+                        v.span(),
+                        key,
+                        format!("unknown facility basis `{s}`; expected tdp or limit"),
                     )
                 })
         }

@@ -32,6 +32,85 @@ pub enum Op {
     Pow,
     /// `clamp(x, 0, 1)`.
     Clamp01,
+    /// `e^(-x)`.
+    ExpNeg,
+    /// `ln(1 + x)`, accurate near 0.
+    Ln1p,
+    /// The mean of `e^(-x s)` over `s` in [0, 1]: `(1 - e^(-x)) / x`, 1 at `x = 0`
+    /// (accurate near 0: no cancellation).
+    MeanExpNeg,
+    /// `integral over s in [0, 1] of s e^(-x s) ds`: `(1 - e^(-x) (1 + x)) / x^2`, 1/2 at
+    /// `x = 0` (a series near 0, where the closed form cancels).
+    RampMeanExpNeg,
+}
+
+/// Below this `|x|`, [`Op::RampMeanExpNeg`] uses its series (f64: [`RAMP_SERIES_F64`]
+/// terms, the first left out under 1e-18), where the closed form cancels.
+pub const RAMP_SERIES_BELOW: f64 = 1.0;
+
+/// Terms of the f64 series of [`Op::RampMeanExpNeg`] below [`RAMP_SERIES_BELOW`].
+pub const RAMP_SERIES_F64: usize = 19;
+
+/// The series coefficients of `integral over s in [0, 1] of s e^(-x s) ds` =
+/// `sum over k of (-x)^k / (k! (k + 2))`, lowest power first.
+pub const fn ramp_mean_series<const T: usize>() -> [f64; T] {
+    let mut out = [0.0; T];
+    let mut fact = 1.0;
+    let mut k = 0;
+    while k < T {
+        if k > 0 {
+            fact *= k as f64;
+        }
+        let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
+        out[k] = sign / (fact * (k as f64 + 2.0));
+        k += 1;
+    }
+    out
+}
+
+/// The series coefficients of `(1 - e^(-x)) / x` = `sum over k of (-x)^k / (k + 1)!`,
+/// lowest power first.
+pub const fn mean_exp_series<const T: usize>() -> [f64; T] {
+    let mut out = [0.0; T];
+    let mut fact = 1.0;
+    let mut k = 0;
+    while k < T {
+        fact *= k as f64 + 1.0;
+        let sign = if k % 2 == 0 { 1.0 } else { -1.0 };
+        out[k] = sign / fact;
+        k += 1;
+    }
+    out
+}
+
+/// A polynomial with coefficients lowest power first, by Horner's rule.
+#[inline]
+pub fn horner(coeffs: &[f64], x: f64) -> f64 {
+    coeffs.iter().rev().fold(0.0, |acc, &c| acc * x + c)
+}
+
+/// `(1 - e^(-x)) / x` in f64, 1 at 0: `-expm1(-x) / x` has no cancellation.
+pub fn mean_exp_neg(x: f64) -> f64 {
+    if x == 0.0 {
+        1.0
+    } else {
+        -(-x).exp_m1() / x
+    }
+}
+
+/// `(1 - e^(-x) (1 + x)) / x^2` in f64, 1/2 at 0: the series below
+/// [`RAMP_SERIES_BELOW`], the closed form above (where `e^(-x) (1 + x)` is at most 0.74,
+/// so the subtraction loses under two bits).
+pub fn ramp_mean_exp_neg(x: f64) -> f64 {
+    const SERIES: [f64; RAMP_SERIES_F64] = ramp_mean_series::<RAMP_SERIES_F64>();
+    if x.abs() < RAMP_SERIES_BELOW {
+        horner(&SERIES, x)
+    } else {
+        let e = (-x).exp();
+        // e == 0 (x beyond ~745, or +inf): e (1 + x) is 0, not 0 * inf.
+        let tail = if e > 0.0 { e * (1.0 + x) } else { 0.0 };
+        (1.0 - tail) / (x * x)
+    }
 }
 
 impl Op {
@@ -70,6 +149,10 @@ impl Op {
             Op::Sqrt => x.sqrt(),
             Op::Pow => x.powf(y),
             Op::Clamp01 => x.clamp(0.0, 1.0),
+            Op::ExpNeg => (-x).exp(),
+            Op::Ln1p => x.ln_1p(),
+            Op::MeanExpNeg => mean_exp_neg(x),
+            Op::RampMeanExpNeg => ramp_mean_exp_neg(x),
         }
     }
 
@@ -181,7 +264,10 @@ pub fn formulas<N: Numeric>(n: &mut N) -> Outputs<N::V> {
     let above = n.op(Ge, power, min_power);
     let below = n.op(Le, power, tdp);
     let idle_ok = n.op(Lt, idle, min_power);
-    validity.extend([has_peak, above, below, idle_ok]);
+    let years = n.param(Param::Years);
+    let ramp = n.param(Param::RampYears);
+    let ramp_ok = n.op(Le, ramp, years);
+    validity.extend([has_peak, above, below, idle_ok, ramp_ok]);
 
     // Clock factor s = ((P - idle) / (tdp - idle)) ^ (1 / gamma).
     let one = n.konst(1.0);
@@ -223,7 +309,6 @@ pub fn formulas<N: Numeric>(n: &mut N) -> Outputs<N::V> {
     // Power and energy.
     let load = n.param(Param::LoadFrac);
     let pue = n.param(Param::Pue);
-    let years = n.param(Param::Years);
     let host = n.param(Param::HostW);
     let dyn_draw = n.op(Mul, dyn_w, load);
     let draw_w = n.op(Add, idle, dyn_draw);
@@ -234,39 +319,96 @@ pub fn formulas<N: Numeric>(n: &mut N) -> Outputs<N::V> {
     let avg_w = n.op(Mul, gpus, d_host);
     let avg_w = n.op(Mul, avg_w, pue);
     let kwh_per_w = n.konst(KWH_PER_W_YEAR);
+    // Deployed accelerator-years per accelerator: Y phi = Y - R / 2 (the fleet grows
+    // linearly over the ramp R); Y itself when R = 0.
+    let half = n.konst(0.5);
+    let half_ramp = n.op(Mul, ramp, half);
+    let deployed_years = n.op(Sub, years, half_ramp);
     let energy_kwh = n.op(Mul, avg_w, kwh_per_w);
-    let energy_kwh = n.op(Mul, energy_kwh, years);
+    let energy_kwh = n.op(Mul, energy_kwh, deployed_years);
 
-    // Money. Own: capex + energy; rent: accelerator-hours.
+    // Money. Own: capex + energy - residual; rent: accelerator-hours.
+    // Purchases spread over the ramp at prices falling by delta a year: the mean price
+    // factor kappa = (1 - e^(-lambda R)) / (lambda R), lambda = -ln(1 - delta).
     let price = n.param(Param::GpuPriceUsd);
     let hcap = n.param(Param::HostCapexUsd);
     let hw = n.op(Add, price, hcap);
     let hw = n.op(Mul, gpus, hw);
-    let t_host = n.op(Add, tdp, host);
+    let decline = n.param(Param::PriceDecline);
+    let neg_decline = n.op(Sub, zero, decline);
+    let log_keep = n.op(Ln1p, neg_decline, neg_decline);
+    let lambda = n.op(Sub, zero, log_keep);
+    let lambda_r = n.op(Mul, lambda, ramp);
+    let kappa = n.op(MeanExpNeg, lambda_r, lambda_r);
+    let hw_capex = n.op(Mul, hw, kappa);
+    // The facility is built for TDP (v1) or for the power limit.
+    let basis = n.param(Param::FacilityBasis);
+    let for_tdp = n.op(Eq, basis, zero);
+    let built_w = n.select(for_tdp, tdp, power);
+    let t_host = n.op(Add, built_w, host);
     let fac = n.op(Mul, gpus, t_host);
     let fac = n.op(Mul, fac, pue);
     let fac_usd = n.param(Param::FacilityUsdPerW);
     let fac = n.op(Mul, fac, fac_usd);
-    let capex_own = n.op(Add, hw, fac);
+    let capex_own = n.op(Add, hw_capex, fac);
     let elec = n.param(Param::ElectricityUsdPerKwh);
     let energy_usd = n.op(Mul, energy_kwh, elec);
     let tco_own = n.op(Add, capex_own, energy_usd);
+    let resid = n.param(Param::ResidualFrac);
+    let resale = n.op(Mul, resid, hw_capex);
+    let tco_own = n.op(Sub, tco_own, resale);
     let hours = n.konst(HOURS_PER_YEAR);
     let gpu_hours = n.op(Mul, gpus, hours);
-    let gpu_hours = n.op(Mul, gpu_hours, years);
+    let gpu_hours_total = n.op(Mul, gpu_hours, deployed_years);
     let gpu_hour_usd = n.param(Param::GpuHourUsd);
-    let tco_rent = n.op(Mul, gpu_hours, gpu_hour_usd);
+    let tco_rent = n.op(Mul, gpu_hours_total, gpu_hour_usd);
     let cost_model = n.param(Param::CostModel);
     let own = n.op(Eq, cost_model, zero);
     let capex = n.select(own, capex_own, zero);
     let tco = n.select(own, tco_own, tco_rent);
+    let usd_per_gpu_hour = n.op(Div, tco, gpu_hours_total);
 
     let seconds = n.konst(SECONDS_PER_YEAR);
-    let total_flop = n.op(Mul, flops, seconds);
-    let total_flop = n.op(Mul, total_flop, years);
+    let flop_per_year = n.op(Mul, flops, seconds);
+    let total_flop = n.op(Mul, flop_per_year, deployed_years);
     let k1e18 = n.konst(1e18);
     let usd = n.op(Mul, tco, k1e18);
     let usd_per_eflop = n.op(DivOrInf, usd, total_flop);
+
+    // Present values (continuous discounting at r). Phi = integral over [0, Y] of
+    // d(t) e^(-r t) dt, split at R into the ramp and the full fleet so that no term
+    // cancels: R * ramp_mean(r R) + (Y - R) e^(-r R) mean_exp(r (Y - R)).
+    let rate = n.param(Param::DiscountRate);
+    let r_ramp = n.op(Mul, rate, ramp);
+    let ramp_pv = n.op(RampMeanExpNeg, r_ramp, r_ramp);
+    let ramp_pv = n.op(Mul, ramp, ramp_pv);
+    let full_years = n.op(Sub, years, ramp);
+    let r_full = n.op(Mul, rate, full_years);
+    let full_pv = n.op(MeanExpNeg, r_full, r_full);
+    let at_ramp_end = n.op(ExpNeg, r_ramp, r_ramp);
+    let full_pv = n.op(Mul, full_pv, at_ramp_end);
+    let full_pv = n.op(Mul, full_years, full_pv);
+    let pv_years = n.op(Add, ramp_pv, full_pv);
+    // Hardware bought over the ramp, discounted and at falling prices: rate a = r + lambda.
+    let a = n.op(Add, rate, lambda);
+    let a_ramp = n.op(Mul, a, ramp);
+    let hw_factor = n.op(MeanExpNeg, a_ramp, a_ramp);
+    let hw_pv = n.op(Mul, hw, hw_factor);
+    let npv_own = n.op(Add, hw_pv, fac);
+    let energy_pv = n.op(Mul, avg_w, kwh_per_w);
+    let energy_pv = n.op(Mul, energy_pv, pv_years);
+    let energy_pv = n.op(Mul, energy_pv, elec);
+    let npv_own = n.op(Add, npv_own, energy_pv);
+    let r_years = n.op(Mul, rate, years);
+    let at_end = n.op(ExpNeg, r_years, r_years);
+    let resale_pv = n.op(Mul, resale, at_end);
+    let npv_own = n.op(Sub, npv_own, resale_pv);
+    let npv_rent = n.op(Mul, gpu_hours, pv_years);
+    let npv_rent = n.op(Mul, npv_rent, gpu_hour_usd);
+    let npv = n.select(own, npv_own, npv_rent);
+    let flop_pv = n.op(Mul, flop_per_year, pv_years);
+    let npv_1e18 = n.op(Mul, npv, k1e18);
+    let levelized = n.op(DivOrInf, npv_1e18, flop_pv);
 
     let mut metrics: [Option<N::V>; METRIC_COUNT] = [None; METRIC_COUNT];
     let mut scaled = |n: &mut N, m: Metric, v: N::V, k: f64| {
@@ -314,6 +456,9 @@ pub fn formulas<N: Numeric>(n: &mut N) -> Outputs<N::V> {
     metrics[Metric::CapexUsd as usize] = Some(capex);
     metrics[Metric::TcoUsd as usize] = Some(tco);
     metrics[Metric::UsdPerEflop as usize] = Some(usd_per_eflop);
+    metrics[Metric::NpvCostUsd as usize] = Some(npv);
+    metrics[Metric::LevelizedUsdPerEflop as usize] = Some(levelized);
+    metrics[Metric::UsdPerGpuHour as usize] = Some(usd_per_gpu_hour);
     if let Some((days, energy_mwh, co2)) = train {
         metrics[Metric::TrainDays as usize] = Some(days);
         metrics[Metric::TrainEnergyMwh as usize] = Some(energy_mwh);

@@ -30,6 +30,9 @@ pub enum Metric {
     TrainCo2T,
     TokensPerS,
     PeakPflops,
+    NpvCostUsd,
+    LevelizedUsdPerEflop,
+    UsdPerGpuHour,
 }
 
 /// Which workload figure a metric needs to exist.
@@ -124,6 +127,27 @@ pub const METRICS: &[MetricInfo] = &[
     row(M::TrainCo2T, "train_co2_t", "t CO2e", TrainFlop, None),
     row(M::TokensPerS, "tokens_per_s", "tokens/s", ModelParams, None),
     row(M::PeakPflops, "peak_pflops", "PFLOP/s", Nothing, None),
+    row(
+        M::NpvCostUsd,
+        "npv_cost_usd",
+        "$ (present)",
+        Nothing,
+        Some(Min),
+    ),
+    row(
+        M::LevelizedUsdPerEflop,
+        "levelized_usd_per_eflop",
+        "$/EFLOP (levelized)",
+        Nothing,
+        Some(Min),
+    ),
+    row(
+        M::UsdPerGpuHour,
+        "usd_per_gpu_hour",
+        "$/accelerator-hour",
+        Nothing,
+        None,
+    ),
 ];
 
 /// Number of metrics.

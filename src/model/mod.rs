@@ -250,16 +250,18 @@ pub struct Constraints {
     pub max_capex_usd: Option<f64>,
     pub max_train_days: Option<f64>,
     pub min_throughput_pflops: Option<f64>,
+    pub max_npv_cost_usd: Option<f64>,
 }
 
 impl Constraints {
     /// The constraint names, as written in scenarios.
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 6] = [
         "max_facility_mw",
         "max_tco_usd",
         "max_capex_usd",
         "max_train_days",
         "min_throughput_pflops",
+        "max_npv_cost_usd",
     ];
 
     /// Set a constraint by name; false when the name is unknown.
@@ -270,6 +272,7 @@ impl Constraints {
             "max_capex_usd" => &mut self.max_capex_usd,
             "max_train_days" => &mut self.max_train_days,
             "min_throughput_pflops" => &mut self.min_throughput_pflops,
+            "max_npv_cost_usd" => &mut self.max_npv_cost_usd,
             _ => return false,
         };
         *slot = Some(value);
@@ -293,6 +296,9 @@ impl Constraints {
         }
         if let Some(x) = self.min_throughput_pflops {
             v.push((Metric::ThroughputPflops, x, false));
+        }
+        if let Some(x) = self.max_npv_cost_usd {
+            v.push((Metric::NpvCostUsd, x, true));
         }
         v
     }

@@ -12,6 +12,7 @@
 
 use crate::backend::tape::trace::{trace, value_ok, Traced};
 use crate::backend::tape::{Slot, TapeOp, Val};
+use crate::model::formulas::{mean_exp_series, ramp_mean_series, RAMP_SERIES_BELOW};
 use crate::model::{Metric, Op, Sense};
 use crate::plan::SweepPlan;
 use std::collections::{HashMap, HashSet};
@@ -507,7 +508,49 @@ pub(super) fn arith(op: Op, x: &str, y: &str) -> String {
         // pow of a non-positive base is undefined in WGSL; such a configuration is invalid.
         Op::Pow => format!("select(pow({x}, {y}), 0.0, {x} <= 0.0)"),
         Op::Clamp01 => format!("clamp({x}, 0.0, 1.0)"),
+        Op::ExpNeg => format!("exp(-{x})"),
+        // WGSL has no log1p or expm1: near 0, where the closed forms cancel in f32, a
+        // series (both sides computed, `select` picks one: no branch).
+        Op::Ln1p => format!(
+            "select(log(1.0 + {x}), {x} * ({}), abs({x}) < {})",
+            horner(&LN1P_OVER_X, x),
+            lit(LN1P_SERIES_BELOW)
+        ),
+        Op::MeanExpNeg => format!(
+            "select((1.0 - exp(-{x})) / {x}, {}, abs({x}) < {})",
+            horner(&MEAN_EXP_F32, x),
+            lit(MEAN_EXP_SERIES_BELOW)
+        ),
+        Op::RampMeanExpNeg => format!(
+            "select((1.0 - exp(-{x}) * (1.0 + {x})) / ({x} * {x}), {}, abs({x}) < {})",
+            horner(&RAMP_MEAN_F32, x),
+            lit(RAMP_SERIES_BELOW)
+        ),
     }
+}
+
+/// Below this `|x|` the emitted `ln(1 + x)` is `x` times [`LN1P_OVER_X`] (the first term
+/// left out, `x^6 / 6`, is under 3e-9 of `x`); above it `log(1 + x)` loses at most
+/// about 1e-6 (relative) to the rounding of `1 + x`.
+const LN1P_SERIES_BELOW: f64 = 0.05;
+/// `ln(1 + x) / x = 1 - x/2 + x^2/3 - x^3/4 + x^4/5 - x^5/6`.
+const LN1P_OVER_X: [f64; 6] = [1.0, -0.5, 1.0 / 3.0, -0.25, 0.2, -1.0 / 6.0];
+/// Below this `|x|` the emitted `(1 - e^(-x)) / x` is its series (10 terms: the first
+/// left out, `0.5^10 / 11!`, is under 3e-11); above it the closed form loses at most
+/// about 2e-7 to the rounding of `e^(-x)`.
+const MEAN_EXP_SERIES_BELOW: f64 = 0.5;
+const MEAN_EXP_F32: [f64; 10] = mean_exp_series::<10>();
+/// The emitted `(1 - e^(-x) (1 + x)) / x^2` below [`RAMP_SERIES_BELOW`]: 12 terms (the
+/// first left out, `1 / (12! 14)`, is under 2e-10).
+const RAMP_MEAN_F32: [f64; 12] = ramp_mean_series::<12>();
+
+/// A polynomial in `x` (coefficients lowest power first) as a WGSL Horner expression.
+fn horner(coeffs: &[f64], x: &str) -> String {
+    let mut out = lit(coeffs[coeffs.len() - 1]);
+    for &c in coeffs[..coeffs.len() - 1].iter().rev() {
+        out = format!("{} + {x} * ({out})", lit(c));
+    }
+    out
 }
 
 /// The 0/1 steps decided on the host in f64: tests (and products of tests) whose axes span

@@ -387,7 +387,17 @@ mod tests {
     #[test]
     fn the_default_scenario_derives_the_cost_per_flop() {
         let derived = derived_metrics(None);
-        assert_eq!(derived, ["usd_per_eflop"]);
+        // Each a column divided by a window scalar: the cost per EFLOP (by the horizon's
+        // FLOP), its levelized version (by the present FLOP) and the cost per deployed
+        // accelerator-hour.
+        assert_eq!(
+            derived,
+            [
+                "usd_per_eflop",
+                "levelized_usd_per_eflop",
+                "usd_per_gpu_hour"
+            ]
+        );
     }
 
     #[test]

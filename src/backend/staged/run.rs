@@ -27,6 +27,12 @@ macro_rules! with_arith {
             TapeOp::Arith(Op::Sqrt) => with_arith!(@one Op::Sqrt, $f, $body),
             TapeOp::Arith(Op::Pow) => with_arith!(@one Op::Pow, $f, $body),
             TapeOp::Arith(Op::Clamp01) => with_arith!(@one Op::Clamp01, $f, $body),
+            TapeOp::Arith(Op::ExpNeg) => with_arith!(@one Op::ExpNeg, $f, $body),
+            TapeOp::Arith(Op::Ln1p) => with_arith!(@one Op::Ln1p, $f, $body),
+            TapeOp::Arith(Op::MeanExpNeg) => with_arith!(@one Op::MeanExpNeg, $f, $body),
+            TapeOp::Arith(Op::RampMeanExpNeg) => {
+                with_arith!(@one Op::RampMeanExpNeg, $f, $body)
+            }
             $other => $rest,
         }
     };

@@ -126,10 +126,19 @@ impl Tracer {
         Val { slot: out, deps }
     }
 
-    /// A model operation; folded when both operands are constants.
+    /// A model operation; folded when both operands are constants, and dropped where it
+    /// is exactly the identity (`x - 0`, `x * 1`, `1 * x`, `x / 1`: the v2 parameters at
+    /// their defaults then leave the v1 tape as it was).
     pub fn bin(&mut self, op: Op, a: Val, b: Val) -> Val {
-        if let (Some(x), Some(y)) = (self.known(a), self.known(b)) {
+        let (ka, kb) = (self.known(a), self.known(b));
+        if let (Some(x), Some(y)) = (ka, kb) {
             return self.konst(op.apply(x, y));
+        }
+        match (op, ka, kb) {
+            (Op::Sub, _, Some(y)) if y == 0.0 && y.is_sign_positive() => return a,
+            (Op::Mul | Op::Div, _, Some(y)) if y == 1.0 => return a,
+            (Op::Mul, Some(x), _) if x == 1.0 => return b,
+            _ => {}
         }
         self.push(TapeOp::Arith(op), [a, b, a])
     }
