@@ -812,4 +812,58 @@ fn gpu_heatmap_matches_cpu() {
             other => panic!("band summary cell {k}: {other:?}"),
         }
     }
+/// Spec v2 "time and money" in f32 on the device: every combination of a discount rate, a
+/// ramp and a price decline where the closed forms cancel or switch branches (r = 0, 1e-9,
+/// 1e-5, 0.3; R = 0, 1e-9, Y / 2, Y - 1e-9, Y; delta = 0, 1e-9, 0.2), owned and rented,
+/// grouped so that each configuration is its own group: each new metric as the objective,
+/// every group's value as the GPU computed it against the f64 model within 1e-5.
+#[test]
+fn gpu_time_and_money_metrics_match_the_f64_model_at_the_limits() {
+    let Some(g) = gpu(GpuOptions::default()) else {
+        return;
+    };
+    let catalog = Catalog::builtin().unwrap();
+    let axes = "discount_rate = [0.0, 1e-9, 1e-5, 0.3]\nramp_years = [0.0, 1e-9, 4.0, 7.999999999, 8.0]\nprice_decline = [0.0, 1e-9, 0.2]\ncost_model = [\"own\", \"rent\"]";
+    let fixed = "accelerator = \"GB300\"\ngpu_count = 100000\npower_frac = 0.8\nyears = 8\nresidual_frac = 0.15\nfacility_basis = \"limit\"\ngpu_hour_usd = 3.5";
+    let group_by: Vec<String> = ["discount_rate", "ramp_years", "price_decline", "cost_model"]
+        .map(String::from)
+        .to_vec();
+    let mut worst: f64 = 0.0;
+    for (metric, sense) in [
+        ("npv_cost_usd", "min"),
+        ("levelized_usd_per_eflop", "min"),
+        ("usd_per_gpu_hour", "min"),
+        ("tco_usd", "min"),
+        ("total_eflop", "max"),
+        ("capex_usd", "max"),
+    ] {
+        let text = format!(
+            "[axes]\n{axes}\n[fixed]\n{fixed}\n[objective]\nmetric = \"{metric}\"\nsense = \"{sense}\"\n"
+        );
+        let s = Scenario::parse("time-money.toml", &text, &catalog).unwrap();
+        let plan = SweepPlan::new(s, Some(&group_by)).unwrap();
+        assert_eq!(
+            plan.group_count as u64, plan.grid.size,
+            "one group per configuration"
+        );
+        let on_gpu = g
+            .run(&plan, 0..plan.grid.size, &|_| {})
+            .unwrap_or_else(|e| panic!("{metric}: {}", e.message));
+        assert_eq!(on_gpu.invalid, 0, "{metric}");
+        assert_eq!(on_gpu.feasible, plan.grid.size, "{metric}");
+        for (k, best) in on_gpu.best_by.iter().enumerate() {
+            let c = best.unwrap_or_else(|| panic!("{metric}: group {k} empty"));
+            let (want, feasible) = objective_at(&plan, c.index);
+            assert!(feasible, "{metric} #{}", c.index);
+            let err = rel(c.objective, want);
+            worst = worst.max(err);
+            let values = plan.scenario.values_at_index(c.index);
+            assert!(
+                err <= 1e-5,
+                "{metric} at {values:?}: GPU {} vs f64 {want} ({err:e})",
+                c.objective
+            );
+        }
+    }
+    eprintln!("worst relative difference, GPU (f32) vs f64: {worst:e}");
 }
