@@ -136,8 +136,8 @@ impl Tracer {
         }
         match (op, ka, kb) {
             (Op::Sub, _, Some(y)) if y == 0.0 && y.is_sign_positive() => return a,
-            (Op::Mul | Op::Div, _, Some(y)) if y == 1.0 => return a,
-            (Op::Mul, Some(x), _) if x == 1.0 => return b,
+            (Op::Mul | Op::Div, _, Some(1.0)) => return a,
+            (Op::Mul, Some(1.0), _) => return b,
             _ => {}
         }
         self.push(TapeOp::Arith(op), [a, b, a])
