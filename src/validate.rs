@@ -9,6 +9,14 @@ pub const BUILTIN_CASES: &[(&str, &str)] = &[
         include_str!("../configs/validation/30gw-homes.toml"),
     ),
     (
+        "configs/validation/annuity-continuous.toml",
+        include_str!("../configs/validation/annuity-continuous.toml"),
+    ),
+    (
+        "configs/validation/annuity-increasing.toml",
+        include_str!("../configs/validation/annuity-increasing.toml"),
+    ),
+    (
         "configs/validation/aws-38b.toml",
         include_str!("../configs/validation/aws-38b.toml"),
     ),

@@ -168,6 +168,7 @@ fn categorical_axis(rng: &mut Rng, param: Param) -> AxisSpec {
         Param::Accelerator => ACCELERATORS.iter().map(|s| s.to_string()).collect(),
         Param::Precision => ["fp4", "fp8", "bf16"].map(String::from).to_vec(),
         Param::CostModel => ["own", "rent"].map(String::from).to_vec(),
+        Param::FacilityBasis => ["tdp", "limit"].map(String::from).to_vec(),
         _ => unreachable!(),
     };
     let names = rng.subset(&options);
@@ -204,6 +205,11 @@ fn param_range(p: Param) -> (f64, f64) {
         Param::CarbonKgPerKwh => (0.0, 1.0),
         Param::DvfsExponent => (0.3, 11.0),
         Param::IdleW => (0.0, 400.0),
+        // v2 "time and money" (ramp_years above years is invalid too).
+        Param::RampYears => (-0.5, 10.0),
+        Param::DiscountRate => (-0.05, 1.1),
+        Param::ResidualFrac => (-0.1, 1.1),
+        Param::PriceDecline => (-0.05, 1.05),
         _ => unreachable!(),
     }
 }
@@ -256,6 +262,7 @@ fn random_scenario(rng: &mut Rng, max_size: u64) -> RandomScenario {
                 Param::Accelerator => format!("\"{}\"", rng.pick(&ACCELERATORS)),
                 Param::Precision => format!("\"{}\"", rng.pick(&["fp4", "fp8", "bf16"])),
                 Param::CostModel => format!("\"{}\"", rng.pick(&["own", "rent"])),
+                Param::FacilityBasis => format!("\"{}\"", rng.pick(&["tdp", "limit"])),
                 Param::GpuCount => format!("{}", rng.int(1, 3000)),
                 Param::JobGpus => format!("{}", rng.int(0, 4000)),
                 _ => {

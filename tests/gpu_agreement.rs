@@ -867,3 +867,22 @@ fn gpu_time_and_money_metrics_match_the_f64_model_at_the_limits() {
     }
     eprintln!("worst relative difference, GPU (f32) vs f64: {worst:e}");
 }
+
+/// The shipped 30 GW, eight-year scenario (two constraints, one of them on the present
+/// cost, over discount rates and ramps): the GPU gives the CPU's best and counts with no
+/// re-run, and the same best per accelerator, cost model and discount rate.
+#[test]
+fn gpu_30gw_8y_scenario_matches_the_cpu() {
+    let Some(g) = gpu(GpuOptions::default()) else {
+        return;
+    };
+    let catalog = Catalog::builtin().unwrap();
+    let s = Scenario::load("configs/scenarios/30gw-8y.toml", &catalog).unwrap();
+    let group_by: Vec<String> = ["accelerator", "cost_model", "discount_rate"]
+        .map(String::from)
+        .to_vec();
+    let plan = SweepPlan::new(s, Some(&group_by)).unwrap();
+    let (on_gpu, exact) = same_answer_as_the_cpu(&g, &plan, "30gw-8y");
+    let leaders = |s: &Summary| -> Vec<u64> { s.best_by.iter().map(|b| b.best.index).collect() };
+    assert_eq!(leaders(&on_gpu), leaders(&exact));
+}
