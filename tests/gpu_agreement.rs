@@ -812,6 +812,8 @@ fn gpu_heatmap_matches_cpu() {
             other => panic!("band summary cell {k}: {other:?}"),
         }
     }
+}
+
 /// Spec v2 "time and money" in f32 on the device: every combination of a discount rate, a
 /// ramp and a price decline where the closed forms cancel or switch branches (r = 0, 1e-9,
 /// 1e-5, 0.3; R = 0, 1e-9, Y / 2, Y - 1e-9, Y; delta = 0, 1e-9, 0.2), owned and rented,
