@@ -5,7 +5,7 @@
 
 use crate::backend::BackendInfo;
 use crate::draws::{over_draws, DrawStats};
-use crate::model::{evaluate, is_feasible, Metric, Objective, Sense};
+use crate::model::{evaluate, is_feasible, reasons, Metric, Objective, Sense};
 use crate::params::{Param, ParamKind, PARAMS};
 use crate::plan::SweepPlan;
 use crate::reduce::Reductions;
@@ -38,6 +38,9 @@ pub struct Reported {
     pub metrics: Vec<(Metric, f64)>,
     pub valid: bool,
     pub feasible: bool,
+    /// Why the configuration is invalid or infeasible (`model::reasons`; empty when it is
+    /// feasible, and under uncertainty, where `p_feasible` says it).
+    pub reasons: Vec<String>,
     /// Under uncertainty: the configuration over its draws (`metrics` then holds the
     /// means, `valid` is "valid in some draw" and `feasible` "p_feasible >= confidence").
     pub spread: Option<DrawStats>,
@@ -198,6 +201,11 @@ pub fn describe(s: &Scenario, index: u64, values: &crate::scenario::ParamValues)
         metrics,
         valid: e.valid,
         feasible,
+        reasons: if spread.is_none() && !feasible {
+            reasons(&cfg, acc, &s.workload, &s.constraints)
+        } else {
+            Vec::new()
+        },
         spread,
     }
 }

@@ -558,8 +558,15 @@ fn eval_json_and_set() {
 
     // Axes at their first value: H100, 1000 GPUs, bf16, power_frac 0.25 (175 W < 200 W).
     let v = json_ok(&run(&["eval", p, "--json"]), "eval");
-    assert_eq!(keys(&v), set(&["params", "metrics", "valid", "feasible"]));
+    assert_eq!(
+        keys(&v),
+        set(&["params", "metrics", "valid", "feasible", "reasons"])
+    );
     check_params(&v["params"], "eval");
+    assert_eq!(
+        v["reasons"][0],
+        "the power limit 175 W is below H100-SXM's min_power_w 200 W"
+    );
     assert_eq!(v["params"]["accelerator"], "H100-SXM");
     assert_eq!(v["params"]["gpu_count"], 1000);
     assert_eq!(v["params"]["job_gpus"], 0);

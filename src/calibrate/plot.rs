@@ -29,6 +29,8 @@ pub fn svg(c: &Calibration) -> Result<String, CalibrateError> {
 }
 
 fn draw(c: &Calibration, text: &mut String) -> Result<(), String> {
+    // The text is set in the embedded font: no system font is needed.
+    crate::report::plots::register_font();
     let head = c.headline();
     let points: Vec<&(f64, f64)> = head.groups.iter().flat_map(|(_, v)| v.iter()).collect();
     let x_min = points.iter().map(|p| p.0).fold(c.tdp_w, f64::min);

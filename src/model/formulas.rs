@@ -228,6 +228,15 @@ pub struct Outputs<V> {
     pub validity: Vec<V>,
 }
 
+/// Whether `formulas` tests parameter `p` against its own range (the first validity tests,
+/// in table order): not the categorical ones, not `power_w` (its range is the
+/// accelerator's, tested after them) and `power_frac` only where it sets the power.
+pub fn has_own_range(p: Param, power_from_frac: bool) -> bool {
+    p.kind() != ParamKind::Categorical
+        && p != Param::PowerW
+        && (p != Param::PowerFrac || power_from_frac)
+}
+
 /// The model (spec `model.md`, "Evaluation of one configuration" and "Reported metrics").
 /// Unit conversions multiply by powers of ten (`1e-6` ...) rather than divide.
 pub fn formulas<N: Numeric>(n: &mut N) -> Outputs<N::V> {
@@ -237,15 +246,9 @@ pub fn formulas<N: Numeric>(n: &mut N) -> Outputs<N::V> {
     // Every numeric parameter inside its own range (power_w's range is the accelerator's,
     // below; power_frac only counts where it sets the power).
     let frac = n.power_from_frac();
-    for info in PARAMS {
-        let p = info.param;
-        let skip = info.kind == ParamKind::Categorical
-            || p == Param::PowerW
-            || (p == Param::PowerFrac && !frac);
-        if !skip {
-            let x = n.param(p);
-            validity.push(n.in_range(p, x));
-        }
+    for info in PARAMS.iter().filter(|i| has_own_range(i.param, frac)) {
+        let x = n.param(info.param);
+        validity.push(n.in_range(info.param, x));
     }
 
     let tdp = n.figure(Figure::TdpW);

@@ -316,6 +316,103 @@ impl Constraints {
     }
 }
 
+/// Why a configuration is invalid or infeasible (spec v2 "values as people read them"):
+/// each failed validity test of [`formulas`] (a parameter outside its range, the power limit
+/// outside the accelerator's, ...) and each failed feasibility test (throughput not
+/// positive, a constraint not met), with the value and the bound. Empty when feasible.
+pub fn reasons(
+    c: &Config,
+    a: &Accelerator,
+    w: &Workload,
+    constraints: &Constraints,
+) -> Vec<String> {
+    use crate::params::Precision;
+    let out = formulas(&mut Scalar { c, a, w: *w });
+    let frac = c.power_from_frac();
+    let num = |x: f64| crate::format::fmt_num(x);
+    // One label per validity test, in the order `formulas` pushes them.
+    let mut labels: Vec<String> = PARAMS
+        .iter()
+        .filter(|i| formulas::has_own_range(i.param, frac))
+        .map(|i| {
+            format!(
+                "{} = {} is outside its range ({})",
+                i.param.name(),
+                num(c[i.param]),
+                i.valid.text()
+            )
+        })
+        .collect();
+    let power = c.power_w(a);
+    let min_power = a.figure(Figure::MinPowerW);
+    labels.extend([
+        format!(
+            "{} has no {} peak",
+            a.id,
+            Precision::from_code(c[Param::Precision]).name()
+        ),
+        format!(
+            "the power limit {} W is below {}'s min_power_w {} W",
+            num(power),
+            a.id,
+            num(min_power)
+        ),
+        format!(
+            "the power limit {} W is above {}'s tdp_w {} W",
+            num(power),
+            a.id,
+            num(a.tdp_w)
+        ),
+        format!(
+            "idle_w = {} W is not below {}'s min_power_w {} W",
+            num(c[Param::IdleW]),
+            a.id,
+            num(min_power)
+        ),
+        format!(
+            "ramp_years = {} is above years = {}",
+            num(c[Param::RampYears]),
+            num(c[Param::Years])
+        ),
+    ]);
+    debug_assert_eq!(
+        labels.len(),
+        out.validity.len(),
+        "one label per validity test"
+    );
+    let mut why: Vec<String> = out
+        .validity
+        .iter()
+        .zip(labels)
+        .filter(|(t, _)| **t == 0.0)
+        .map(|(_, l)| l)
+        .collect();
+    if !why.is_empty() {
+        return why;
+    }
+    let e = evaluate(c, a, w);
+    let tput = e.metrics[Metric::ThroughputPflops as usize];
+    if tput.is_nan() || tput <= 0.0 {
+        why.push(format!("throughput_pflops = {} is not positive", num(tput)));
+    }
+    for (m, bound, upper) in constraints.bounds() {
+        let v = e.metrics[m as usize];
+        let met = if upper { v <= bound } else { v >= bound };
+        if !met {
+            why.push(format!(
+                "{} = {} is {} {}_{} = {}",
+                m.name(),
+                num(v),
+                if upper { "above" } else { "below" },
+                if upper { "max" } else { "min" },
+                m.name(),
+                num(bound)
+            ));
+        }
+    }
+    why
+}
+
 /// Whether a configuration is feasible: valid, positive useful throughput, every
 /// constraint met.
 pub fn is_feasible(e: &Evaluation, constraints: &Constraints) -> bool {

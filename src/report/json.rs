@@ -89,7 +89,7 @@ pub fn uncertainty_object(u: &UncertaintySummary) -> Value {
 
 /// The `eval --json` object.
 pub fn eval_object(r: &Reported) -> Value {
-    let mut v = json!({"params": params_object(&r.params), "metrics": metrics_object(r), "valid": r.valid, "feasible": r.feasible});
+    let mut v = json!({"params": params_object(&r.params), "metrics": metrics_object(r), "valid": r.valid, "feasible": r.feasible, "reasons": r.reasons});
     if let Some(d) = &r.spread {
         v["uncertainty"] = draws_object(d);
     }

@@ -40,7 +40,9 @@ pub struct PlotError {
     pub message: String,
 }
 
-fn register_font() {
+/// Register the embedded font (once per process); every plot, the calibration plot too, calls
+/// this before drawing text.
+pub(crate) fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // The embedded font parses (tested); a failure here would show as a drawing error.

@@ -61,6 +61,9 @@ fn metric_lines(r: &Reported, indent: &str) -> String {
 pub fn eval(scenario: &str, r: &Reported) -> String {
     let mut out = format!("scenario: {scenario}\n");
     let _ = writeln!(out, "valid: {}   feasible: {}", r.valid, r.feasible);
+    for why in &r.reasons {
+        let _ = writeln!(out, "  because {why}");
+    }
     let _ = writeln!(out, "parameters:");
     for (p, v) in &r.params {
         let _ = writeln!(out, "  {:<26}{} {}", p.name(), v, unit_of_param(*p));
