@@ -219,24 +219,8 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         }
     };
 
-    let mut outer = String::new();
+    let mut outer = outer_values(lens, inner, &traced.axis_slots, &axis_off, "            ");
     let mut innr = String::new();
-    // Outer digits.
-    let _ = writeln!(outer, "            var l = o;\n            var carry = 0u;");
-    for k in (0..inner).rev() {
-        let len = lens[k];
-        let _ = writeln!(
-            outer,
-            "            let q{k} = l / {len}u;\n            var e{k} = base_digit({k}u) + (l - q{k} * {len}u) + carry;\n            carry = select(0u, 1u, e{k} >= {len}u);\n            let d{k} = e{k} - carry * {len}u;\n            l = q{k};"
-        );
-    }
-    for (k, &(vi, oi)) in traced.axis_slots.iter().enumerate() {
-        let (vo, oo) = axis_off[k];
-        let _ = writeln!(
-            outer,
-            "            let s{vi} = data_f[{vo}u + d{k}];\n            let s{oi} = data_f[{oo}u + d{k}];"
-        );
-    }
     for (st, side) in t.steps.iter().flat_map(|st| {
         let sides: &[Side] = if banded.contains(&st.out) {
             &[Side::Narrow, Side::Wide]
@@ -487,6 +471,34 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         slots: 1 + plan.group_count + plan.pareto.count + plan.heatmap_cells(),
         cells: plan.heatmap_cells(),
     })
+}
+
+/// WGSL that decodes the digits `d0 .. d{outer - 1}` of outer combination `o` (the chunk's
+/// base digits plus `o`, with carry) and reads each outer axis's value and validity flag
+/// into its scalar slots; each line starts with `pad`.
+pub(super) fn outer_values(
+    lens: &[u64],
+    outer: usize,
+    axis_slots: &[(u32, u32)],
+    axis_off: &[(usize, usize)],
+    pad: &str,
+) -> String {
+    let mut out = format!("{pad}var l = o;\n{pad}var carry = 0u;\n");
+    for k in (0..outer).rev() {
+        let len = lens[k];
+        let _ = writeln!(
+            out,
+            "{pad}let q{k} = l / {len}u;\n{pad}var e{k} = base_digit({k}u) + (l - q{k} * {len}u) + carry;\n{pad}carry = select(0u, 1u, e{k} >= {len}u);\n{pad}let d{k} = e{k} - carry * {len}u;\n{pad}l = q{k};"
+        );
+    }
+    for (k, &(vi, oi)) in axis_slots.iter().enumerate() {
+        let (vo, oo) = axis_off[k];
+        let _ = writeln!(
+            out,
+            "{pad}let s{vi} = data_f[{vo}u + d{k}];\n{pad}let s{oi} = data_f[{oo}u + d{k}];"
+        );
+    }
+    out
 }
 
 /// A model operation in f32 WGSL.

@@ -8,7 +8,7 @@
 //! the f32 row values widened to f64.
 
 use super::chunks::ChunkParams;
-use super::emit::{arith, key_value, lit, Unsupported, MAX_AXES};
+use super::emit::{arith, key_value, lit, outer_values, Unsupported, MAX_AXES};
 use super::pipelines::{bind, dispatch_dims};
 use super::{GpuBackend, GpuError};
 use crate::backend::tape::trace::{trace_draws, value_ok};
@@ -94,21 +94,7 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
         }
     };
 
-    let mut outer = String::from("    var l = o;\n    var carry = 0u;\n");
-    for k in (0..lens.len()).rev() {
-        let len = lens[k];
-        let _ = writeln!(
-            outer,
-            "    let q{k} = l / {len}u;\n    var e{k} = base_digit({k}u) + (l - q{k} * {len}u) + carry;\n    carry = select(0u, 1u, e{k} >= {len}u);\n    let d{k} = e{k} - carry * {len}u;\n    l = q{k};"
-        );
-    }
-    for (k, &(vi, oi)) in traced.axis_slots.iter().enumerate() {
-        let (vo, oo) = axis_off[k];
-        let _ = writeln!(
-            outer,
-            "    let s{vi} = data_f[{vo}u + d{k}];\n    let s{oi} = data_f[{oo}u + d{k}];"
-        );
-    }
+    let mut outer = outer_values(lens, lens.len(), &traced.axis_slots, &axis_off, "    ");
     let mut draw = String::new();
     for st in &t.steps {
         let (a, b, c) = (name(st.a), name(st.b), name(st.c));

@@ -310,7 +310,7 @@ impl Layout {
 /// Move the outer axes to the next inner block, like an odometer; returns the first
 /// (outermost) axis that changed.
 #[inline(always)]
-fn advance_outer(digits: &mut [u64], lens: &[u64]) -> usize {
+pub(super) fn advance_outer(digits: &mut [u64], lens: &[u64]) -> usize {
     let mut ax = digits.len();
     while ax > 0 {
         ax -= 1;

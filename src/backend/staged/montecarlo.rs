@@ -7,6 +7,7 @@
 //! deterministic configuration: best, best per group, Pareto bins over the mean facility
 //! power, and statistics of the per-configuration means.
 
+use super::advance_outer;
 use super::run::{column_step, scalar_step, ScalarStep};
 use crate::backend::tape::trace::{trace_draws, value_ok, Traced};
 use crate::backend::tape::{Slot, Step, Val};
@@ -206,7 +207,8 @@ impl MonteCarloKernel {
                     }
                 }
             }
-            k = advance(&mut st.digits, &grid.lens);
+            // Every axis is outer: the odometer turns over all of them.
+            k = advance_outer(&mut st.digits, &grid.lens);
             first = false;
         }
         red
@@ -299,20 +301,4 @@ impl MonteCarloKernel {
         st.valid = valid;
         (nv, nf)
     }
-}
-
-/// Move to the next configuration, like an odometer; returns the first (outermost) axis
-/// that changed.
-#[inline(always)]
-fn advance(digits: &mut [u64], lens: &[u64]) -> usize {
-    let mut ax = digits.len();
-    while ax > 0 {
-        ax -= 1;
-        digits[ax] += 1;
-        if digits[ax] < lens[ax] {
-            return ax;
-        }
-        digits[ax] = 0;
-    }
-    0
 }
