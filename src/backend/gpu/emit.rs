@@ -132,21 +132,7 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     let traced = trace(plan, inner, &ok);
     let inner_bits: u64 = (inner..lens.len()).fold(0, |m, k| m | 1 << k);
 
-    // data_f: per axis its values and validity flags, then the lookup tables.
-    let mut data_f: Vec<f32> = Vec::new();
-    let mut axis_off = Vec::new();
-    for (a, okv) in s.axes.iter().zip(&ok) {
-        let vo = data_f.len();
-        data_f.extend(a.values.iter().map(|&v| v as f32));
-        let oo = data_f.len();
-        data_f.extend(okv.iter().map(|&v| v as f32));
-        axis_off.push((vo, oo));
-    }
-    let mut table_off = Vec::new();
-    for t in &traced.tracer.tables {
-        table_off.push(data_f.len());
-        data_f.extend(t.iter().map(|&v| v as f32));
-    }
+    let (data_f, axis_off, table_off) = axis_data(plan, &ok, &traced.tracer.tables);
 
     let host = host_tests(plan, &traced, &ok);
     let mut data_u: Vec<u32> = Vec::new();
@@ -471,6 +457,28 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         slots: 1 + plan.group_count + plan.pareto.count + plan.heatmap_cells(),
         cells: plan.heatmap_cells(),
     })
+}
+
+/// The `data_f` buffer: per axis its values and validity flags, then the lookup tables;
+/// returns it with each axis's (values, flags) offsets and each table's offset.
+pub(super) type AxisData = (Vec<f32>, Vec<(usize, usize)>, Vec<usize>);
+
+pub(super) fn axis_data(plan: &SweepPlan, ok: &[Vec<f64>], tables: &[Vec<f64>]) -> AxisData {
+    let mut data_f: Vec<f32> = Vec::new();
+    let mut axis_off = Vec::new();
+    for (a, okv) in plan.scenario.axes.iter().zip(ok) {
+        let vo = data_f.len();
+        data_f.extend(a.values.iter().map(|&v| v as f32));
+        let oo = data_f.len();
+        data_f.extend(okv.iter().map(|&v| v as f32));
+        axis_off.push((vo, oo));
+    }
+    let mut table_off = Vec::new();
+    for t in tables {
+        table_off.push(data_f.len());
+        data_f.extend(t.iter().map(|&v| v as f32));
+    }
+    (data_f, axis_off, table_off)
 }
 
 /// WGSL that decodes the digits `d0 .. d{outer - 1}` of outer combination `o` (the chunk's

@@ -8,7 +8,7 @@
 //! the f32 row values widened to f64.
 
 use super::chunks::ChunkParams;
-use super::emit::{arith, key_value, lit, outer_values, Unsupported, MAX_AXES};
+use super::emit::{arith, axis_data, key_value, lit, outer_values, Unsupported, MAX_AXES};
 use super::pipelines::{bind, dispatch_dims};
 use super::{GpuBackend, GpuError};
 use crate::backend::tape::trace::{trace_draws, value_ok};
@@ -54,20 +54,7 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
     let ok = value_ok(plan);
     let draw_bit = 1u64 << lens.len();
 
-    let mut data_f: Vec<f32> = Vec::new();
-    let mut axis_off = Vec::new();
-    for (a, okv) in s.axes.iter().zip(&ok) {
-        let vo = data_f.len();
-        data_f.extend(a.values.iter().map(|&v| v as f32));
-        let oo = data_f.len();
-        data_f.extend(okv.iter().map(|&v| v as f32));
-        axis_off.push((vo, oo));
-    }
-    let mut table_off = Vec::new();
-    for table in &t.tables {
-        table_off.push(data_f.len());
-        data_f.extend(table.iter().map(|&v| v as f32));
-    }
+    let (mut data_f, axis_off, table_off) = axis_data(plan, &ok, &t.tables);
     // The 0-based nearest rank for each count of valid draws (exact, from f64).
     let rank_off = data_f.len();
     let percentile = match s.statistic {
