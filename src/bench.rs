@@ -102,6 +102,14 @@ pub struct BenchReport {
     pub results: Vec<BenchResult>,
 }
 
+/// The most configurations [`bench_plan`] can hold: the default scenario's grid times the
+/// longest axis a scenario may have.
+pub fn max_configs() -> Result<u64, BenchError> {
+    let catalog = Catalog::builtin()?;
+    let base = Scenario::builtin_default(&catalog)?.grid().size;
+    Ok(base.saturating_mul(crate::scenario::MAX_AXIS_LEN))
+}
+
 /// The benchmark grid: the built-in default scenario's model and axes, with an extra outer
 /// axis (`carbon_kg_per_kwh`, which only scales CO2) long enough to hold `configs`.
 pub fn bench_plan(configs: u64) -> Result<SweepPlan, BenchError> {

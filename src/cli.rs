@@ -78,6 +78,47 @@ fn check_out_dir(dir: &std::path::Path) -> Result<(), CliError> {
     })
 }
 
+/// `--threads`, at most one per logical core (more cannot speed up the CPU kernel, and
+/// `--threads 100000` would exhaust the process table); 0 (one per core) when not given.
+fn capped_threads(requested: Option<usize>) -> usize {
+    let Some(n) = requested else { return 0 };
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    if n > cores {
+        eprintln!(
+            "clustersweep: notice: --threads {n} capped at {cores}, the number of logical cores"
+        );
+        cores
+    } else {
+        n
+    }
+}
+
+/// Configurations a run may evaluate without `--yes` (`--max-configs`'s default): about
+/// 3.3 hours at the CPU rate recorded in docs/benchmarks.md for this project's 2-core
+/// machine (8.39e8 configurations/s on the default scenario).
+const DEFAULT_MAX_CONFIGS: u64 = 10_000_000_000_000;
+/// The CPU rate the run-time estimate uses (configurations/s; docs/benchmarks.md).
+const ESTIMATE_RATE: f64 = 8.39e8;
+
+/// Refuse a run of more than `max` configurations unless `--yes` was given, saying how long
+/// it would take.
+fn check_run_size(configs: u64, max: u64, yes: bool) -> Result<(), CliError> {
+    if configs <= max || yes {
+        return Ok(());
+    }
+    let secs = configs as f64 / ESTIMATE_RATE;
+    let estimate = if secs < 86_400.0 * 2.0 {
+        format!("{:.1} hours", secs / 3600.0)
+    } else if secs < 86_400.0 * 730.0 {
+        format!("{:.0} days", secs / 86_400.0)
+    } else {
+        format!("{:.0} years", secs / (86_400.0 * 365.25))
+    };
+    Err(CliError::input(format!(
+        "the run has {configs} configurations, more than --max-configs {max}: about {estimate} at {ESTIMATE_RATE:.3e} configurations/s (a 2-core CPU, docs/benchmarks.md); pass --yes to run it anyway, raise --max-configs, or shard it (--shard)"
+    )))
+}
+
 /// Print text on stdout; a closed or failing stdout becomes a [`CliError`].
 fn emit(text: &str) -> Result<(), CliError> {
     Ok(clustersweep::output::stdout_write(text.as_bytes())?)
@@ -177,6 +218,12 @@ struct SweepArgs {
     catalog: CatalogArg,
     #[command(flatten)]
     shard: ShardArgs,
+    /// Refuse runs of more configurations than this unless --yes is given.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONFIGS)]
+    max_configs: u64,
+    /// Run a grid larger than --max-configs.
+    #[arg(long)]
+    yes: bool,
 }
 
 // The `sensitivity` arguments as parsed.
@@ -473,12 +520,22 @@ impl SweepOptions {
             }
             _ => None,
         };
+        for plan in &plans {
+            let configs = match &shard {
+                Some(sh) => {
+                    let r = sh.spec.range(plan.grid.size);
+                    r.end - r.start
+                }
+                None => plan.grid.size,
+            };
+            check_run_size(configs, args.max_configs, args.yes)?;
+        }
         Ok(SweepOptions {
             shard,
             plans,
             backend: args.backend,
             adapter: args.adapter,
-            threads: args.threads.unwrap_or(0),
+            threads: capped_threads(args.threads),
             json: args.json,
             out: args.out,
             checks: CheckSet {
@@ -1000,11 +1057,18 @@ impl BenchCommandOptions {
         if args.configs == Some(0) {
             return Err(CliError::input("--configs: must be at least 1"));
         }
+        let most =
+            clustersweep::bench::max_configs().map_err(|e| CliError::input(e.to_string()))?;
+        if args.configs.is_some_and(|n| n > most) {
+            return Err(CliError::input(format!(
+                "--configs: at most {most} (the benchmark grid's longest extra axis)"
+            )));
+        }
         Ok(BenchCommandOptions {
             measure: clustersweep::bench::BenchOptions {
                 configs: args.configs,
                 repeats: args.repeats,
-                threads: args.threads.unwrap_or(0),
+                threads: capped_threads(args.threads),
             },
             backends: args.backend,
             adapter: args.adapter,

@@ -161,6 +161,8 @@ impl Scenario {
                     values,
                     times,
                 });
+                // Axis by axis, so that memory stays bounded before the grid is refused.
+                check_grid_size(doc, top, &axes)?;
                 first_key_of[param.index()] = Some((key, av.clone()));
             }
         }
@@ -209,21 +211,7 @@ impl Scenario {
             }
         }
 
-        let lens: Vec<u64> = axes.iter().map(|a| a.values.len() as u64).collect();
-        if Grid::new(&lens).is_none() {
-            let span = get(top, "axes").map(|v| v.span()).unwrap_or(0..0);
-            return Err(doc.error(
-                span,
-                "axes",
-                format!(
-                    "the grid has more than 2^64 - 1 configurations (axis lengths {})",
-                    lens.iter()
-                        .map(u64::to_string)
-                        .collect::<Vec<_>>()
-                        .join(" x ")
-                ),
-            ));
-        }
+        check_grid_size(doc, top, &axes)?;
 
         let (constraints, confidence) = parse_constraints(doc, top, &workload)?;
         let (objective, statistic) = parse_objective(doc, top, &workload)?;
@@ -1086,7 +1074,56 @@ fn parse_range(
         ));
     }
     let n = steps as u64;
-    Ok(range_values(from, to, n, log))
+    let values = range_values(from, to, n, log);
+    if let Some(k) = values.iter().position(|x| !x.is_finite()) {
+        return Err(doc.error(
+            v.span(),
+            key,
+            format!(
+                "value {k} of this range is {} (from = {from}, to = {to} overflow f64); narrow the range",
+                values[k]
+            ),
+        ));
+    }
+    Ok(values)
+}
+
+/// Most axis values held in all (8 bytes each: 256 MiB): several axes of
+/// [`MAX_AXIS_LEN`] values are refused as they are read, before they exhaust memory.
+pub const MAX_AXIS_VALUES: u64 = 1 << 25;
+
+/// Refuse a grid of more than 2^64 - 1 configurations, or axes holding more than
+/// [`MAX_AXIS_VALUES`] values in all.
+fn check_grid_size(doc: &Doc<'_>, top: &Table<'_>, axes: &[Axis]) -> Result<(), InputError> {
+    let lens: Vec<u64> = axes.iter().map(|a| a.values.len() as u64).collect();
+    let span = || get(top, "axes").map(|v| v.span()).unwrap_or(0..0);
+    let shown = || {
+        lens.iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(" x ")
+    };
+    if Grid::new(&lens).is_none() {
+        return Err(doc.error(
+            span(),
+            "axes",
+            format!(
+                "the grid has more than 2^64 - 1 configurations (axis lengths {})",
+                shown()
+            ),
+        ));
+    }
+    if lens.iter().sum::<u64>() > MAX_AXIS_VALUES {
+        return Err(doc.error(
+            span(),
+            "axes",
+            format!(
+                "the axes hold more than {MAX_AXIS_VALUES} values in all (axis lengths {})",
+                shown()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The values of a range `{ from, to, steps, scale }`, both ends included.
