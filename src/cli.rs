@@ -11,14 +11,14 @@ use clustersweep::backend::cpu::CpuBackend;
 use clustersweep::backend::gpu::{GpuBackend, GpuOptions};
 use clustersweep::backend::Backend;
 use clustersweep::catalog::Catalog;
+use clustersweep::checkpoint;
 use clustersweep::checks::CheckSet;
 use clustersweep::input::InputError;
 use clustersweep::params::Param;
 use clustersweep::plan::SweepPlan;
 use clustersweep::report;
 use clustersweep::scenario::Scenario;
-use clustersweep::summary::describe;
-use clustersweep::sweep::run_sweep;
+use clustersweep::summary::{describe, summarise};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -224,6 +224,18 @@ struct SweepArgs {
     /// Run a grid larger than --max-configs.
     #[arg(long)]
     yes: bool,
+    /// Save progress to FILE every few seconds and resume from it when it exists (same
+    /// scenario, catalog, grouping and range); SIGINT/SIGTERM save it and exit 130/143.
+    #[arg(long, value_name = "FILE", conflicts_with = "sensitivity")]
+    checkpoint: Option<PathBuf>,
+    /// Seconds between checkpoint saves.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 5.0,
+        requires = "checkpoint"
+    )]
+    checkpoint_every: f64,
 }
 
 // The `sensitivity` arguments as parsed.
@@ -414,8 +426,144 @@ struct SweepOptions {
     sensitivity: bool,
     /// `--shard`: the part to run, where its partial goes, and the inputs it records.
     shard: Option<ShardRun>,
+    /// `--checkpoint`: where progress is saved and resumed from.
+    checkpoint: Option<CheckpointRun>,
     /// The catalog the scenarios were read with (its citations go into report.html).
     catalog: Catalog,
+}
+
+/// A validated `--checkpoint`: the file and how often it is saved.
+struct CheckpointRun {
+    path: PathBuf,
+    every: std::time::Duration,
+    /// Set by SIGINT/SIGTERM once [`CheckpointRun::catch_signals`] has run.
+    stop: checkpoint::StopRequest,
+}
+
+impl CheckpointRun {
+    /// Check `--checkpoint` before any work: one scenario, a file (not a folder), a sane
+    /// interval, and an existing checkpoint that belongs to this very run.
+    fn from_args(
+        args: &SweepArgs,
+        plans: &[SweepPlan],
+        shard: Option<&ShardRun>,
+    ) -> Result<Option<CheckpointRun>, CliError> {
+        let Some(path) = &args.checkpoint else {
+            return Ok(None);
+        };
+        let [plan] = plans else {
+            return Err(CliError::input("--checkpoint: one scenario at a time"));
+        };
+        if !(args.checkpoint_every.is_finite() && (0.0..=86_400.0).contains(&args.checkpoint_every))
+        {
+            return Err(CliError::input(format!(
+                "--checkpoint-every {}: give seconds from 0 to 86400",
+                args.checkpoint_every
+            )));
+        }
+        let path = checkpoint::check_path(path).map_err(|e| CliError::input(e.to_string()))?;
+        let range = match shard {
+            Some(sh) => sh.spec.range(plan.grid.size),
+            None => 0..plan.grid.size,
+        };
+        checkpoint::load(&path, &checkpoint::CheckpointKey::of(plan, &range))
+            .map_err(checkpoint_error)?;
+        Ok(Some(CheckpointRun {
+            path,
+            every: std::time::Duration::from_secs_f64(args.checkpoint_every),
+            stop: checkpoint::StopRequest::default(),
+        }))
+    }
+
+    /// Catch SIGINT and SIGTERM from now on (before the backends open: a GPU can take
+    /// seconds to start).
+    fn catch_signals(&mut self) -> Result<(), CliError> {
+        self.stop = checkpoint::StopRequest::catch_signals().map_err(checkpoint_error)?;
+        Ok(())
+    }
+}
+
+/// The exit code and message of a checkpoint problem: a file that is not this run's is bad
+/// input; a failed save is a run-time failure; a failed backend a GPU failure.
+fn checkpoint_error(e: checkpoint::CheckpointError) -> CliError {
+    use checkpoint::CheckpointError as E;
+    let code = match &e {
+        E::NotCheckpoint { .. } | E::Foreign { .. } => EXIT_INPUT,
+        E::Io(_) => EXIT_RUNTIME,
+        E::Backend(_) => EXIT_GPU,
+    };
+    CliError {
+        code,
+        message: e.to_string(),
+    }
+}
+
+/// What running a range gave: its result and run time, or the exit code of a run stopped
+/// by a signal (its checkpoint saved).
+enum RangeRun {
+    Done(Box<clustersweep::sweep::RangeResult>, f64),
+    Stopped(i32),
+}
+
+/// Run `range` of `plan`, straight through or in checkpointed segments.
+fn run_range(
+    plan: &SweepPlan,
+    range: std::ops::Range<u64>,
+    primary: &dyn Backend,
+    fallback: Option<&dyn Backend>,
+    tick: &(dyn Fn(u64) + Sync),
+    checkpoint: Option<&CheckpointRun>,
+) -> Result<RangeRun, CliError> {
+    let Some(ck) = checkpoint else {
+        let start = std::time::Instant::now();
+        let r = clustersweep::sweep::sweep_range(plan, range, primary, fallback, tick).map_err(
+            |e| CliError {
+                code: EXIT_GPU,
+                message: e.message,
+            },
+        )?;
+        return Ok(RangeRun::Done(Box::new(r), start.elapsed().as_secs_f64()));
+    };
+    let outcome = checkpoint::run_checkpointed(
+        plan,
+        range,
+        primary,
+        fallback,
+        tick,
+        &checkpoint::Saving {
+            path: &ck.path,
+            every: ck.every,
+        },
+        &ck.stop,
+    )
+    .map_err(checkpoint_error)?;
+    match outcome {
+        checkpoint::CheckpointOutcome::Stopped {
+            signal,
+            done,
+            total,
+        } => {
+            eprintln!(
+                "clustersweep: stopped by {} after {done} of {total} configurations; progress saved to {} (rerun the same command to resume)",
+                if signal == signal_hook::consts::SIGINT { "SIGINT" } else { "SIGTERM" },
+                ck.path.display()
+            );
+            Ok(RangeRun::Stopped(128 + signal))
+        }
+        checkpoint::CheckpointOutcome::Finished {
+            mut result,
+            elapsed_s,
+            resumed_from,
+        } => {
+            if resumed_from > 0 {
+                result.notices.push(format!(
+                    "resumed from the checkpoint {}: {resumed_from} configurations were done before",
+                    ck.path.display()
+                ));
+            }
+            Ok(RangeRun::Done(result, elapsed_s))
+        }
+    }
 }
 
 /// A validated `--shard`.
@@ -520,6 +668,7 @@ impl SweepOptions {
             }
             _ => None,
         };
+        let checkpoint = CheckpointRun::from_args(&args, &plans, shard.as_ref())?;
         for plan in &plans {
             let configs = match &shard {
                 Some(sh) => {
@@ -532,6 +681,7 @@ impl SweepOptions {
         }
         Ok(SweepOptions {
             shard,
+            checkpoint,
             plans,
             backend: args.backend,
             adapter: args.adapter,
@@ -685,13 +835,18 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
         out,
         checks,
         shard,
+        checkpoint,
         sensitivity,
         catalog,
     } = opts;
+    let mut checkpoint = checkpoint;
+    if let Some(ck) = checkpoint.as_mut() {
+        ck.catch_signals()?;
+    }
     let backends = Backends::open(backend, adapter.as_deref(), threads)?;
     let (primary, fallback) = (backends.primary(), backends.fallback());
     if let Some(shard) = shard {
-        return sweep_shard(&plans[0], &shard, primary, fallback);
+        return sweep_shard(&plans[0], &shard, primary, fallback, checkpoint.as_ref());
     }
     let several = plans.len() > 1;
     let folders = if several {
@@ -704,11 +859,23 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
     for (plan, folder) in plans.iter().zip(&folders) {
         let bar = progress_bar(plan.grid.size);
         let tick = |n: u64| bar.inc(n);
-        let summary = run_sweep(plan, primary, fallback, &tick).map_err(|e| CliError {
-            code: EXIT_GPU,
-            message: e.message,
-        })?;
+        let (r, elapsed_s) = match run_range(
+            plan,
+            0..plan.grid.size,
+            primary,
+            fallback,
+            &tick,
+            checkpoint.as_ref(),
+        )? {
+            RangeRun::Done(r, elapsed_s) => (r, elapsed_s),
+            RangeRun::Stopped(code) => {
+                bar.finish_and_clear();
+                return Ok(code);
+            }
+        };
         bar.finish_and_clear();
+        let mut summary = summarise(plan, &r.reductions, r.backend, elapsed_s);
+        summary.notices = r.notices;
         for n in &summary.notices {
             eprintln!("clustersweep: notice: {n}");
         }
@@ -785,17 +952,20 @@ fn sweep_shard(
     shard: &ShardRun,
     primary: &dyn Backend,
     fallback: Option<&dyn Backend>,
+    checkpoint: Option<&CheckpointRun>,
 ) -> Result<i32, CliError> {
     use clustersweep::shard::{IndexRange, Partial, PARTIAL_SCHEMA};
     let range = shard.spec.range(plan.grid.size);
     let bar = progress_bar(range.end - range.start);
     let tick = |n: u64| bar.inc(n);
-    let start = std::time::Instant::now();
-    let r = clustersweep::sweep::sweep_range(plan, range.clone(), primary, fallback, &tick)
-        .map_err(|e| CliError {
-            code: EXIT_GPU,
-            message: e.message,
-        })?;
+    let (r, elapsed_s) = match run_range(plan, range.clone(), primary, fallback, &tick, checkpoint)?
+    {
+        RangeRun::Done(r, elapsed_s) => (r, elapsed_s),
+        RangeRun::Stopped(code) => {
+            bar.finish_and_clear();
+            return Ok(code);
+        }
+    };
     bar.finish_and_clear();
     for n in &r.notices {
         eprintln!("clustersweep: notice: {n}");
@@ -813,7 +983,7 @@ fn sweep_shard(
             end: range.end,
         },
         backend: r.backend,
-        elapsed_s: start.elapsed().as_secs_f64(),
+        elapsed_s,
         notices: r.notices,
         reductions: r.reductions,
     };

@@ -10,6 +10,7 @@ pub mod backend;
 pub mod bench;
 pub mod calibrate;
 pub mod catalog;
+pub mod checkpoint;
 pub mod checks;
 pub mod distribution;
 pub mod draws;

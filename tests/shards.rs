@@ -4,11 +4,11 @@
 //! depend on the thread count.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
-use common::{run, BIN};
+use common::{assert_same_summary, run, write, BIN};
 
 /// 3 x 7 x 2 x 3 x 2 = 252 configurations, with groups, a constraint and some invalid ones.
 const SCENARIO: &str = r#"
@@ -30,12 +30,6 @@ max_facility_mw = 30
 metric = "usd_per_eflop"
 "#;
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
 #[track_caller]
 fn ok(out: &Output) {
     assert!(
@@ -48,38 +42,6 @@ fn ok(out: &Output) {
 
 fn read_json(p: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
-}
-
-/// The summary without what may differ between runs (timing, backend, notices) and with the
-/// statistics' means (sums in another order) checked apart.
-fn comparable(mut v: Value) -> (Value, Value) {
-    let o = v.as_object_mut().unwrap();
-    for k in ["timing", "backend", "notices", "run"] {
-        o.remove(k);
-    }
-    let stats = o.remove("stats").unwrap_or(Value::Null);
-    (v, stats)
-}
-
-#[track_caller]
-fn assert_same_summary(merged: Value, whole: Value) {
-    let (m, ms) = comparable(merged);
-    let (w, ws) = comparable(whole);
-    assert_eq!(m, w);
-    let (ms, ws) = (ms.as_object().unwrap(), ws.as_object().unwrap());
-    assert_eq!(ms.keys().collect::<Vec<_>>(), ws.keys().collect::<Vec<_>>());
-    for (k, a) in ms {
-        let b = &ws[k];
-        assert_eq!(a["min"], b["min"], "{k}");
-        assert_eq!(a["max"], b["max"], "{k}");
-        match (a["mean"].as_f64(), b["mean"].as_f64()) {
-            (Some(x), Some(y)) => assert!(
-                (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
-                "{k}: mean {x} vs {y}"
-            ),
-            _ => assert_eq!(a["mean"], b["mean"], "{k}"),
-        }
-    }
 }
 
 fn unsharded(dir: &Path, scenario: &Path) -> Value {

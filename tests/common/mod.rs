@@ -117,3 +117,42 @@ pub fn gpu(
         Err(e) => panic!("GPU adapter present but unusable: {e}"),
     }
 }
+
+/// The summary without what may differ between runs (timing, backend, notices) and with the
+/// statistics' means (sums in another order) checked apart.
+pub fn comparable_summary(mut v: serde_json::Value) -> (serde_json::Value, serde_json::Value) {
+    let o = v.as_object_mut().unwrap();
+    for k in ["timing", "backend", "notices", "run"] {
+        o.remove(k);
+    }
+    let stats = o.remove("stats").unwrap_or(serde_json::Value::Null);
+    (v, stats)
+}
+
+#[track_caller]
+pub fn assert_same_summary(merged: serde_json::Value, whole: serde_json::Value) {
+    let (m, ms) = comparable_summary(merged);
+    let (w, ws) = comparable_summary(whole);
+    assert_eq!(m, w);
+    let (ms, ws) = (ms.as_object().unwrap(), ws.as_object().unwrap());
+    assert_eq!(ms.keys().collect::<Vec<_>>(), ws.keys().collect::<Vec<_>>());
+    for (k, a) in ms {
+        let b = &ws[k];
+        assert_eq!(a["min"], b["min"], "{k}");
+        assert_eq!(a["max"], b["max"], "{k}");
+        match (a["mean"].as_f64(), b["mean"].as_f64()) {
+            (Some(x), Some(y)) => assert!(
+                (x - y).abs() <= 1e-12 * x.abs().max(y.abs()),
+                "{k}: mean {x} vs {y}"
+            ),
+            _ => assert_eq!(a["mean"], b["mean"], "{k}"),
+        }
+    }
+}
+
+/// Write `text` to `dir/name` and return the path.
+pub fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
