@@ -291,15 +291,21 @@ impl Scenario {
                 .is_some_and(|u| u.draws(Param::PowerFrac))
     }
 
+    /// The uncertain input that draws `p` on the accelerator with code `acc`: its own
+    /// (`[accelerators.ID.uncertain]`), else the table-wide one, else none.
+    pub fn input_for(&self, p: Param, acc: usize) -> Option<&crate::uncertain::UncertainInput> {
+        let u = self.uncertainty.as_ref()?;
+        u.inputs_of(p)
+            .find(|i| i.accelerator == Some(acc))
+            .or_else(|| u.inputs_of(p).find(|i| i.accelerator.is_none()))
+    }
+
     /// The value uncertain parameter `p` takes in draw `k` on the accelerator with code
     /// `acc` (its own input, else the table-wide one; a `times` draw multiplies the value
     /// it would otherwise have), or `None` where `p` is not drawn for that accelerator.
     pub fn drawn_value(&self, p: Param, acc: usize, k: u32) -> Option<f64> {
         let u = self.uncertainty.as_ref()?;
-        let input = u
-            .inputs_of(p)
-            .find(|i| i.accelerator == Some(acc))
-            .or_else(|| u.inputs_of(p).find(|i| i.accelerator.is_none()))?;
+        let input = self.input_for(p, acc)?;
         let x = input.draw(u.seed, k);
         Some(if input.times {
             x * self.accelerators[acc].base(p)

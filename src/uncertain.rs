@@ -76,17 +76,11 @@ impl Distribution {
             Distribution::Choice {
                 ref values,
                 ref weights,
-            } => {
-                let total: f64 = weights.iter().sum();
-                let mut cum = 0.0;
-                for (v, w) in values.iter().zip(weights) {
-                    cum += w / total;
-                    if q < cum {
-                        return *v;
-                    }
-                }
-                *values.last().expect("a choice has values")
-            }
+            } => values
+                .iter()
+                .zip(cumulative(weights))
+                .find(|&(_, cum)| q < cum)
+                .map_or_else(|| *values.last().expect("a choice has values"), |(v, _)| *v),
         }
     }
 
@@ -130,9 +124,28 @@ impl Distribution {
     }
 }
 
+/// The cumulative probabilities of a choice's values (weights normalised), as its quantile
+/// compares them: value `i` is drawn where the uniform is below entry `i` (and above the
+/// entry before).
+pub fn cumulative(weights: &[f64]) -> Vec<f64> {
+    let total: f64 = weights.iter().sum();
+    weights
+        .iter()
+        .scan(0.0, |cum, w| {
+            *cum += w / total;
+            Some(*cum)
+        })
+        .collect()
+}
+
+/// Random bits per uniform: 23, so that `m + 0.5` and `2^23 - m - 0.5` (the uniform and its
+/// complement, scaled) are exact in f32 as well as f64.
+pub const UNIFORM_BITS: u32 = 23;
+/// `2^UNIFORM_BITS`.
+pub const UNIFORM_SCALE: f64 = (1u32 << UNIFORM_BITS) as f64;
 /// The smallest and largest uniform the generator gives.
-const U_MIN: f64 = 0.5 / 16_777_216.0;
-const U_MAX: f64 = 1.0 - 0.5 / 16_777_216.0;
+const U_MIN: f64 = 0.5 / UNIFORM_SCALE;
+const U_MAX: f64 = 1.0 - 0.5 / UNIFORM_SCALE;
 
 /// The standard normal quantile (Acklam's rational approximation, relative error below
 /// 1.2e-9), for 0 < p < 1.
@@ -195,12 +208,26 @@ pub fn mix32(mut x: u32) -> u32 {
     x
 }
 
-/// The uniform of draw `k` of stream `stream` under `seed`: 24 random bits, centred, so
-/// the value is exact in f32 and f64 and never 0 or 1.
+/// The random bits of draw `k` of stream `stream` under `seed`: the top [`UNIFORM_BITS`]
+/// of `mix32` applied in turn to the seed's low and high halves, the stream and `k`. The
+/// device computes the same integers (`shaders/draws.wgsl`).
+#[inline]
+pub fn draw_bits(seed: u64, stream: u32, k: u32) -> u32 {
+    mix32(k ^ mix32(stream ^ mix32((seed >> 32) as u32 ^ mix32(seed as u32))))
+        >> (32 - UNIFORM_BITS)
+}
+
+/// The uniform of the random bits `m`: `(m + 0.5) / 2^23`, exact in f32 and f64, never 0
+/// or 1.
+#[inline]
+pub fn uniform_of_bits(m: u32) -> f64 {
+    (m as f64 + 0.5) / UNIFORM_SCALE
+}
+
+/// The uniform of draw `k` of stream `stream` under `seed`.
 #[inline]
 pub fn uniform(seed: u64, stream: u32, k: u32) -> f64 {
-    let h = mix32(k ^ mix32(stream ^ mix32((seed >> 32) as u32 ^ mix32(seed as u32))));
-    ((h >> 8) as f64 + 0.5) / 16_777_216.0
+    uniform_of_bits(draw_bits(seed, stream, k))
 }
 
 /// The stream of a parameter's draws: table-wide, or for one accelerator (by code).

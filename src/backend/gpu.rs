@@ -28,6 +28,7 @@
 
 mod adapter;
 mod chunks;
+mod draws;
 mod emit;
 mod montecarlo;
 mod pipelines;
@@ -133,6 +134,26 @@ pub struct GpuBackend {
 }
 
 impl GpuBackend {
+    /// The device GPU tests run on: any adapter (lavapipe included), or `None` with a
+    /// printed reason when there is none (the test is skipped); with
+    /// `CLUSTERSWEEP_REQUIRE_GPU=1` (CI) a missing adapter panics, failing the test, and so
+    /// does an adapter that cannot open a device. For tests only (the library and the CLI
+    /// report these as errors).
+    #[doc(hidden)]
+    pub fn for_tests(options: GpuOptions) -> Option<GpuBackend> {
+        match GpuBackend::open(None, true, options) {
+            Ok(g) => Some(g),
+            Err(e @ GpuError::NoAdapter(_)) => {
+                if std::env::var("CLUSTERSWEEP_REQUIRE_GPU").as_deref() == Ok("1") {
+                    panic!("CLUSTERSWEEP_REQUIRE_GPU=1 but no adapter: {e}");
+                }
+                eprintln!("skipping GPU test: {e}");
+                None
+            }
+            Err(e) => panic!("GPU adapter present but unusable: {e}"),
+        }
+    }
+
     /// Open a device on `adapter`.
     pub fn new(adapter: &wgpu::Adapter, options: GpuOptions) -> Result<GpuBackend, GpuError> {
         let info = adapter.get_info();

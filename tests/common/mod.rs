@@ -104,18 +104,7 @@ impl Rng {
 pub fn gpu(
     options: clustersweep::backend::gpu::GpuOptions,
 ) -> Option<clustersweep::backend::gpu::GpuBackend> {
-    use clustersweep::backend::gpu::{GpuBackend, GpuError};
-    match GpuBackend::open(None, true, options) {
-        Ok(g) => Some(g),
-        Err(e @ GpuError::NoAdapter(_)) => {
-            if std::env::var("CLUSTERSWEEP_REQUIRE_GPU").as_deref() == Ok("1") {
-                panic!("CLUSTERSWEEP_REQUIRE_GPU=1 but no adapter: {e}");
-            }
-            eprintln!("skipping GPU test: {e}");
-            None
-        }
-        Err(e) => panic!("GPU adapter present but unusable: {e}"),
-    }
+    clustersweep::backend::gpu::GpuBackend::for_tests(options)
 }
 
 /// The summary without what may differ between runs (timing, backend, notices) and with the

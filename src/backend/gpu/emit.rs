@@ -233,6 +233,7 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
                     let (vo, oo) = axis_off[ax as usize];
                     format!("data_f[{}u + d{ax}]", if ok { oo } else { vo })
                 }
+                TapeOp::Draw { .. } => unreachable!("draws are in Monte Carlo tapes only"),
             }
         };
         let line = format!("let {out} = {expr};\n");

@@ -1,19 +1,22 @@
 //! Monte Carlo sweeps on the GPU: the tape of `trace_draws` (every axis outer, the draw as
 //! the one column) emitted into `shaders/montecarlo.wgsl`, one workgroup per configuration
-//! with its draws across the invocations; the per-draw sums, counts and, for a percentile
-//! statistic, the exact nearest-rank key (a radix select in workgroup memory) are computed
-//! on the device. Each configuration's row (valid and feasible draws, statistic, sums) is
+//! with its draws across the invocations; each draw of an uncertain input is generated on
+//! the device (`shaders/draws.wgsl`, records from `draws`); the per-draw sums, counts and,
+//! for a percentile statistic, the exact nearest-rank key (a radix select in workgroup
+//! memory) are computed on the device. Each configuration's row (valid and feasible draws, statistic, sums) is
 //! read back and reduced on the host into the same [`Reductions`] as the CPU kernel
 //! (best, groups, Pareto bins over the mean facility power, statistics of the means), with
 //! the f32 row values widened to f64.
 
 use super::chunks::ChunkParams;
+use super::draws::{device_draws, DRAWS_WGSL, RECORD_WORDS};
 use super::emit::{arith, axis_data, key_value, lit, outer_values, Unsupported, MAX_AXES};
 use super::pipelines::{bind, dispatch_dims};
 use super::{GpuBackend, GpuError};
 use crate::backend::tape::trace::{trace_draws, value_ok};
 use crate::backend::tape::{Slot, TapeOp};
 use crate::model::Metric;
+use crate::params::PARAMS;
 use crate::plan::SweepPlan;
 use crate::reduce::{offer, Candidate, Reductions};
 use crate::uncertain::{nearest_rank, Statistic};
@@ -32,6 +35,9 @@ const MAX_DISPATCH: u64 = 1 << 16;
 pub struct McEmitted {
     pub source: String,
     pub data_f: Vec<f32>,
+    /// The words the device's generator reads (`shaders/draws.wgsl`); empty when nothing
+    /// is drawn (every distribution has one value).
+    pub draw_words: Vec<u32>,
     /// The metrics whose sums a row carries, in row order.
     pub metrics: Vec<Metric>,
     /// u32 words per configuration row.
@@ -55,6 +61,21 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
     let draw_bit = 1u64 << lens.len();
 
     let (mut data_f, axis_off, table_off) = axis_data(plan, &ok, &t.tables);
+    // The drawn parameters, in the order of their first draw.
+    let mut drawn = Vec::new();
+    for st in &t.steps {
+        if let TapeOp::Draw { param } = st.op {
+            let p = PARAMS[param as usize].param;
+            if !drawn.contains(&p) {
+                drawn.push(p);
+            }
+        }
+    }
+    let (draw_words, records) = if drawn.is_empty() {
+        (Vec::new(), Vec::new())
+    } else {
+        device_draws(s, &drawn)
+    };
     // The 0-based nearest rank for each count of valid draws (exact, from f64).
     let rank_off = data_f.len();
     let percentile = match s.statistic {
@@ -93,6 +114,14 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
                 table_off[table as usize]
             ),
             TapeOp::Fill { ax, .. } if ax as usize == lens.len() => "f32(k)".into(),
+            TapeOp::Draw { param } => {
+                let first = records
+                    .iter()
+                    .find(|(p, _)| p.index() == param as usize)
+                    .map(|&(_, w)| w)
+                    .expect("a record for every drawn parameter");
+                format!("draw({first}u + u32({a}) * {RECORD_WORDS}u, u32({b}))")
+            }
             TapeOp::Fill { ax, ok } => {
                 let (vo, oo) = axis_off[ax as usize];
                 format!("data_f[{}u + d{ax}]", if ok { oo } else { vo })
@@ -199,9 +228,15 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
         .replace("{{OUTER}}\n", &outer)
         .replace("{{DRAW}}\n", &draw)
         .replace("{{SELECT}}\n", &select);
+    let draws_module = if draw_words.is_empty() {
+        ""
+    } else {
+        DRAWS_WGSL
+    };
     Ok(McEmitted {
-        source: format!("{consts}{COMMON}{body}"),
+        source: format!("{consts}{COMMON}{draws_module}{body}"),
         data_f,
+        draw_words,
         metrics,
         row,
         percentile: percentile.is_some(),
@@ -258,9 +293,19 @@ impl GpuBackend {
                 let keys = self.buffer("mc_keys", cap * per_cfg_keys, U::STORAGE);
                 let staging = self.buffer("mc_staging", cap * e.row * 4, U::MAP_READ | U::COPY_DST);
                 let layout = pipeline.get_bind_group_layout(0);
+                let draw_buf = (!e.draw_words.is_empty()).then(|| {
+                    self.buffer_init(
+                        "mc_draw_words",
+                        bytemuck::cast_slice(&e.draw_words),
+                        U::STORAGE,
+                    )
+                });
                 let mut entries = vec![bind(0, &chunk_buf), bind(1, &f_buf), bind(2, &rows)];
                 if e.percentile {
                     entries.push(bind(3, &keys));
+                }
+                if let Some(b) = &draw_buf {
+                    entries.push(bind(4, b));
                 }
                 let bg = d.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: Some("montecarlo"),
@@ -308,7 +353,7 @@ impl GpuBackend {
 
     /// One dispatch of `dims` workgroups; returns the first `words` of `rows`.
     #[allow(clippy::too_many_arguments)]
-    fn dispatch_rows(
+    pub(super) fn dispatch_rows(
         &self,
         pipeline: &wgpu::ComputePipeline,
         bg: &wgpu::BindGroup,

@@ -10,8 +10,9 @@
 use super::advance_outer;
 use super::run::{column_step, scalar_step, ScalarStep};
 use crate::backend::tape::trace::{trace_draws, value_ok, Traced};
-use crate::backend::tape::{Slot, Step, Val};
+use crate::backend::tape::{Slot, Step, TapeOp, Val};
 use crate::model::{Metric, METRIC_COUNT};
+use crate::params::PARAMS;
 use crate::plan::SweepPlan;
 use crate::reduce::{offer, Candidate, Reductions};
 use crate::uncertain::{percentile, Statistic};
@@ -23,6 +24,9 @@ const BLOCK: usize = 1024;
 /// The Monte Carlo kernel of one plan: traced once, shared by every thread.
 pub struct MonteCarloKernel {
     traced: Traced,
+    /// The tape's lookup tables, then one per drawn parameter: its f64 draws by accelerator
+    /// and draw index (the tape's `Draw` steps become lookups of them).
+    tables: Vec<Vec<f64>>,
     samples: usize,
     /// Per first changed axis `k` (`axes` = none, the first configuration uses 0): the
     /// scalar steps to run, and the column steps to run when every draw fits one block.
@@ -53,10 +57,47 @@ struct State {
     objective_values: Vec<f64>,
 }
 
+/// The tables of the kernel: the tape's, then the f64 draws of each parameter its `Draw`
+/// steps read (by accelerator and draw index: the drawn value, or the value the parameter
+/// has on an accelerator it is not drawn for), each computed once per sweep; every `Draw`
+/// step becomes a lookup of its parameter's table.
+fn draw_lookups(plan: &SweepPlan, traced: &mut Traced) -> Vec<Vec<f64>> {
+    let s = &plan.scenario;
+    let n = s.samples();
+    let mut tables = traced.tracer.tables.clone();
+    let mut table_of: Vec<(u32, u32)> = Vec::new();
+    for st in &mut traced.tracer.steps {
+        let TapeOp::Draw { param } = st.op else {
+            continue;
+        };
+        let table = match table_of.iter().find(|(p, _)| *p == param) {
+            Some(&(_, t)) => t,
+            None => {
+                let p = PARAMS[param as usize].param;
+                tables.push(
+                    (0..s.accelerators.len())
+                        .flat_map(|a| {
+                            (0..n).map(move |k| {
+                                s.drawn_value(p, a, k)
+                                    .unwrap_or_else(|| s.accelerators[a].base(p))
+                            })
+                        })
+                        .collect(),
+                );
+                table_of.push((param, tables.len() as u32 - 1));
+                tables.len() as u32 - 1
+            }
+        };
+        st.op = TapeOp::Lookup { table, stride: n };
+    }
+    tables
+}
+
 impl MonteCarloKernel {
     pub fn new(plan: &SweepPlan) -> MonteCarloKernel {
         let s = &plan.scenario;
-        let traced = trace_draws(plan);
+        let mut traced = trace_draws(plan);
+        let tables = draw_lookups(plan, &mut traced);
         let axes = s.axes.len();
         let changed = |k: usize| -> u64 { (k..=axes).fold(0u64, |m, a| m | 1 << a) & !(1 << axes) };
         let mut scalar_runs = Vec::new();
@@ -90,6 +131,7 @@ impl MonteCarloKernel {
             .filter_map(|&m| traced.metrics[m as usize].map(|v| (m as usize, v)))
             .collect();
         MonteCarloKernel {
+            tables,
             samples: s.samples() as usize,
             scalar_runs,
             column_runs,
@@ -139,7 +181,7 @@ impl MonteCarloKernel {
                 &self.scalar_runs[k]
             };
             for step in scalars {
-                scalar_step(&self.traced.tracer.tables, &mut st.scalars, step);
+                scalar_step(&self.tables, &mut st.scalars, step);
             }
             st.sums = [0.0; METRIC_COUNT];
             st.shift = [f64::NAN; METRIC_COUNT];
@@ -155,7 +197,7 @@ impl MonteCarloKernel {
                 };
                 for step in steps {
                     column_step(
-                        &self.traced.tracer.tables,
+                        &self.tables,
                         &st.scalars,
                         &mut st.cols,
                         step,

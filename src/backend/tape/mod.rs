@@ -36,6 +36,11 @@ pub enum TapeOp {
     Lookup { table: u32, stride: u32 },
     /// The column of inner axis `ax` over the window: its values, or its validity mask.
     Fill { ax: u32, ok: bool },
+    /// Draw `b` of uncertain parameter `param` (its index) on the accelerator with code `a`:
+    /// the drawn value, or the value it has on an accelerator it is not drawn for. Only in
+    /// Monte Carlo tapes (`trace::trace_draws`): the CPU kernel turns it into a lookup of
+    /// the host's f64 draws, the GPU kernel generates the draw on the device.
+    Draw { param: u32 },
 }
 
 /// One step of the tape: `out = op(a, b, c)`.
@@ -252,6 +257,7 @@ impl Tracer {
                     self.tables[table as usize][a as usize * stride as usize + b as usize]
                 }
                 TapeOp::Fill { ax, ok } => axis_value(ax, ok),
+                TapeOp::Draw { .. } => unreachable!("a Monte Carlo tape is run over draws"),
             };
         }
     }

@@ -71,18 +71,29 @@ impl Numeric for Tracing<'_> {
         let s = &self.plan.scenario;
         if let (Some(k), Some(u)) = (self.draw, &s.uncertainty) {
             if u.draws(p) {
-                // Per accelerator and draw: the drawn value, or the value the parameter
-                // has on an accelerator it is not drawn for (only per-accelerator draws).
-                let n = u.samples as usize;
-                let table = (0..s.accelerators.len())
-                    .flat_map(|a| {
-                        (0..n as u32).map(move |d| {
-                            s.drawn_value(p, a, d)
+                // A distribution with one value on every accelerator (lo = hi) is that
+                // value: a per-accelerator lookup, independent of the draw.
+                let single = (0..s.accelerators.len()).all(|a| {
+                    s.input_for(p, a).is_none_or(|i| {
+                        let (lo, hi) = i.dist.support();
+                        lo == hi
+                    })
+                });
+                if single {
+                    let table = (0..s.accelerators.len())
+                        .map(|a| {
+                            s.drawn_value(p, a, 0)
                                 .unwrap_or_else(|| s.accelerators[a].base(p))
                         })
-                    })
-                    .collect();
-                return self.t.lookup(table, n, self.acc, k);
+                        .collect();
+                    return self.t.lookup(table, 1, self.acc, ZERO);
+                }
+                return self.t.push(
+                    TapeOp::Draw {
+                        param: p.index() as u32,
+                    },
+                    [self.acc, k, self.acc],
+                );
             }
         }
         match s.sources[p.index()] {
@@ -147,8 +158,9 @@ pub fn trace(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>]) -> Traced {
 
 /// Trace the model for a Monte Carlo sweep of `plan`: every axis is outer (a scalar per
 /// configuration) and the one column is the draw: its index `k` fills a column over a block
-/// of draws (a `Fill` of axis `axes.len()`), and each uncertain parameter is a lookup of its
-/// draws by accelerator and `k`. Steps that depend on no uncertain parameter stay scalars,
+/// of draws (a `Fill` of axis `axes.len()`), and each uncertain parameter is a
+/// [`TapeOp::Draw`] by accelerator and `k` (a per-accelerator constant where its
+/// distributions have one value). Steps that depend on no uncertain parameter stay scalars,
 /// computed once per configuration.
 pub fn trace_draws(plan: &SweepPlan) -> Traced {
     let n = plan.scenario.axes.len();

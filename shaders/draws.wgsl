@@ -1,0 +1,148 @@
+// The draws of uncertain inputs, generated on the device: the counter-based generator and
+// the quantile functions of src/uncertain.rs (the f64 reference) in f32. Placed before the
+// Monte Carlo kernel by src/backend/gpu/montecarlo.rs when its tape draws; the records are
+// built by src/backend/gpu/draws.rs, which also tests this file against the f64 reference.
+//
+// `draw_words`: the seed's low and high halves (words 0 and 1), then one record of 8 words
+// per drawn parameter and accelerator:
+//   [kind (| DRAW_ROUND), stream, f0, f1, f2, f3, f4, scale]
+// (f0 .. f4 and scale are f32 bits), then the choices' (bound, value bits) pairs.
+//   DRAW_CONST       f0 = the value (not drawn on this accelerator, or a single value)
+//   DRAW_UNIFORM     f0 = lo, f1 = hi - lo
+//   DRAW_TRIANGULAR  f0 = lo, f1 = hi, f2 = (hi - lo)(mode - lo), f3 = (hi - lo)(hi - mode),
+//                    f4 = (mode - lo) / (hi - lo)
+//   DRAW_NORMAL      f0 = mean, f1 = sd (truncated to mean +/- 3 sd)
+//   DRAW_LOGNORMAL   f0 = median, f1 = sigma
+//   DRAW_CHOICE      words 2, 3 = the first pair's word and the number of pairs; value i is
+//                    drawn where the random bits are below bound i (and not below bound
+//                    i - 1): the f64 comparison of the uniform with the cumulative weight,
+//                    made exact in integers
+// A draw is the quantile of the uniform, rounded half away from zero for an integer
+// parameter (DRAW_ROUND), times `scale` (the accelerator's value for a `times` input, else 1).
+
+@group(0) @binding(4) var<storage, read> draw_words: array<u32>;
+
+const DRAW_CONST: u32 = 0u;
+const DRAW_UNIFORM: u32 = 1u;
+const DRAW_TRIANGULAR: u32 = 2u;
+const DRAW_NORMAL: u32 = 3u;
+const DRAW_LOGNORMAL: u32 = 4u;
+const DRAW_CHOICE: u32 = 5u;
+const DRAW_ROUND: u32 = 256u;
+// 2^23: the uniform has 23 random bits (src/uncertain.rs UNIFORM_BITS).
+const UNIFORM_SCALE: f32 = 8388608.0;
+// The standard normal CDF at -3.
+const PHI_MINUS_3: f32 = 0.0013498980316300946;
+
+// Chris Wellons' "lowbias32" integer hash (u32 arithmetic wraps, as in Rust's mix32).
+fn mix32(x0: u32) -> u32 {
+    var x = x0;
+    x ^= x >> 16u;
+    x *= 0x7feb352du;
+    x ^= x >> 15u;
+    x *= 0x846ca68bu;
+    x ^= x >> 16u;
+    return x;
+}
+
+// The random bits of draw k of `stream` under the seed (src/uncertain.rs draw_bits).
+fn draw_bits(seed_lo: u32, seed_hi: u32, stream: u32, k: u32) -> u32 {
+    return mix32(k ^ mix32(stream ^ mix32(seed_hi ^ mix32(seed_lo)))) >> 9u;
+}
+
+// (m + 0.5) / 2^23 and 1 minus it, both exact in f32.
+fn uniform_of_bits(m: u32) -> f32 {
+    return (f32(m) + 0.5) / UNIFORM_SCALE;
+}
+
+fn uniform_complement(m: u32) -> f32 {
+    return (f32(8388608u - m) - 0.5) / UNIFORM_SCALE;
+}
+
+// The standard normal quantile at p, given p and 1 - p (each computed without cancellation,
+// so both tails keep f32's relative precision): sqrt(2) erfinv(2p - 1) with Mike Giles'
+// single-precision erfinv ("Approximating the erfinv function", GPU Computing Gems Jade
+// Edition, 2011), where -ln(1 - x^2) = -ln(4 p (1 - p)). The host's Acklam approximation
+// is not used here: its central rational function cancels in f32 near |p - 0.5| = 0.476
+// (errors up to 4e-4 in z), while this one stays within 1e-6 of it over the generator's range.
+fn normal_quantile(p: f32, pc: f32) -> f32 {
+    var w = -log(4.0 * p * pc);
+    var r: f32;
+    if w < 5.0 {
+        w = w - 2.5;
+        r = 2.81022636e-08;
+        r = 3.43273939e-07 + r * w;
+        r = -3.5233877e-06 + r * w;
+        r = -4.39150654e-06 + r * w;
+        r = 0.00021858087 + r * w;
+        r = -0.00125372503 + r * w;
+        r = -0.00417768164 + r * w;
+        r = 0.246640727 + r * w;
+        r = 1.50140941 + r * w;
+    } else {
+        w = sqrt(w) - 3.0;
+        r = -0.000200214257;
+        r = 0.000100950558 + r * w;
+        r = 0.00134934322 + r * w;
+        r = -0.00367342844 + r * w;
+        r = 0.00573950773 + r * w;
+        r = -0.0076224613 + r * w;
+        r = 0.00943887047 + r * w;
+        r = 1.00167406 + r * w;
+        r = 2.83297682 + r * w;
+    }
+    return 1.4142135623730951 * r * (p - pc);
+}
+
+fn draw_f(r: u32, i: u32) -> f32 {
+    return bitcast<f32>(draw_words[r + i]);
+}
+
+// Draw k of the record at word r.
+fn draw(r: u32, k: u32) -> f32 {
+    let kind = draw_words[r];
+    let f0 = draw_f(r, 2u);
+    if kind == DRAW_CONST {
+        return f0;
+    }
+    let m = draw_bits(draw_words[0], draw_words[1], draw_words[r + 1u], k);
+    let u = uniform_of_bits(m);
+    let uc = uniform_complement(m);
+    let f1 = draw_f(r, 3u);
+    var x = f0;
+    switch kind & 255u {
+        case DRAW_UNIFORM: {
+            x = f0 + f1 * u;
+        }
+        case DRAW_TRIANGULAR: {
+            if u < draw_f(r, 6u) {
+                x = f0 + sqrt(u * draw_f(r, 4u));
+            } else {
+                x = f1 - sqrt(uc * draw_f(r, 5u));
+            }
+        }
+        case DRAW_NORMAL: {
+            let w = 1.0 - 2.0 * PHI_MINUS_3;
+            x = f0 + f1 * normal_quantile(PHI_MINUS_3 + u * w, PHI_MINUS_3 + uc * w);
+        }
+        case DRAW_LOGNORMAL: {
+            x = f0 * exp(f1 * normal_quantile(u, uc));
+        }
+        default: {
+            let first = draw_words[r + 2u];
+            let n = draw_words[r + 3u];
+            x = bitcast<f32>(draw_words[first + 2u * n - 1u]);
+            for (var i = 0u; i < n; i++) {
+                if m < draw_words[first + 2u * i] {
+                    x = bitcast<f32>(draw_words[first + 2u * i + 1u]);
+                    break;
+                }
+            }
+        }
+    }
+    if (kind & DRAW_ROUND) != 0u {
+        let t = trunc(x);
+        x = select(t, t + sign(x), abs(x - t) >= 0.5);
+    }
+    return x * draw_f(r, 7u);
+}
