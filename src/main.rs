@@ -1,9 +1,28 @@
 //! The `clustersweep` binary: parses arguments, runs the command, prints errors as one line
 //! and maps them to exit codes (see [`cli`]). A closed stdout ends any command quietly and a
 //! failing one is exit 1 with one line, even where a `print!` was used (see
-//! [`stdout_panic_hook`]).
+//! [`stdout_panic_hook`]). Before anything else it gives the Vulkan loader a private
+//! `XDG_RUNTIME_DIR` when none is set (see [`private_runtime_dir`]).
 
 mod cli;
+
+/// When `XDG_RUNTIME_DIR` is unset, the Vulkan loader's layers (Mesa's device-select layer
+/// asks libwayland for a display) print `error: XDG_RUNTIME_DIR is invalid or not set in the
+/// environment.` on stderr once per wgpu instance. Point it at a fresh private (0700) empty
+/// folder for this run: no display is found there, and nothing is printed. Called first in
+/// `main`, while the process has one thread; the folder is removed when the guard drops.
+fn private_runtime_dir() -> Option<tempfile::TempDir> {
+    if std::env::var_os("XDG_RUNTIME_DIR").is_some() {
+        return None;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("clustersweep-runtime-")
+        .tempdir()
+        .ok()?;
+    std::env::set_var("XDG_RUNTIME_DIR", dir.path());
+    Some(dir)
+}
+
 
 /// Turn the panic that `print!`/`println!` raise on a failed stdout write into what the
 /// commands do themselves: a closed pipe ends quietly (exit 0), any other write error is
@@ -29,6 +48,7 @@ fn stdout_panic_hook() {
 }
 
 fn main() {
+    let runtime_dir = private_runtime_dir();
     stdout_panic_hook();
     clustersweep::output::catch_file_size_signal();
     let code = match cli::main() {
@@ -40,5 +60,6 @@ fn main() {
             e.code
         }
     };
+    drop(runtime_dir);
     std::process::exit(code);
 }

@@ -4,7 +4,7 @@
 
 use super::json::num;
 use crate::catalog::Catalog;
-use crate::format::fmt_num;
+use crate::format::{fmt_num, fmt_usd};
 use crate::params::Precision;
 use serde_json::Value;
 use std::fmt::Write;
@@ -66,7 +66,7 @@ pub fn table(catalog: &Catalog) -> String {
             fmt_num(a.dvfs_exponent),
             fmt_num(a.host_w),
             fmt_num(a.mtbf_hours),
-            fmt_num(a.price_usd),
+            fmt_usd(a.price_usd),
             fmt_num(a.hbm_gb),
         );
     }

@@ -13,13 +13,18 @@ fn header(first: &[String], s: &Summary) -> Vec<String> {
     h
 }
 
+/// A parameter's value with every digit (reals as Rust's shortest round-trip form).
+fn cell(x: &crate::summary::ParamValue) -> String {
+    match x {
+        crate::summary::ParamValue::Real(f) => format!("{f}"),
+        other => other.to_string(),
+    }
+}
+
 fn row(first: Vec<String>, r: &Reported) -> Vec<String> {
     let mut v = first;
     v.push(r.index.to_string());
-    v.extend(r.params.iter().map(|(_, x)| match x {
-        crate::summary::ParamValue::Real(f) => format!("{f}"),
-        other => other.to_string(),
-    }));
+    v.extend(r.params.iter().map(|(_, x)| cell(x)));
     v.extend(r.metrics.iter().map(|(_, x)| {
         if x.is_finite() {
             format!("{x}")
@@ -47,10 +52,7 @@ pub fn best_by(s: &Summary) -> Result<Vec<u8>, csv::Error> {
         .collect();
     let mut rows = vec![header(&names, s)];
     for g in &s.best_by {
-        rows.push(row(
-            g.group.iter().map(|(_, v)| v.to_string()).collect(),
-            &g.best,
-        ));
+        rows.push(row(g.group.iter().map(|(_, v)| cell(v)).collect(), &g.best));
     }
     to_bytes(rows)
 }

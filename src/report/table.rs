@@ -1,22 +1,70 @@
 //! Human-readable output: the sweep summary (scenario, grid, backend, speed, counts, best
-//! configuration, leaders per group, a Pareto preview) and the `eval` listing.
+//! configuration, leaders per group, a Pareto preview) and the `eval` listing. Numbers
+//! follow [`crate::format`]'s one rule for money, counts and quantities.
 
-use crate::format::fmt_num;
-use crate::model::Metric;
+use crate::format::{fmt_count, fmt_num, fmt_value, COUNT_UNITS};
+use crate::model::{Metric, HOME_KWH_PER_YEAR};
 use crate::params::Param;
-use crate::summary::{Reported, Summary};
+use crate::summary::{ParamValue, Reported, Summary};
 use std::fmt::Write;
 
-fn unit_of_param(p: Param) -> &'static str {
-    p.info().unit
+/// Width the scenario description is wrapped to.
+const WRAP_COLUMNS: usize = 88;
+
+/// A parameter's value with its unit, for people.
+pub fn param_text(p: Param, v: &ParamValue) -> String {
+    let unit = p.info().unit;
+    match v {
+        ParamValue::Text(t) if unit.is_empty() => t.clone(),
+        ParamValue::Text(t) => format!("{t} {unit}"),
+        ParamValue::Int(i) => fmt_value(*i as f64, unit),
+        ParamValue::Real(x) => fmt_value(*x, unit),
+    }
+}
+
+/// A parameter's value without its unit (money keeps `$`), for compact lines.
+pub fn param_short(p: Param, v: &ParamValue) -> String {
+    match v {
+        ParamValue::Text(t) => t.clone(),
+        ParamValue::Int(i) => short(*i as f64, p.info().unit),
+        ParamValue::Real(x) => short(*x, p.info().unit),
+    }
+}
+
+/// A value without its unit: money as `$…` (with its `/unit`), counts and quantities bare.
+fn short(x: f64, unit: &str) -> String {
+    if unit.starts_with('$') {
+        fmt_value(x, unit)
+    } else if COUNT_UNITS.contains(&unit) {
+        fmt_count(x)
+    } else {
+        fmt_num(x)
+    }
+}
+
+/// What `homes` means, written next to the figure.
+pub fn homes_meaning() -> String {
+    format!(
+        "(the average facility draw over a year, in homes using {} kWh a year each: EIA)",
+        fmt_num(HOME_KWH_PER_YEAR)
+    )
+}
+
+/// A metric's value with its unit, for people (`homes` says what it counts).
+pub fn metric_text(m: Metric, v: f64) -> String {
+    let text = fmt_value(v, m.unit());
+    if m == Metric::Homes {
+        format!("{text} {}", homes_meaning())
+    } else {
+        text
+    }
 }
 
 /// Every parameter and metric of one configuration, one per line with units.
 pub fn configuration(r: &Reported, indent: &str) -> String {
     let mut out = String::new();
     for (p, v) in &r.params {
-        let unit = unit_of_param(*p);
-        let _ = writeln!(out, "{indent}{:<26}{} {}", p.name(), v, unit);
+        let _ = writeln!(out, "{indent}{:<26}{}", p.name(), param_text(*p, v));
     }
     out.push_str(&metric_lines(r, indent));
     out
@@ -28,7 +76,7 @@ fn metric_lines(r: &Reported, indent: &str) -> String {
     let mut out = String::new();
     let Some(d) = &r.spread else {
         for (m, v) in &r.metrics {
-            let _ = writeln!(out, "{indent}{:<26}{} {}", m.name(), fmt_num(*v), m.unit());
+            let _ = writeln!(out, "{indent}{:<26}{}", m.name(), metric_text(*m, *v));
         }
         return out;
     };
@@ -45,13 +93,12 @@ fn metric_lines(r: &Reported, indent: &str) -> String {
     for (m, sp) in &d.metrics {
         let _ = writeln!(
             out,
-            "{indent}{:<26}{} {}   (mean; p10 {}, p90 {}, sd {})",
+            "{indent}{:<26}{}   (mean; p10 {}, p90 {}, sd {})",
             m.name(),
-            fmt_num(sp.mean),
-            m.unit(),
-            fmt_num(sp.p10),
-            fmt_num(sp.p90),
-            fmt_num(sp.sd)
+            fmt_value(sp.mean, m.unit()),
+            short(sp.p10, m.unit()),
+            short(sp.p90, m.unit()),
+            short(sp.sd, m.unit())
         );
     }
     out
@@ -66,10 +113,31 @@ pub fn eval(scenario: &str, r: &Reported) -> String {
     }
     let _ = writeln!(out, "parameters:");
     for (p, v) in &r.params {
-        let _ = writeln!(out, "  {:<26}{} {}", p.name(), v, unit_of_param(*p));
+        let _ = writeln!(out, "  {:<26}{}", p.name(), param_text(*p, v));
     }
     let _ = writeln!(out, "metrics:");
     out.push_str(&metric_lines(r, "  "));
+    out
+}
+
+/// A scenario's description, whole, wrapped to [`WRAP_COLUMNS`] with every line indented
+/// (paragraphs kept).
+pub fn wrapped(text: &str, indent: &str) -> String {
+    let options = textwrap::Options::new(WRAP_COLUMNS)
+        .initial_indent(indent)
+        .subsequent_indent(indent);
+    let mut out = String::new();
+    for paragraph in text.trim().split("\n\n") {
+        if !out.is_empty() {
+            out.push_str(indent.trim_end());
+            out.push('\n');
+        }
+        let joined = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+        for line in textwrap::wrap(&joined, &options) {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
     out
 }
 
@@ -87,7 +155,7 @@ fn key_line(r: &Reported, objective: Metric) -> String {
     ms.extend(KEY_METRICS.iter().filter(|m| **m != objective));
     ms.iter()
         .filter(|m| r.metrics.iter().any(|(k, _)| k == *m))
-        .map(|m| format!("{}={}", m.name(), fmt_num(r.metric(*m))))
+        .map(|m| format!("{}={}", m.name(), short(r.metric(*m), m.unit())))
         .collect::<Vec<_>>()
         .join("  ")
 }
@@ -96,7 +164,7 @@ fn axis_params(s: &Summary, r: &Reported) -> String {
     r.params
         .iter()
         .filter(|(p, _)| s.axes.iter().any(|(a, _)| a == p))
-        .map(|(p, v)| format!("{}={}", p.name(), v))
+        .map(|(p, v)| format!("{}={}", p.name(), param_short(*p, v)))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -105,12 +173,8 @@ fn axis_params(s: &Summary, r: &Reported) -> String {
 pub fn summary(s: &Summary) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "scenario   {} ({})", s.scenario_name, s.scenario_file);
-    if !s.description.is_empty() {
-        let _ = writeln!(
-            o,
-            "           {}",
-            s.description.lines().next().unwrap_or("")
-        );
+    if !s.description.trim().is_empty() {
+        o.push_str(&wrapped(&s.description, "           "));
     }
     let axes: Vec<String> = s
         .axes
@@ -120,7 +184,7 @@ pub fn summary(s: &Summary) -> String {
     let _ = writeln!(
         o,
         "grid       {} configurations = {}",
-        s.size,
+        fmt_count(s.size as f64),
         if axes.is_empty() {
             "1".into()
         } else {
@@ -142,12 +206,14 @@ pub fn summary(s: &Summary) -> String {
         o,
         "time       {:.3} s, {} configurations/s",
         s.elapsed_s,
-        fmt_num(s.configs_per_s.round())
+        fmt_count(s.configs_per_s)
     );
     let _ = writeln!(
         o,
         "counts     evaluated {}, invalid {}, feasible {}",
-        s.evaluated, s.invalid, s.feasible
+        fmt_count(s.evaluated as f64),
+        fmt_count(s.invalid as f64),
+        fmt_count(s.feasible as f64)
     );
     let _ = writeln!(
         o,
@@ -185,7 +251,7 @@ pub fn summary(s: &Summary) -> String {
         let names: Vec<&str> = s.best_by[0].group.iter().map(|(p, _)| p.name()).collect();
         let _ = writeln!(o, "\nleaders by {}", names.join(", "));
         for g in &s.best_by {
-            let label: Vec<String> = g.group.iter().map(|(_, v)| v.to_string()).collect();
+            let label: Vec<String> = g.group.iter().map(|(p, v)| param_short(*p, v)).collect();
             let _ = writeln!(
                 o,
                 "  {:<16} #{:<12} {}",
@@ -217,7 +283,7 @@ pub fn summary(s: &Summary) -> String {
                 "  facility_mw={:<12} {}={:<14} #{}",
                 fmt_num(p.metric(Metric::FacilityMw)),
                 s.objective.metric.name(),
-                fmt_num(p.metric(s.objective.metric)),
+                short(p.metric(s.objective.metric), s.objective.metric.unit()),
                 p.index
             );
         }

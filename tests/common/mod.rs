@@ -145,3 +145,12 @@ pub fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBu
     std::fs::write(&p, text).unwrap();
     p
 }
+
+/// The stdout of a run that must succeed: exit 0 and no panic on stderr.
+#[track_caller]
+pub fn stdout_ok(out: &Output, what: &str) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{what}: stderr {stderr}");
+    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8")
+}
