@@ -16,6 +16,7 @@ use clustersweep::checks::CheckSet;
 use clustersweep::input::InputError;
 use clustersweep::params::Param;
 use clustersweep::plan::SweepPlan;
+use clustersweep::progress::SweepProgress;
 use clustersweep::report;
 use clustersweep::scenario::Scenario;
 use clustersweep::summary::{describe, summarise};
@@ -151,6 +152,19 @@ enum BackendChoice {
     Gpu,
 }
 
+/// `sweep --format`: what stdout gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    /// The summary for people.
+    Table,
+    /// The `clustersweep.summary/1` JSON document.
+    Json,
+    /// The reported configurations, one row each (role, group, index, parameters, metrics).
+    Csv,
+    /// The summary as markdown tables.
+    Markdown,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum BenchChoice {
     /// Only the CPU backend.
@@ -185,9 +199,16 @@ struct SweepArgs {
     /// Where to evaluate.
     #[arg(long, value_enum, default_value = "auto")]
     backend: BackendChoice,
-    /// Print the summary as JSON on stdout.
-    #[arg(long)]
+    /// What stdout gets: the table for people, the JSON summary, the reported
+    /// configurations as CSV, or markdown (CI job summaries, pull-request comments).
+    #[arg(long, value_enum, default_value = "table")]
+    format: OutputFormat,
+    /// The same as `--format json`.
+    #[arg(long, conflicts_with = "format")]
     json: bool,
+    /// No progress bar and no notices on stderr (errors still go there).
+    #[arg(long, short = 'q')]
+    quiet: bool,
     /// Write summary.json, best_by.csv and pareto.csv into this folder.
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -265,7 +286,7 @@ struct ShardArgs {
     /// Evaluate one of N contiguous parts of the grid and write a partial result for
     /// `clustersweep merge`: `I/N` (I counts from 0), `auto` (a Slurm job array) or
     /// `auto/N` (a Kubernetes Indexed Job of N completions).
-    #[arg(long, value_name = "I/N|auto|auto/N", requires = "partial", conflicts_with_all = ["out", "json"])]
+    #[arg(long, value_name = "I/N|auto|auto/N", requires = "partial", conflicts_with_all = ["out", "json", "format"])]
     shard: Option<String>,
     /// Where the shard's partial result goes (`-` for stdout).
     #[arg(long, value_name = "FILE", requires = "shard")]
@@ -418,7 +439,10 @@ struct SweepOptions {
     adapter: Option<String>,
     /// CPU threads; 0 for one per core.
     threads: usize,
-    json: bool,
+    /// `--format` (`--json` is `json`).
+    format: OutputFormat,
+    /// `--quiet`: no progress bar, no notices.
+    quiet: bool,
     out: Option<PathBuf>,
     /// `--check` and `--require-feasible` (each scenario's `[checks]` are added to these).
     checks: CheckSet,
@@ -686,7 +710,12 @@ impl SweepOptions {
             backend: args.backend,
             adapter: args.adapter,
             threads: capped_threads(args.threads),
-            json: args.json,
+            format: if args.json {
+                OutputFormat::Json
+            } else {
+                args.format
+            },
+            quiet: args.quiet,
             out: args.out,
             checks: CheckSet {
                 checks: args.checks,
@@ -739,10 +768,12 @@ struct Backends {
 }
 
 impl Backends {
+    /// `quiet`: no notice when `auto` finds no GPU.
     fn open(
         choice: BackendChoice,
         adapter: Option<&str>,
         threads: usize,
+        quiet: bool,
     ) -> Result<Backends, CliError> {
         let cpu = CpuBackend::new(threads).map_err(|e| CliError::runtime(e.message))?;
         let (gpu, fallback) = match choice {
@@ -761,7 +792,9 @@ impl Backends {
                 match GpuBackend::open(adapter, adapter.is_some(), GpuOptions::default()) {
                     Ok(g) => (Some(g), true),
                     Err(e) => {
-                        eprintln!("clustersweep: notice: no usable GPU ({e}); running on the CPU");
+                        if !quiet {
+                            notice(&format!("no usable GPU ({e}); running on the CPU"));
+                        }
                         (None, false)
                     }
                 }
@@ -787,6 +820,7 @@ impl Backends {
 fn make_tornado(
     scenario: &Scenario,
     backends: &Backends,
+    quiet: bool,
 ) -> Result<clustersweep::sensitivity::Sensitivity, CliError> {
     use clustersweep::sensitivity::{tornado, SensitivityError};
     let t = tornado(scenario, backends.primary(), backends.fallback()).map_err(|e| {
@@ -799,8 +833,10 @@ fn make_tornado(
             message: e.to_string(),
         }
     })?;
-    for n in &t.notices {
-        eprintln!("clustersweep: notice: sensitivity: {n}");
+    if !quiet {
+        for n in &t.notices {
+            notice(&format!("sensitivity: {n}"));
+        }
     }
     Ok(t)
 }
@@ -815,8 +851,9 @@ fn sensitivity(args: SensitivityArgs) -> Result<i32, CliError> {
         args.backend,
         args.adapter.as_deref(),
         args.threads.unwrap_or(0),
+        false,
     )?;
-    let t = make_tornado(&scenario, &backends)?;
+    let t = make_tornado(&scenario, &backends, false)?;
     if args.json {
         print_json(&report::sensitivity::json(&t))?;
     } else {
@@ -831,7 +868,8 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
         backend,
         adapter,
         threads,
-        json,
+        format,
+        quiet,
         out,
         checks,
         shard,
@@ -843,12 +881,29 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
     if let Some(ck) = checkpoint.as_mut() {
         ck.catch_signals()?;
     }
-    let backends = Backends::open(backend, adapter.as_deref(), threads)?;
+    let say = |text: &str| {
+        if !quiet {
+            notice(text);
+        }
+    };
+    let backends = Backends::open(backend, adapter.as_deref(), threads, quiet)?;
     let (primary, fallback) = (backends.primary(), backends.fallback());
     if let Some(shard) = shard {
-        return sweep_shard(&plans[0], &shard, primary, fallback, checkpoint.as_ref());
+        return sweep_shard(
+            &plans[0],
+            &shard,
+            primary,
+            fallback,
+            checkpoint.as_ref(),
+            quiet,
+        );
     }
     let several = plans.len() > 1;
+    if several && format == OutputFormat::Csv {
+        return Err(CliError::input(
+            "--format csv: prints one scenario's rows (their columns differ); give one scenario, or use --out DIR for each scenario's CSV files",
+        ));
+    }
     let folders = if several {
         out_folder_names(&plans.iter().map(|p| p.scenario.clone()).collect::<Vec<_>>())?
     } else {
@@ -857,8 +912,9 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
     let mut docs = Vec::new();
     let mut failed_checks = 0;
     for (plan, folder) in plans.iter().zip(&folders) {
-        let bar = progress_bar(plan.grid.size);
-        let tick = |n: u64| bar.inc(n);
+        let progress =
+            SweepProgress::new(plan.grid.size, !quiet && std::io::stderr().is_terminal());
+        let tick = |n: u64| progress.tick(n);
         let (r, elapsed_s) = match run_range(
             plan,
             0..plan.grid.size,
@@ -869,19 +925,19 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
         )? {
             RangeRun::Done(r, elapsed_s) => (r, elapsed_s),
             RangeRun::Stopped(code) => {
-                bar.finish_and_clear();
+                progress.finish();
                 return Ok(code);
             }
         };
-        bar.finish_and_clear();
+        progress.finish();
         let mut summary = summarise(plan, &r.reductions, r.backend, elapsed_s);
         summary.notices = r.notices;
         for n in &summary.notices {
-            eprintln!("clustersweep: notice: {n}");
+            say(n);
         }
         let mut doc = report::json::summary(&summary);
         let tornado = if sensitivity {
-            let t = make_tornado(&plan.scenario, &backends)?;
+            let t = make_tornado(&plan.scenario, &backends, quiet)?;
             if let Some(m) = doc.as_object_mut() {
                 m.insert("sensitivity".into(), report::sensitivity::json(&t));
             }
@@ -900,22 +956,34 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             .map(|d| if several { d.join(folder) } else { d.clone() });
         if let Some(dir) = &dir {
             write_out(dir, plan, &summary, &doc, Some(&catalog))?;
-            eprintln!(
-                "clustersweep: wrote {}/report.html, its plots (.svg, .png), summary.json, best_by.csv, pareto.csv, heatmap.csv",
-                dir.display()
-            );
+            if !quiet {
+                wrote_out(dir);
+            }
         }
-        if !json {
-            if several {
-                emit(&format!(
-                    "== {} ({})\n",
-                    summary.scenario_name, summary.scenario_file
-                ))?;
+        match format {
+            OutputFormat::Json => {}
+            OutputFormat::Table => {
+                if several {
+                    emit(&format!(
+                        "== {} ({})\n",
+                        summary.scenario_name, summary.scenario_file
+                    ))?;
+                }
+                emit(&report::table::summary(&summary))?;
+                if let Some(t) = &tornado {
+                    emit(&format!("\n{}", report::sensitivity::table(t)))?;
+                }
             }
-            emit(&report::table::summary(&summary))?;
-            if let Some(t) = &tornado {
-                emit(&format!("\n{}", report::sensitivity::table(t)))?;
+            OutputFormat::Markdown => {
+                emit(&report::markdown::summary(&summary))?;
+                if let Some(t) = &tornado {
+                    emit(&format!(
+                        "\n### Sensitivity\n\n```text\n{}```\n",
+                        report::sensitivity::table(t)
+                    ))?;
+                }
             }
+            OutputFormat::Csv => emit_csv(&summary)?,
         }
         for o in &outcomes {
             let line = format!(
@@ -926,13 +994,13 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             if !o.pass {
                 failed_checks += 1;
                 eprintln!("{line}");
-            } else if !json {
+            } else if matches!(format, OutputFormat::Table | OutputFormat::Markdown) {
                 emit(&format!("{line}\n"))?;
             }
         }
         docs.push(doc);
     }
-    if json {
+    if format == OutputFormat::Json {
         if several {
             print_json(&serde_json::Value::Array(docs))?;
         } else if let Some(doc) = docs.first() {
@@ -953,22 +1021,26 @@ fn sweep_shard(
     primary: &dyn Backend,
     fallback: Option<&dyn Backend>,
     checkpoint: Option<&CheckpointRun>,
+    quiet: bool,
 ) -> Result<i32, CliError> {
     use clustersweep::shard::{IndexRange, Partial, PARTIAL_SCHEMA};
     let range = shard.spec.range(plan.grid.size);
-    let bar = progress_bar(range.end - range.start);
-    let tick = |n: u64| bar.inc(n);
+    let progress = SweepProgress::new(
+        range.end - range.start,
+        !quiet && std::io::stderr().is_terminal(),
+    );
+    let tick = |n: u64| progress.tick(n);
     let (r, elapsed_s) = match run_range(plan, range.clone(), primary, fallback, &tick, checkpoint)?
     {
         RangeRun::Done(r, elapsed_s) => (r, elapsed_s),
         RangeRun::Stopped(code) => {
-            bar.finish_and_clear();
+            progress.finish();
             return Ok(code);
         }
     };
-    bar.finish_and_clear();
-    for n in &r.notices {
-        eprintln!("clustersweep: notice: {n}");
+    progress.finish();
+    for n in r.notices.iter().filter(|_| !quiet) {
+        notice(n);
     }
     let partial = Partial {
         schema: PARTIAL_SCHEMA.to_string(),
@@ -994,7 +1066,7 @@ fn sweep_shard(
         clustersweep::output::OutputError::BrokenPipe => CliError::from(e),
         e => CliError::runtime(format!("--partial: {e}")),
     })?;
-    if !clustersweep::output::is_stdout(&shard.partial) {
+    if !quiet && !clustersweep::output::is_stdout(&shard.partial) {
         eprintln!(
             "clustersweep: wrote {} (shard {}/{}, configurations {}..{})",
             shard.partial.display(),
@@ -1041,17 +1113,14 @@ fn report_summary(
     out: Option<&std::path::Path>,
 ) -> Result<i32, CliError> {
     for n in &summary.notices {
-        eprintln!("clustersweep: notice: {n}");
+        notice(n);
     }
     let doc = report::json::summary(summary);
     if let Some(dir) = out {
         // The partials record no catalog file: citations come from each accelerator's
         // `source` in the scenario.
         write_out(dir, plan, summary, &doc, None)?;
-        eprintln!(
-            "clustersweep: wrote {}/report.html, its plots (.svg, .png), summary.json, best_by.csv, pareto.csv, heatmap.csv",
-            dir.display()
-        );
+        wrote_out(dir);
     }
     if json {
         print_json(&doc)?;
@@ -1061,23 +1130,31 @@ fn report_summary(
     Ok(0)
 }
 
+/// A notice on stderr.
+fn notice(text: &str) {
+    eprintln!("clustersweep: notice: {text}");
+}
+
+/// The line saying what `--out` wrote.
+fn wrote_out(dir: &std::path::Path) {
+    eprintln!(
+        "clustersweep: wrote {}/report.html, its plots (.svg, .png), summary.json, best_by.csv, pareto.csv, heatmap.csv",
+        dir.display()
+    );
+}
+
+/// The reported configurations as CSV on stdout (`--format csv`).
+fn emit_csv(summary: &clustersweep::summary::Summary) -> Result<(), CliError> {
+    let bytes = report::csv::summary(summary)
+        .map_err(|e| CliError::runtime(format!("--format csv: {e}")))?;
+    clustersweep::output::stdout_write(&bytes)?;
+    Ok(())
+}
+
 /// Print a JSON document, pretty, on stdout.
 fn print_json(doc: &serde_json::Value) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(doc).map_err(|e| CliError::runtime(e.to_string()))?;
     emit(&format!("{text}\n"))
-}
-
-fn progress_bar(len: u64) -> indicatif::ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{bar:40} {percent:>3}% {human_pos}/{human_len} configurations, eta {eta}",
-    ) {
-        bar.set_style(style);
-    }
-    bar
 }
 
 fn write_out(

@@ -23,6 +23,7 @@ pub mod model;
 pub mod output;
 pub mod params;
 pub mod plan;
+pub mod progress;
 pub mod provenance;
 pub mod reduce;
 pub mod report;

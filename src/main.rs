@@ -23,7 +23,6 @@ fn private_runtime_dir() -> Option<tempfile::TempDir> {
     Some(dir)
 }
 
-
 /// Turn the panic that `print!`/`println!` raise on a failed stdout write into what the
 /// commands do themselves: a closed pipe ends quietly (exit 0), any other write error is
 /// one line and exit 1. Every other panic keeps the default report.

@@ -161,3 +161,105 @@ fn no_xdg_runtime_dir_lines_on_stderr() {
         assert!(!stderr.contains("XDG_RUNTIME_DIR"), "{args:?}: {stderr}");
     }
 }
+
+const FORMATS: &str = r#"
+name = "formats"
+description = "two accelerators | a pipe in the text"
+[axes]
+accelerator = ["H100-SXM", "B200"]
+gpu_count = { from = 1000, to = 20000, steps = 7, scale = "log" }
+power_frac = [0.6, 1.0]
+[fixed]
+cost_model = "own"
+[constraints]
+max_facility_mw = 20
+"#;
+
+fn without_timing(mut v: serde_json::Value) -> serde_json::Value {
+    v.as_object_mut().unwrap().remove("timing");
+    v
+}
+
+#[test]
+fn every_format_on_stdout_and_json_as_an_alias() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "formats.toml", FORMATS);
+    let p = p.to_str().unwrap();
+    let sweep = |extra: &[&str]| {
+        let mut args = vec!["sweep", p, "--backend", "cpu", "--group-by", "accelerator"];
+        args.extend_from_slice(extra);
+        ok(&run(&args), &format!("{extra:?}"))
+    };
+    let json: serde_json::Value = serde_json::from_str(&sweep(&["--format", "json"])).unwrap();
+    let alias: serde_json::Value = serde_json::from_str(&sweep(&["--json"])).unwrap();
+    assert_eq!(without_timing(json.clone()), without_timing(alias));
+    // Every metric's unit, in the document and with each statistic.
+    assert_eq!(json["units"]["metrics"]["tco_usd"], "$");
+    assert_eq!(json["units"]["metrics"]["facility_mw"], "MW provisioned");
+    assert_eq!(json["units"]["params"]["gpu_count"], "accelerators");
+    assert_eq!(json["stats"]["homes"]["unit"], "US homes");
+    for (name, _) in json["best"]["metrics"].as_object().unwrap() {
+        assert!(
+            json["units"]["metrics"].get(name).is_some(),
+            "unit of {name}"
+        );
+    }
+
+    // CSV: the best, one leader per group, the frontier; full precision.
+    let csv = sweep(&["--format", "csv"]);
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(&header[..3], &["role", "group_accelerator", "index"]);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let roles: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    let leaders = json["best_by"].as_array().unwrap().len();
+    let pareto = json["pareto"].as_array().unwrap().len();
+    assert_eq!(roles.len(), 1 + leaders + pareto, "{csv}");
+    assert_eq!(roles[0], "best");
+    assert_eq!(rows[0][2], json["best"]["index"].to_string());
+    let tco = header.iter().position(|h| h == "tco_usd").unwrap();
+    assert_eq!(
+        rows[0][tco].parse::<f64>().unwrap(),
+        json["best"]["metrics"]["tco_usd"].as_f64().unwrap()
+    );
+
+    // Markdown: tables, money in the human format, pipes escaped.
+    let md = sweep(&["--format", "markdown"]);
+    assert!(md.starts_with("## clustersweep: formats\n"), "{md}");
+    assert!(md.contains("two accelerators \\| a pipe"), "{md}");
+    let tco_row = md
+        .lines()
+        .find(|l| l.starts_with("| `tco_usd` |"))
+        .unwrap_or_else(|| panic!("{md}"));
+    assert_eq!(
+        tco_row,
+        format!(
+            "| `tco_usd` | {} |",
+            dollars(json["best"]["metrics"]["tco_usd"].as_f64().unwrap())
+        )
+    );
+    assert!(md.contains("### Leaders by accelerator"), "{md}");
+    assert!(md.contains("| `goodput` |"), "{md}");
+}
+
+#[test]
+fn quiet_leaves_stderr_empty_and_stdout_has_only_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "formats.toml", FORMATS);
+    let out_dir = dir.path().join("out");
+    // auto on a machine without a real GPU prints a notice; --quiet drops it, and the
+    // `wrote` line; stdout is the JSON document alone.
+    let out = run(&[
+        "sweep",
+        p.to_str().unwrap(),
+        "--json",
+        "--quiet",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stdout = ok(&out, "quiet");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["scenario"]["name"], "formats");
+    assert!(out_dir.join("summary.json").is_file());
+}

@@ -1,6 +1,7 @@
 //! CSV output: `best_by.csv` (one row per group) and `pareto.csv` (one row per frontier
 //! point), each with the index, every parameter and every metric; `heatmap.csv` (one row
-//! per heatmap cell).
+//! per heatmap cell); the same best/leader/Pareto rows on stdout for `sweep --format csv`.
+//! Numbers keep every digit.
 
 use crate::summary::{Reported, Summary};
 
@@ -99,6 +100,34 @@ pub fn pareto(s: &Summary) -> Result<Vec<u8>, csv::Error> {
     let mut rows = vec![header(&[], s)];
     for p in &s.pareto {
         rows.push(row(Vec::new(), p));
+    }
+    to_bytes(rows)
+}
+
+/// `sweep --format csv` on stdout: every reported configuration, one row each, with a
+/// `role` column (`best`, `leader`, `pareto`), the group columns (`group_<axis>`, filled for
+/// leaders), then index, parameters and metrics as in the files.
+pub fn summary(s: &Summary) -> Result<Vec<u8>, csv::Error> {
+    let mut first: Vec<String> = vec!["role".into()];
+    first.extend(s.group_by.iter().map(|p| format!("group_{}", p.name())));
+    let blank = || vec![String::new(); s.group_by.len()];
+    let mut rows = vec![header(&first, s)];
+    let lead = |role: &str, group: Vec<String>| {
+        let mut v = vec![role.to_string()];
+        v.extend(group);
+        v
+    };
+    if let Some(b) = &s.best {
+        rows.push(row(lead("best", blank()), b));
+    }
+    for g in &s.best_by {
+        rows.push(row(
+            lead("leader", g.group.iter().map(|(_, v)| cell(v)).collect()),
+            &g.best,
+        ));
+    }
+    for p in &s.pareto {
+        rows.push(row(lead("pareto", blank()), p));
     }
     to_bytes(rows)
 }

@@ -101,6 +101,20 @@ pub fn backend_object(b: &BackendInfo) -> Value {
     json!({"kind": b.kind, "name": b.name, "api": b.api, "device_type": b.device_type, "driver": b.driver})
 }
 
+/// `{"params": {name: unit}, "metrics": {name: unit}}`: the unit of every parameter and of
+/// every metric the summary reports (`""` for ratios).
+pub fn units(s: &Summary) -> Value {
+    let params: Map<String, Value> = Param::all()
+        .map(|p| (p.name().to_string(), json!(p.info().unit)))
+        .collect();
+    let metrics: Map<String, Value> = s
+        .metric_names
+        .iter()
+        .map(|m| (m.name().to_string(), json!(m.unit())))
+        .collect();
+    json!({"params": params, "metrics": metrics})
+}
+
 /// The whole summary document.
 pub fn summary(s: &Summary) -> Value {
     let stats: Map<String, Value> = s
@@ -109,7 +123,7 @@ pub fn summary(s: &Summary) -> Value {
         .map(|r| {
             (
                 r.metric.name().to_string(),
-                json!({"min": num(r.min), "max": num(r.max), "mean": num(r.mean)}),
+                json!({"min": num(r.min), "max": num(r.max), "mean": num(r.mean), "unit": r.metric.unit()}),
             )
         })
         .collect();
@@ -128,6 +142,7 @@ pub fn summary(s: &Summary) -> Value {
         }).collect::<Vec<_>>(),
         "pareto": s.pareto.iter().map(reported).collect::<Vec<_>>(),
         "stats": stats,
+        "units": units(s),
         "timing": {"elapsed_s": num(s.elapsed_s), "configs_per_s": num(s.configs_per_s)},
         "notices": s.notices,
         "uncertainty": s.uncertainty.as_ref().map_or(Value::Null, uncertainty_object),

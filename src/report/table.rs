@@ -32,7 +32,7 @@ pub fn param_short(p: Param, v: &ParamValue) -> String {
 }
 
 /// A value without its unit: money as `$…` (with its `/unit`), counts and quantities bare.
-fn short(x: f64, unit: &str) -> String {
+pub fn short(x: f64, unit: &str) -> String {
     if unit.starts_with('$') {
         fmt_value(x, unit)
     } else if COUNT_UNITS.contains(&unit) {
@@ -150,23 +150,50 @@ const KEY_METRICS: [Metric; 6] = [
     Metric::GflopsPerW,
 ];
 
-fn key_line(r: &Reported, objective: Metric) -> String {
+/// The metrics a one-line view of a configuration shows: the objective first, then the
+/// key ones (throughput, power, cost, goodput, efficiency) that `r` has.
+pub fn key_metrics(r: &Reported, objective: Metric) -> Vec<Metric> {
     let mut ms: Vec<Metric> = vec![objective];
     ms.extend(KEY_METRICS.iter().filter(|m| **m != objective));
-    ms.iter()
-        .filter(|m| r.metrics.iter().any(|(k, _)| k == *m))
+    ms.retain(|m| r.metrics.iter().any(|(k, _)| k == m));
+    ms
+}
+
+fn key_line(r: &Reported, objective: Metric) -> String {
+    key_metrics(r, objective)
+        .iter()
         .map(|m| format!("{}={}", m.name(), short(r.metric(*m), m.unit())))
         .collect::<Vec<_>>()
         .join("  ")
 }
 
-fn axis_params(s: &Summary, r: &Reported) -> String {
+/// The axis parameters of `r` as `name=value`, space-separated.
+pub fn axis_params(s: &Summary, r: &Reported) -> String {
     r.params
         .iter()
         .filter(|(p, _)| s.axes.iter().any(|(a, _)| a == p))
         .map(|(p, v)| format!("{}={}", p.name(), param_short(*p, v)))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `183,600,000 configurations = accelerator[2] x gpu_count[1000] x ...`, each axis name
+/// between `quote`s, joined by `times`.
+pub fn grid_text(s: &Summary, quote: &str, times: &str) -> String {
+    let axes: Vec<String> = s
+        .axes
+        .iter()
+        .map(|(p, n)| format!("{quote}{}{quote}[{n}]", p.name()))
+        .collect();
+    format!(
+        "{} configurations = {}",
+        fmt_count(s.size as f64),
+        if axes.is_empty() {
+            "1".into()
+        } else {
+            axes.join(times)
+        }
+    )
 }
 
 /// The sweep summary for people.
@@ -176,21 +203,7 @@ pub fn summary(s: &Summary) -> String {
     if !s.description.trim().is_empty() {
         o.push_str(&wrapped(&s.description, "           "));
     }
-    let axes: Vec<String> = s
-        .axes
-        .iter()
-        .map(|(p, n)| format!("{}[{}]", p.name(), n))
-        .collect();
-    let _ = writeln!(
-        o,
-        "grid       {} configurations = {}",
-        fmt_count(s.size as f64),
-        if axes.is_empty() {
-            "1".into()
-        } else {
-            axes.join(" x ")
-        }
-    );
+    let _ = writeln!(o, "grid       {}", grid_text(s, "", " x "));
     let _ = writeln!(
         o,
         "backend    {}: {}{}",
