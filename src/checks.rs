@@ -68,7 +68,8 @@ impl std::fmt::Display for Check {
             "{} {} {}",
             self.path,
             self.op.symbol(),
-            crate::format::fmt_num(self.bound)
+            // Plain digits (no separators), so the check reads as it is written.
+            self.bound
         )
     }
 }

@@ -327,11 +327,7 @@ fn sweep_json_has_the_summary_fields_and_the_models_values() {
     assert_eq!(keys(&doc["stats"]), set(&applicable));
     for name in applicable {
         let st = &doc["stats"][name];
-        assert_eq!(
-            keys(st),
-            set(&["min", "max", "mean", "unit"]),
-            "stats {name}"
-        );
+        assert_eq!(keys(st), set(&["min", "max", "mean"]), "stats {name}");
         let (lo, hi, mean) = (
             st["min"].as_f64().unwrap(),
             st["max"].as_f64().unwrap(),

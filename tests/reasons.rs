@@ -47,7 +47,8 @@ fn eval_names_each_failed_constraint_and_nothing_when_feasible() {
     let why = reasons(&["--set", "gpu_count=2000000"]);
     assert_eq!(why.len(), 1, "{why:?}");
     assert!(
-        why[0].starts_with("tco_usd = ") && why[0].ends_with(" is above max_tco_usd = 38000000000"),
+        why[0].starts_with("tco_usd = $")
+            && why[0].ends_with(" is above max_tco_usd = $38,000,000,000"),
         "{why:?}"
     );
     assert!(reasons(&["--set", "gpu_count=20000"]).is_empty());

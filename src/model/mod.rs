@@ -402,11 +402,11 @@ pub fn reasons(
             why.push(format!(
                 "{} = {} is {} {}_{} = {}",
                 m.name(),
-                num(v),
+                crate::format::fmt_value(v, m.unit()),
                 if upper { "above" } else { "below" },
                 if upper { "max" } else { "min" },
                 m.name(),
-                num(bound)
+                crate::format::fmt_value(bound, m.unit())
             ));
         }
     }

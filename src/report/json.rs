@@ -101,18 +101,15 @@ pub fn backend_object(b: &BackendInfo) -> Value {
     json!({"kind": b.kind, "name": b.name, "api": b.api, "device_type": b.device_type, "driver": b.driver})
 }
 
-/// `{"params": {name: unit}, "metrics": {name: unit}}`: the unit of every parameter and of
-/// every metric the summary reports (`""` for ratios).
+/// `{metric name: unit}` for every metric the summary reports (`""` for ratios); the
+/// parameters' units are in README's table of CSV columns.
 pub fn units(s: &Summary) -> Value {
-    let params: Map<String, Value> = Param::all()
-        .map(|p| (p.name().to_string(), json!(p.info().unit)))
-        .collect();
     let metrics: Map<String, Value> = s
         .metric_names
         .iter()
         .map(|m| (m.name().to_string(), json!(m.unit())))
         .collect();
-    json!({"params": params, "metrics": metrics})
+    Value::Object(metrics)
 }
 
 /// The whole summary document.
@@ -123,7 +120,7 @@ pub fn summary(s: &Summary) -> Value {
         .map(|r| {
             (
                 r.metric.name().to_string(),
-                json!({"min": num(r.min), "max": num(r.max), "mean": num(r.mean), "unit": r.metric.unit()}),
+                json!({"min": num(r.min), "max": num(r.max), "mean": num(r.mean)}),
             )
         })
         .collect();
