@@ -40,7 +40,40 @@ fn main() {
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=CLUSTERSWEEP_WGPU_VERSION={wgpu}");
     println!("cargo:rerun-if-changed=Cargo.lock");
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/refs/heads");
-    println!("cargo:rerun-if-changed=.git/index");
+    println!("cargo:rerun-if-changed=build.rs");
+    // Watch git's HEAD, index and branch heads where git keeps them (in a worktree `.git` is
+    // a file). Only existing paths are named: cargo re-runs a build script on every build
+    // when a watched path does not exist.
+    for (flag, path) in [
+        ("--git-path", "HEAD"),
+        ("--git-path", "index"),
+        ("--git-common-dir", ""),
+    ] {
+        let Some(found) = git_path(flag, path) else {
+            continue;
+        };
+        let watched = if path.is_empty() {
+            found.join("refs").join("heads")
+        } else {
+            found
+        };
+        if watched.exists() {
+            println!("cargo:rerun-if-changed={}", watched.display());
+        }
+    }
+}
+
+/// `git rev-parse FLAG [PATH]`: where git keeps PATH (or its common folder).
+fn git_path(flag: &str, path: &str) -> Option<std::path::PathBuf> {
+    let mut cmd = Command::new("git");
+    cmd.args(["rev-parse", flag]);
+    if !path.is_empty() {
+        cmd.arg(path);
+    }
+    cmd.output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| std::path::PathBuf::from(s.trim()))
+        .filter(|p| !p.as_os_str().is_empty())
 }
