@@ -45,9 +45,10 @@ fn mix32(x0: u32) -> u32 {
     return x;
 }
 
-// The random bits of draw k of `stream` under the seed (src/uncertain.rs draw_bits).
-fn draw_bits(seed_lo: u32, seed_hi: u32, stream: u32, k: u32) -> u32 {
-    return mix32(k ^ mix32(stream ^ mix32(seed_hi ^ mix32(seed_lo)))) >> 9u;
+// The random bits of draw k of a stream whose key (draw_key) is `key`: src/uncertain.rs
+// draw_bits, mix32 applied to the seed's halves, the stream, then k.
+fn keyed_bits(key: u32, k: u32) -> u32 {
+    return mix32(k ^ key) >> 9u;
 }
 
 // (m + 0.5) / 2^23 and 1 minus it, both exact in f32.
@@ -98,51 +99,81 @@ fn draw_f(r: u32, i: u32) -> f32 {
     return bitcast<f32>(draw_words[r + i]);
 }
 
-// Draw k of the record at word r.
-fn draw(r: u32, k: u32) -> f32 {
-    let kind = draw_words[r];
-    let f0 = draw_f(r, 2u);
-    if kind == DRAW_CONST {
-        return f0;
-    }
-    let m = draw_bits(draw_words[0], draw_words[1], draw_words[r + 1u], k);
+// The hash of the record's stream under the seed: what keyed_bits hashes k with. The kernel
+// computes it once per configuration.
+fn draw_key(r: u32) -> u32 {
+    return mix32(draw_words[r + 1u] ^ mix32(draw_words[1] ^ mix32(draw_words[0])));
+}
+
+// The quantile of each kind at the random bits m (the record at word r).
+fn quantile_uniform(r: u32, m: u32) -> f32 {
+    return draw_f(r, 2u) + draw_f(r, 3u) * uniform_of_bits(m);
+}
+
+fn quantile_triangular(r: u32, m: u32) -> f32 {
     let u = uniform_of_bits(m);
-    let uc = uniform_complement(m);
-    let f1 = draw_f(r, 3u);
-    var x = f0;
+    if u < draw_f(r, 6u) {
+        return draw_f(r, 2u) + sqrt(u * draw_f(r, 4u));
+    }
+    return draw_f(r, 3u) - sqrt(uniform_complement(m) * draw_f(r, 5u));
+}
+
+fn quantile_normal(r: u32, m: u32) -> f32 {
+    let w = 1.0 - 2.0 * PHI_MINUS_3;
+    let z = normal_quantile(PHI_MINUS_3 + uniform_of_bits(m) * w, PHI_MINUS_3 + uniform_complement(m) * w);
+    return draw_f(r, 2u) + draw_f(r, 3u) * z;
+}
+
+fn quantile_lognormal(r: u32, m: u32) -> f32 {
+    return draw_f(r, 2u) * exp(draw_f(r, 3u) * normal_quantile(uniform_of_bits(m), uniform_complement(m)));
+}
+
+fn quantile_choice(r: u32, m: u32) -> f32 {
+    let first = draw_words[r + 2u];
+    let n = draw_words[r + 3u];
+    for (var i = 0u; i + 1u < n; i++) {
+        if m < draw_words[first + 2u * i] {
+            return bitcast<f32>(draw_words[first + 2u * i + 1u]);
+        }
+    }
+    return bitcast<f32>(draw_words[first + 2u * max(n, 1u) - 1u]);
+}
+
+// Rounded half away from zero, as Rust's f64::round.
+fn round_away(x: f32) -> f32 {
+    let t = trunc(x);
+    return select(t, t + sign(x), abs(x - t) >= 0.5);
+}
+
+// Draw k of the record at word r whose stream key is `key`, of any kind: the kernel calls
+// it where a parameter's records have several drawn kinds, and calls its kind's quantile
+// directly where they have one (see src/backend/gpu/montecarlo.rs).
+fn draw(r: u32, key: u32, k: u32) -> f32 {
+    let kind = draw_words[r];
+    let m = keyed_bits(key, k);
+    var x = draw_f(r, 2u);
     switch kind & 255u {
+        case DRAW_CONST: {
+            return x;
+        }
         case DRAW_UNIFORM: {
-            x = f0 + f1 * u;
+            x = quantile_uniform(r, m);
         }
         case DRAW_TRIANGULAR: {
-            if u < draw_f(r, 6u) {
-                x = f0 + sqrt(u * draw_f(r, 4u));
-            } else {
-                x = f1 - sqrt(uc * draw_f(r, 5u));
-            }
+            x = quantile_triangular(r, m);
         }
         case DRAW_NORMAL: {
-            let w = 1.0 - 2.0 * PHI_MINUS_3;
-            x = f0 + f1 * normal_quantile(PHI_MINUS_3 + u * w, PHI_MINUS_3 + uc * w);
+            x = quantile_normal(r, m);
         }
         case DRAW_LOGNORMAL: {
-            x = f0 * exp(f1 * normal_quantile(u, uc));
+            x = quantile_lognormal(r, m);
         }
         default: {
-            let first = draw_words[r + 2u];
-            let n = draw_words[r + 3u];
-            x = bitcast<f32>(draw_words[first + 2u * n - 1u]);
-            for (var i = 0u; i < n; i++) {
-                if m < draw_words[first + 2u * i] {
-                    x = bitcast<f32>(draw_words[first + 2u * i + 1u]);
-                    break;
-                }
-            }
+            x = quantile_choice(r, m);
         }
     }
     if (kind & DRAW_ROUND) != 0u {
-        let t = trunc(x);
-        x = select(t, t + sign(x), abs(x - t) >= 0.5);
+        x = round_away(x);
     }
     return x * draw_f(r, 7u);
 }

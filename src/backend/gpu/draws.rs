@@ -134,19 +134,73 @@ pub(super) fn layout(seed: u64, records: &[Record]) -> Vec<u32> {
     words
 }
 
-/// The device's draws of `params` under `s`: the words, and per parameter the word of its
-/// first record (its record on accelerator code `a` is `RECORD_WORDS * a` further).
-pub(super) fn device_draws(s: &Scenario, params: &[Param]) -> (Vec<u32>, Vec<(Param, u32)>) {
-    let seed = s.uncertainty.as_ref().map_or(0, |u| u.seed);
-    let mut records = Vec::new();
-    let mut first = Vec::new();
-    for &p in params {
-        first.push((p, 2 + RECORD_WORDS * records.len() as u32));
-        for (a, acc) in s.accelerators.iter().enumerate() {
-            records.push(record(s.input_for(p, a), acc.base(p)));
+/// Where one parameter's records are and what they hold.
+#[derive(Clone, Debug)]
+pub(super) struct DrawnParam {
+    pub param: Param,
+    /// The word of its first record (its record on accelerator code `a` is
+    /// `RECORD_WORDS * a` further).
+    pub first: u32,
+    /// Whether some accelerator's record is a constant.
+    pub constant: bool,
+    /// The drawn kinds among its records, each once.
+    kinds: Vec<u32>,
+}
+
+impl DrawnParam {
+    /// The WGSL of its draw for the record at `r` (a WGSL u32) with stream key `key` and
+    /// draw index `k`: its kind's quantile where its records have one drawn kind (a
+    /// constant record selects its value), else the generic `draw`.
+    pub fn wgsl(&self, r: &str, key: &str, k: &str) -> String {
+        let [kind] = self.kinds[..] else {
+            return format!("draw({r}, {key}, {k})");
+        };
+        let name = match kind {
+            DRAW_UNIFORM => "uniform",
+            DRAW_TRIANGULAR => "triangular",
+            DRAW_NORMAL => "normal",
+            DRAW_LOGNORMAL => "lognormal",
+            _ => "choice",
+        };
+        let mut x = format!("quantile_{name}({r}, keyed_bits({key}, {k}))");
+        if self.param.kind() == ParamKind::Integer {
+            x = format!("round_away({x})");
+        }
+        let x = format!("{x} * draw_f({r}, 7u)");
+        if self.constant {
+            format!("select({x}, draw_f({r}, 2u), draw_words[{r}] == {DRAW_CONST}u)")
+        } else {
+            x
         }
     }
-    (layout(seed, &records), first)
+}
+
+/// The device's draws of `params` under `s`: the words, and where each parameter's records
+/// are.
+pub(super) fn device_draws(s: &Scenario, params: &[Param]) -> (Vec<u32>, Vec<DrawnParam>) {
+    let seed = s.uncertainty.as_ref().map_or(0, |u| u.seed);
+    let mut records = Vec::new();
+    let mut drawn = Vec::new();
+    for &p in params {
+        let mut d = DrawnParam {
+            param: p,
+            first: 2 + RECORD_WORDS * records.len() as u32,
+            constant: false,
+            kinds: Vec::new(),
+        };
+        for (a, acc) in s.accelerators.iter().enumerate() {
+            let r = record(s.input_for(p, a), acc.base(p));
+            let kind = r.words[0] & !DRAW_ROUND;
+            if kind == DRAW_CONST {
+                d.constant = true;
+            } else if !d.kinds.contains(&kind) {
+                d.kinds.push(kind);
+            }
+            records.push(r);
+        }
+        drawn.push(d);
+    }
+    (layout(seed, &records), drawn)
 }
 
 #[cfg(test)]
@@ -232,45 +286,49 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         .expect("the test kernel runs")
     }
 
-    /// The counters of the hash test: seeds, streams and draw indices over wide ranges.
-    fn counter(i: u32) -> (u32, u32, u32, u32) {
-        (
-            i.wrapping_mul(0x9e37_79b9),
-            (i >> 7) ^ 0x0123_4567,
-            ((i % 29) << 16) | (i % 5),
-            i.wrapping_mul(7).wrapping_add(3),
-        )
-    }
-
     #[test]
     fn the_device_generator_is_bit_identical_to_the_host() {
         let Some(g) = GpuBackend::for_tests(GpuOptions::default()) else {
             return;
         };
-        let n = 1u32 << 18;
-        let out = run(
-            &g,
-            "    let seed_lo = i * 0x9e3779b9u;
-    let seed_hi = (i >> 7u) ^ 0x01234567u;
-    let stream = ((i % 29u) << 16u) | (i % 5u);
-    let k = i * 7u + 3u;
-    let m = draw_bits(seed_lo, seed_hi, stream, k);
+        // 32 streams (parameters, table-wide and per accelerator) under 4 seeds, 65,536
+        // draw indices each, spread over the u32 range.
+        let streams: Vec<UncertainInput> = Param::all()
+            .filter(|p| p.kind() != ParamKind::Categorical)
+            .take(8)
+            .flat_map(|param| {
+                [None, Some(0), Some(3), Some(200)].map(|accelerator| UncertainInput {
+                    param,
+                    dist: Distribution::Uniform { lo: 0.0, hi: 1.0 },
+                    times: false,
+                    accelerator,
+                })
+            })
+            .collect();
+        let records: Vec<Record> = streams.iter().map(|i| record(Some(i), 1.0)).collect();
+        let n = 1u32 << 16;
+        let body = format!(
+            "    let r = 2u + (i % {}u) * {RECORD_WORDS}u;
+    let k = i * 0x9e3779b9u + (i >> 5u);
+    let m = keyed_bits(draw_key(r), k);
     rows[3u * i] = mix32(i);
     rows[3u * i + 1u] = m;
     rows[3u * i + 2u] = bitcast<u32>(uniform_of_bits(m));",
-            n as u64,
-            3,
-            None,
+            streams.len()
         );
-        for i in 0..n {
-            let (lo, hi, stream, k) = counter(i);
-            let seed = (hi as u64) << 32 | lo as u64;
-            let row = &out[3 * i as usize..3 * i as usize + 3];
-            assert_eq!(row[0], crate::uncertain::mix32(i), "mix32({i})");
-            assert_eq!(row[1], draw_bits(seed, stream, k), "bits at {i}");
-            let u = uniform(seed, stream, k);
-            assert_eq!(u as f32 as f64, u, "the uniform is exact in f32");
-            assert_eq!(row[2], (u as f32).to_bits(), "uniform at {i}");
+        for seed in [0, 2026, 0x0000_0007_dead_beef, u64::MAX] {
+            let out = run(&g, &body, n as u64, 3, Some(&layout(seed, &records)));
+            for i in 0..n {
+                let input = &streams[i as usize % streams.len()];
+                let stream = stream_id(input.param, input.accelerator);
+                let k = i.wrapping_mul(0x9e37_79b9).wrapping_add(i >> 5);
+                let row = &out[3 * i as usize..3 * i as usize + 3];
+                assert_eq!(row[0], crate::uncertain::mix32(i), "mix32({i})");
+                assert_eq!(row[1], draw_bits(seed, stream, k), "bits {seed} {i}");
+                let u = uniform(seed, stream, k);
+                assert_eq!(u as f32 as f64, u, "the uniform is exact in f32");
+                assert_eq!(row[2], (u as f32).to_bits(), "uniform {seed} {i}");
+            }
         }
     }
 
@@ -408,13 +466,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             .map(|(i, base)| record(Some(i), *base))
             .collect();
         let words = layout(seed, &records);
+        // Each draw twice: by the generic `draw` and by the code the kernel emits for a
+        // parameter whose records have that one kind.
+        let mut specialised = String::new();
+        for (c, r) in records.iter().enumerate() {
+            let kind = r.words[0] & !DRAW_ROUND;
+            let d = DrawnParam {
+                param: cases[c].0.param,
+                first: 2 + c as u32 * RECORD_WORDS,
+                constant: kind == DRAW_CONST,
+                kinds: if kind == DRAW_CONST {
+                    vec![]
+                } else {
+                    vec![kind]
+                },
+            };
+            specialised += &format!(
+                "        case {c}u: {{\n            x = {};\n        }}\n",
+                d.wgsl("r", "key", "k")
+            );
+        }
         let out = run(
             &g,
             &format!(
-                "    let r = i / {draws}u;\n    rows[i] = bitcast<u32>(draw(2u + r * {RECORD_WORDS}u, i % {draws}u));"
+                "    let r = 2u + (i / {draws}u) * {RECORD_WORDS}u;
+    let k = i % {draws}u;
+    let key = draw_key(r);
+    rows[2u * i] = bitcast<u32>(draw(r, key, k));
+    var x = 0.0;
+    switch i / {draws}u {{
+{specialised}        default: {{}}
+    }}
+    rows[2u * i + 1u] = bitcast<u32>(x);"
             ),
             (cases.len() as u32 * draws) as u64,
-            1,
+            2,
             Some(&words),
         );
         for (c, (i, base)) in cases.iter().enumerate() {
@@ -424,7 +510,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             let mut straddles = 0u32;
             for k in 0..draws {
                 let host = i.draw(seed, k) * scale;
-                let dev = f32::from_bits(out[c * draws as usize + k as usize]) as f64;
+                let at = 2 * (c * draws as usize + k as usize);
+                let dev = f32::from_bits(out[at]) as f64;
+                assert_eq!(
+                    out[at],
+                    out[at + 1],
+                    "{:?} draw {k}: generic vs specialised",
+                    i.dist
+                );
                 if i.param.kind() == ParamKind::Integer {
                     // Rounded: equal, except where the f32 and f64 values straddle a
                     // half (about 1e-4 of the draws here).

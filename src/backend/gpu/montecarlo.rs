@@ -104,6 +104,7 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
 
     let mut outer = outer_values(lens, lens.len(), &traced.axis_slots, &axis_off, "    ");
     let mut draw = String::new();
+    let mut keyed: Vec<u32> = Vec::new();
     for st in &t.steps {
         let (a, b, c) = (name(st.a), name(st.b), name(st.c));
         let expr = match st.op {
@@ -115,12 +116,22 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
             ),
             TapeOp::Fill { ax, .. } if ax as usize == lens.len() => "f32(k)".into(),
             TapeOp::Draw { param } => {
-                let first = records
+                // The record and the stream key, once per configuration (before the first
+                // draw of the parameter); the quantile per draw.
+                let d = records
                     .iter()
-                    .find(|(p, _)| p.index() == param as usize)
-                    .map(|&(_, w)| w)
+                    .find(|d| d.param.index() == param as usize)
                     .expect("a record for every drawn parameter");
-                format!("draw({first}u + u32({a}) * {RECORD_WORDS}u, u32({b}))")
+                let (r, key) = (format!("dr{param}"), format!("dk{param}"));
+                if !keyed.contains(&param) {
+                    keyed.push(param);
+                    let _ = writeln!(
+                        outer,
+                        "    let {r} = {}u + u32({a}) * {RECORD_WORDS}u;\n    let {key} = draw_key({r});",
+                        d.first
+                    );
+                }
+                d.wgsl(&r, &key, &format!("u32({b})"))
             }
             TapeOp::Fill { ax, ok } => {
                 let (vo, oo) = axis_off[ax as usize];
