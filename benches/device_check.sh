@@ -33,5 +33,5 @@ fi
 timeout "${SWEEP_TIMEOUT:-540}" /usr/bin/time -v "$BIN" sweep "$SCENARIO" --backend gpu \
     "${ADAPTER_ARGS[@]}" --json >"$OUT/sweep.json" 2>"$OUT/sweep.time" || failed=1
 grep -E "Elapsed|Maximum resident|Command exited" "$OUT/sweep.time"
-grep -A3 '"timing"' "$OUT/sweep.json"
+grep -A3 '"elapsed_s"' "$OUT/sweep.json"
 exit $failed

@@ -75,7 +75,7 @@ def main() -> int:
             print(f"run {i + 1}: the two disagree:\n{counts} best {rust['best']['index']}\n"
                   f"{peer}", file=sys.stderr)
             return 1
-        rust_s.append(rust["timing"]["elapsed_s"])
+        rust_s.append(rust["run"]["elapsed_s"])
         numpy_s.append(peer["elapsed_s"])
         print(f"run {i + 1}: clustersweep {rust_s[-1]:.3f} s, numpy {numpy_s[-1]:.3f} s")
 
@@ -93,7 +93,7 @@ def main() -> int:
             "date": datetime.date.today().isoformat(),
             "host": {"machine": platform.machine(), "cpus": os.cpu_count(),
                      "python": platform.python_version(), "numpy": numpy_version()},
-            "clustersweep_backend": rust["backend"],
+            "clustersweep_backend": rust["run"]["backend"],
             "clustersweep_s": rust_s,
             "numpy_s": numpy_s,
             "ratio_of_medians": numpy_m / rust_m,

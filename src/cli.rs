@@ -157,12 +157,23 @@ enum BackendChoice {
 enum OutputFormat {
     /// The summary for people.
     Table,
-    /// The `clustersweep.summary/1` JSON document.
+    /// The `clustersweep.summary/2` JSON document.
     Json,
     /// The reported configurations, one row each (role, group, index, parameters, metrics).
     Csv,
     /// The summary as markdown tables.
     Markdown,
+}
+
+impl BackendChoice {
+    /// The choice as written on the command line.
+    fn name(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Cpu => "cpu",
+            BackendChoice::Gpu => "gpu",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -765,6 +776,8 @@ struct Backends {
     gpu: Option<GpuBackend>,
     /// The CPU finishes what a failing GPU leaves (`auto`).
     fallback: bool,
+    /// Why `auto` did not use a GPU (also printed on stderr when opening).
+    notice: Option<String>,
 }
 
 impl Backends {
@@ -776,6 +789,7 @@ impl Backends {
         quiet: bool,
     ) -> Result<Backends, CliError> {
         let cpu = CpuBackend::new(threads).map_err(|e| CliError::runtime(e.message))?;
+        let mut auto_notice = None;
         let (gpu, fallback) = match choice {
             BackendChoice::Cpu => (None, false),
             BackendChoice::Gpu => {
@@ -792,15 +806,22 @@ impl Backends {
                 match GpuBackend::open(adapter, adapter.is_some(), GpuOptions::default()) {
                     Ok(g) => (Some(g), true),
                     Err(e) => {
+                        let why = format!("no usable GPU ({e}); running on the CPU");
                         if !quiet {
-                            notice(&format!("no usable GPU ({e}); running on the CPU"));
+                            notice(&why);
                         }
+                        auto_notice = Some(format!("--backend auto: {why}"));
                         (None, false)
                     }
                 }
             }
         };
-        Ok(Backends { cpu, gpu, fallback })
+        Ok(Backends {
+            cpu,
+            gpu,
+            fallback,
+            notice: auto_notice,
+        })
     }
 
     fn primary(&self) -> &dyn Backend {
@@ -932,8 +953,12 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
         progress.finish();
         let mut summary = summarise(plan, &r.reductions, r.backend, elapsed_s);
         summary.notices = r.notices;
+        summary.requested_backend = Some(backend.name().to_string());
         for n in &summary.notices {
             say(n);
+        }
+        if let Some(n) = &backends.notice {
+            summary.notices.insert(0, n.clone());
         }
         let mut doc = report::json::summary(&summary);
         let tornado = if sensitivity {

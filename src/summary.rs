@@ -109,6 +109,15 @@ pub struct Summary {
     pub uncertainty: Option<UncertaintySummary>,
     /// The heatmap reduction (`--heatmap`), cells re-evaluated in f64.
     pub heatmap: Option<crate::heatmap::Heatmap>,
+    /// The constraints the sweep applied (the scenario's `[constraints]`).
+    pub constraints: crate::model::Constraints,
+    /// SHA-256 (hex) of the scenario text and of the catalog it was read against.
+    pub scenario_sha256: String,
+    pub catalog_sha256: String,
+    /// When the sweep finished (UTC, ISO 8601).
+    pub date: String,
+    /// The backend that was asked for (`auto`, `cpu`, `gpu`), where the caller says.
+    pub requested_backend: Option<String>,
 }
 
 /// How a sweep treated uncertain inputs.
@@ -320,6 +329,11 @@ pub fn summarise(
         notices: Vec::new(),
         uncertainty: UncertaintySummary::of(s),
         heatmap: crate::heatmap::heatmap(plan, r),
+        constraints: s.constraints,
+        scenario_sha256: s.sha256.clone(),
+        catalog_sha256: s.catalog_sha256.clone(),
+        date: crate::bench::utc_now(),
+        requested_backend: None,
     }
 }
 

@@ -213,8 +213,10 @@ fn same(a: f64, b: f64) -> bool {
     a == b || (a - b).abs() <= 4.0 * f64::EPSILON * a.abs().max(b.abs())
 }
 
+/// The summary without its `run` object (date, build, backend, timing, notices): what the
+/// scenario determines.
 fn without_timing(mut v: Value) -> Value {
-    v.as_object_mut().unwrap().remove("timing");
+    v.as_object_mut().unwrap().remove("run");
     v
 }
 
@@ -226,13 +228,13 @@ fn sweep_json_has_the_summary_fields_and_the_models_values() {
     let doc = json_ok(&run(&["sweep", p, "--backend", "cpu", "--json"]), "sweep");
     let (s, b) = brute(SMALL);
 
-    assert_eq!(doc["schema"], "clustersweep.summary/1");
+    assert_eq!(doc["schema"], "clustersweep.summary/2");
     has_keys(
         &doc,
         &[
             "schema",
             "scenario",
-            "backend",
+            "catalog",
             "grid",
             "counts",
             "objective",
@@ -240,15 +242,16 @@ fn sweep_json_has_the_summary_fields_and_the_models_values() {
             "best_by",
             "pareto",
             "stats",
-            "timing",
+            "run",
         ],
         "top level",
     );
     has_keys(&doc["scenario"], &["name"], "scenario");
     assert_eq!(doc["scenario"]["name"], "cli-small");
-    has_keys(&doc["backend"], &["kind", "name"], "backend");
-    assert_eq!(doc["backend"]["kind"], "cpu");
-    assert!(doc["backend"]["name"].is_string());
+    has_keys(&doc["run"]["backend"], &["kind", "name"], "backend");
+    assert_eq!(doc["run"]["backend"]["kind"], "cpu");
+    assert_eq!(doc["run"]["requested_backend"], "cpu");
+    assert!(doc["run"]["backend"]["name"].is_string());
 
     assert_eq!(keys(&doc["grid"]), set(&["size", "axes"]));
     assert_eq!(doc["grid"]["size"], 180);
@@ -285,7 +288,7 @@ fn sweep_json_has_the_summary_fields_and_the_models_values() {
     assert_eq!(doc["counts"]["feasible"], b.feasible);
     assert!(b.invalid > 0 && b.feasible > 0 && b.invalid + b.feasible < 180);
 
-    assert_eq!(keys(&doc["objective"]), set(&["metric", "sense"]));
+    assert_eq!(keys(&doc["objective"]), set(&["metric", "sense", "unit"]));
     assert_eq!(doc["objective"]["metric"], "usd_per_eflop");
     assert_eq!(doc["objective"]["sense"], "min");
 
@@ -343,9 +346,8 @@ fn sweep_json_has_the_summary_fields_and_the_models_values() {
         doc["best"]["metrics"]["usd_per_eflop"]
     );
 
-    assert_eq!(keys(&doc["timing"]), set(&["elapsed_s", "configs_per_s"]));
-    assert!(doc["timing"]["elapsed_s"].as_f64().unwrap() >= 0.0);
-    assert!(doc["timing"]["configs_per_s"].as_f64().unwrap() >= 0.0);
+    assert!(doc["run"]["elapsed_s"].as_f64().unwrap() >= 0.0);
+    assert!(doc["run"]["configs_per_s"].as_f64().unwrap() >= 0.0);
 }
 
 #[test]
@@ -371,7 +373,15 @@ fn best_is_null_when_nothing_is_feasible() {
     assert!(doc["best"].is_null(), "best: {}", doc["best"]);
     assert_eq!(doc["best_by"], serde_json::json!([]));
     assert_eq!(doc["pareto"], serde_json::json!([]));
-    assert!(keys(&doc["stats"]).is_empty());
+    // Every metric keeps its stats key, with nulls.
+    assert_eq!(keys(&doc["stats"]), keys(&doc["units"]));
+    for (m, st) in doc["stats"].as_object().unwrap() {
+        assert_eq!(
+            st,
+            &serde_json::json!({"min": null, "max": null, "mean": null}),
+            "{m}"
+        );
+    }
     // The files are still written and parse.
     let file: Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
@@ -425,7 +435,7 @@ fn out_dir_files_parse_and_match_the_json() {
 
     let file: Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
-    assert!(file["timing"]["elapsed_s"].is_number());
+    assert!(file["run"]["elapsed_s"].is_number());
     assert_eq!(without_timing(file), without_timing(doc.clone()));
 
     let metric_names: Vec<&str> = doc["best"]["metrics"]
@@ -499,7 +509,7 @@ fn group_by_threads_and_backends() {
         "2 threads",
     ));
     let strip = |mut v: Value| {
-        v["backend"]["name"] = Value::Null;
+        v["run"] = Value::Null;
         v
     };
     assert_eq!(strip(base.clone()), strip(two));
@@ -542,7 +552,7 @@ fn group_by_threads_and_backends() {
         }
         Some(0) => {
             let gpu: Value = serde_json::from_slice(&out.stdout).unwrap();
-            assert_eq!(gpu["backend"]["kind"], "gpu");
+            assert_eq!(gpu["run"]["backend"]["kind"], "gpu");
             assert_eq!(gpu["counts"], base["counts"]);
             assert_eq!(gpu["best"]["index"], base["best"]["index"]);
         }

@@ -467,7 +467,7 @@ fn cli_sweep_backend_gpu_json() {
         String::from_utf8_lossy(&out.stderr)
     );
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let b = &doc["backend"];
+    let b = &doc["run"]["backend"];
     assert_eq!(b["kind"], "gpu", "{doc}");
     assert!(b["api"].is_string() && b["device_type"].is_string(), "{b}");
 }

@@ -216,3 +216,44 @@ fn several_scenarios_write_one_folder_each() {
         stderr(&out)
     );
 }
+
+#[test]
+fn summary_describes_its_inputs_build_units_and_constraints() {
+    use clustersweep::model::Metric;
+    use clustersweep::provenance::sha256_hex;
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "s.toml", SMALL);
+    let out = sweep_cpu(p.to_str().unwrap(), &["--json"]);
+    expect(&out, 0, "");
+    let doc = json(&out);
+    assert_eq!(doc["schema"], "clustersweep.summary/2");
+    assert_eq!(doc["scenario"]["sha256"], sha256_hex(SMALL.as_bytes()));
+    let catalog = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/configs/hardware.toml"
+    ))
+    .unwrap();
+    assert_eq!(doc["catalog"]["sha256"], sha256_hex(&catalog));
+    assert_eq!(
+        doc["constraints"],
+        serde_json::json!({"max_facility_mw": {"metric": "facility_mw", "bound": 30.0, "unit": Metric::FacilityMw.unit()}})
+    );
+    assert_eq!(doc["objective"]["unit"], Metric::ThroughputPflops.unit());
+    for (name, unit) in doc["units"].as_object().unwrap() {
+        let m = Metric::from_name(name).unwrap();
+        assert_eq!(unit, m.unit(), "{name}");
+    }
+    let run = &doc["run"];
+    assert_eq!(run["tool"]["version"], env!("CARGO_PKG_VERSION"));
+    assert!(run["tool"]["commit"].is_string());
+    assert!(run["tool"]["dirty"].is_boolean() || run["tool"]["dirty"].is_null());
+    let date = run["date"].as_str().unwrap();
+    assert_eq!(date.len(), 20, "{date}");
+    assert_eq!(run["requested_backend"], "cpu");
+    assert_eq!(run["backend"]["kind"], "cpu");
+    assert!(run["notices"].is_array());
+    // Nothing that varies between runs is outside `run`.
+    for k in ["timing", "backend", "notices", "date"] {
+        assert!(doc.get(k).is_none(), "{k} outside run");
+    }
+}

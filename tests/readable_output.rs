@@ -176,7 +176,7 @@ max_facility_mw = 20
 "#;
 
 fn without_timing(mut v: serde_json::Value) -> serde_json::Value {
-    v.as_object_mut().unwrap().remove("timing");
+    v.as_object_mut().unwrap().remove("run");
     v
 }
 

@@ -494,7 +494,7 @@ fn cli_sensitivity_and_sweep_sensitivity_give_the_same_tornado() {
         "cpu",
         "--sensitivity",
     ]));
-    assert_eq!(sweep["schema"], "clustersweep.summary/1");
+    assert_eq!(sweep["schema"], "clustersweep.summary/2");
     assert_eq!(rows_of(&sweep["sensitivity"]), rows);
     assert_eq!(sweep["best"]["index"], doc["decision"]["index"]);
 

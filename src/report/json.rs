@@ -1,4 +1,4 @@
-//! JSON output: the `clustersweep.summary/1` document and the `eval --json` object.
+//! JSON output: the `clustersweep.summary/2` document (fields: docs/json.md) and the `eval --json` object.
 //! Non-finite numbers are written as `null`.
 
 use crate::backend::BackendInfo;
@@ -8,7 +8,7 @@ use crate::summary::{ParamValue, Reported, Summary, UncertaintySummary};
 use serde_json::{json, Map, Value};
 
 /// Schema name of the summary document.
-pub const SUMMARY_SCHEMA: &str = "clustersweep.summary/1";
+pub const SUMMARY_SCHEMA: &str = "clustersweep.summary/2";
 
 /// A number, or null when not finite.
 pub fn num(x: f64) -> Value {
@@ -112,25 +112,44 @@ pub fn units(s: &Summary) -> Value {
     Value::Object(metrics)
 }
 
-/// The whole summary document.
+/// The whole summary document. Everything that can change between two runs of the same
+/// scenario and catalog (date, build, backend, timing, notices) is under `run`; removing
+/// `run` leaves what the scenario and catalog determine.
 pub fn summary(s: &Summary) -> Value {
+    // Every metric that applies keeps its key; nulls when nothing is feasible.
     let stats: Map<String, Value> = s
-        .stats
+        .metric_names
         .iter()
-        .map(|r| {
+        .map(|m| {
+            let row = s.stats.iter().find(|r| r.metric == *m);
+            let (min, max, mean) =
+                row.map_or((f64::NAN, f64::NAN, f64::NAN), |r| (r.min, r.max, r.mean));
             (
-                r.metric.name().to_string(),
-                json!({"min": num(r.min), "max": num(r.max), "mean": num(r.mean)}),
+                m.name().to_string(),
+                json!({"min": num(min), "max": num(max), "mean": num(mean)}),
             )
         })
         .collect();
+    let constraints: Map<String, Value> = s
+        .constraints
+        .bounds()
+        .iter()
+        .map(|&(metric, bound, upper)| {
+            (
+                format!("{}_{}", if upper { "max" } else { "min" }, metric.name()),
+                json!({"metric": metric.name(), "bound": num(bound), "unit": metric.unit()}),
+            )
+        })
+        .collect();
+    let build = crate::provenance::build_info();
     json!({
         "schema": SUMMARY_SCHEMA,
-        "scenario": {"name": s.scenario_name, "file": s.scenario_file, "description": s.description},
-        "backend": backend_object(&s.backend),
+        "scenario": {"name": s.scenario_name, "file": s.scenario_file, "description": s.description, "sha256": s.scenario_sha256},
+        "catalog": {"sha256": s.catalog_sha256},
         "grid": {"size": s.size, "axes": s.axes.iter().map(|(p, len)| json!({"name": p.name(), "len": len})).collect::<Vec<_>>()},
         "counts": {"evaluated": s.evaluated, "invalid": s.invalid, "feasible": s.feasible},
-        "objective": {"metric": s.objective.metric.name(), "sense": s.objective.sense.name()},
+        "objective": {"metric": s.objective.metric.name(), "sense": s.objective.sense.name(), "unit": s.objective.metric.unit()},
+        "constraints": constraints,
         "best": s.best.as_ref().map_or(Value::Null, reported),
         "best_by": s.best_by.iter().map(|g| {
             let mut v = reported(&g.best);
@@ -140,9 +159,16 @@ pub fn summary(s: &Summary) -> Value {
         "pareto": s.pareto.iter().map(reported).collect::<Vec<_>>(),
         "stats": stats,
         "units": units(s),
-        "timing": {"elapsed_s": num(s.elapsed_s), "configs_per_s": num(s.configs_per_s)},
-        "notices": s.notices,
         "uncertainty": s.uncertainty.as_ref().map_or(Value::Null, uncertainty_object),
+        "run": {
+            "date": s.date,
+            "tool": {"name": "clustersweep", "version": build.version, "commit": build.commit, "dirty": build.dirty},
+            "requested_backend": s.requested_backend,
+            "backend": backend_object(&s.backend),
+            "elapsed_s": num(s.elapsed_s),
+            "configs_per_s": num(s.configs_per_s),
+            "notices": s.notices,
+        },
     })
 }
 
