@@ -391,6 +391,24 @@ enum Command {
     },
     /// Fit dvfs_exponent and idle_w (and load_frac) to measured power-limit traces.
     Calibrate(calibrate::CalibrateArgs),
+    /// What changed between two sweep summaries (ignoring `run`); exit 4 when a
+    /// `--max-change` limit is crossed.
+    Diff {
+        /// The older `clustersweep.summary/2` file.
+        old: PathBuf,
+        /// The newer one.
+        new: PathBuf,
+        /// Limit on the relative change of a metric of `best`: METRIC=-2% (a fall of more
+        /// than 2% crosses it), =+2% (a rise), =2% (either way); repeatable.
+        #[arg(long = "max-change", value_name = "METRIC=N%", value_parser = clustersweep::diff::parse_limit)]
+        max_change: Vec<clustersweep::diff::ChangeLimit>,
+        /// Print the comparison as JSON.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Print the comparison as a markdown table.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// List the hardware catalog.
     Catalog {
         /// Print JSON.
@@ -416,6 +434,13 @@ pub fn main() -> Result<i32, CliError> {
             json,
             catalog,
         } => eval(scenario, set, samples, json, catalog),
+        Command::Diff {
+            old,
+            new,
+            max_change,
+            json,
+            markdown,
+        } => diff_summaries(&old, &new, &max_change, json, markdown),
         Command::Catalog { json, catalog } => list_catalog(json, catalog),
         Command::Calibrate(args) => calibrate::run(args),
         Command::Validate { json, dir, catalog } => validate(json, dir, catalog),
@@ -1266,6 +1291,39 @@ fn eval(
         print_json(&doc)?;
     } else {
         emit(&report::table::eval(&scenario.name, &r))?;
+    }
+    Ok(0)
+}
+
+fn read_summary(path: &std::path::Path) -> Result<serde_json::Value, CliError> {
+    let name = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::input(format!("{name}: cannot read: {e}")))?;
+    let doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::input(format!("{name}: not JSON: {e}")))?;
+    clustersweep::diff::check_schema(&doc).map_err(|e| CliError::input(format!("{name}: {e}")))?;
+    Ok(doc)
+}
+
+fn diff_summaries(
+    old: &std::path::Path,
+    new: &std::path::Path,
+    limits: &[clustersweep::diff::ChangeLimit],
+    json: bool,
+    markdown: bool,
+) -> Result<i32, CliError> {
+    use clustersweep::diff;
+    let d = diff::diff(&read_summary(old)?, &read_summary(new)?, limits);
+    if json {
+        print_json(&diff::to_json(&d))?;
+    } else if markdown {
+        emit(&diff::markdown(&d))?;
+    } else {
+        emit(&diff::text(&d))?;
+    }
+    if d.crossed() {
+        eprintln!("clustersweep: diff: a --max-change limit was crossed (exit {EXIT_CHECK})");
+        return Ok(EXIT_CHECK);
     }
     Ok(0)
 }

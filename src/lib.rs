@@ -12,6 +12,7 @@ pub mod calibrate;
 pub mod catalog;
 pub mod checkpoint;
 pub mod checks;
+pub mod diff;
 pub mod distribution;
 pub mod draws;
 pub mod format;
