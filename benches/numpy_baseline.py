@@ -161,18 +161,24 @@ def round_half_away(x: float) -> float:
 
 
 def range_values(spec: dict) -> list[float]:
-    """Values of a range `{ from, to, steps, scale }`, both ends included."""
+    """Values of a range `{ from, to, steps, scale }`, both ends included, each rounded to
+    15 significant digits (spec v2: 0.4, not 0.39999999999999997)."""
     lo, hi, steps = float(spec["from"]), float(spec["to"]), int(spec["steps"])
     log = spec.get("scale", "linear") == "log"
     if steps < 1:
         raise ValueError(f"a range needs at least 1 step, got {steps}")
     if steps == 1:
-        return [lo]
+        return [round15(lo)]
     last = float(steps - 1)
     if log:
         ratio = hi / lo
-        return [lo * ratio ** (k / last) for k in range(steps)]
-    return [lo + (hi - lo) * k / last for k in range(steps)]
+        return [round15(lo * ratio ** (k / last)) for k in range(steps)]
+    return [round15(lo + (hi - lo) * k / last) for k in range(steps)]
+
+
+def round15(x: float) -> float:
+    """`x` rounded to 15 significant decimal digits."""
+    return x if x == 0.0 else float(f"{x:.14e}")
 
 
 def load_accelerators(catalog: dict, scenario: dict) -> list[dict]:

@@ -1254,6 +1254,7 @@ fn eval(
 ) -> Result<i32, CliError> {
     let catalog = load_catalog(&catalog)?;
     let mut scenario = load_scenario(&scenario, &catalog)?;
+    let mut given: Vec<(Param, &str)> = Vec::new();
     for s in &set {
         let (name, value) = s
             .split_once('=')
@@ -1265,9 +1266,21 @@ fn eval(
                 Param::all().map(Param::name).collect::<Vec<_>>().join(", ")
             ))
         })?;
+        if let Some((_, first)) = given.iter().find(|(p, _)| *p == param) {
+            return Err(CliError::input(format!(
+                "--set `{s}`: `{}` is already set by --set `{first}`; give each name once",
+                param.name()
+            )));
+        }
+        given.push((param, s));
         scenario
             .set_from_text(param, value.trim())
             .map_err(|e| CliError::input(format!("--set `{s}`: {e}")))?;
+    }
+    if !given.is_empty() {
+        if let Some(free) = clustersweep::rent::free_rent(&scenario) {
+            return Err(CliError::input(format!("--set: {}: {free}", scenario.file)));
+        }
     }
     if let Some(n) = samples {
         let max = clustersweep::uncertain::MAX_SAMPLES;

@@ -27,6 +27,7 @@ pub mod plan;
 pub mod progress;
 pub mod provenance;
 pub mod reduce;
+pub mod rent;
 pub mod report;
 pub mod scenario;
 pub mod sensitivity;

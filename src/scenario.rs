@@ -231,7 +231,7 @@ impl Scenario {
                 ));
             }
         }
-        Ok(Scenario {
+        let scenario = Scenario {
             file: doc.file.to_string(),
             name,
             description,
@@ -247,7 +247,25 @@ impl Scenario {
             statistic,
             confidence,
             checks: crate::checks::parse_checks_table(doc, top)?,
-        })
+        };
+        if let Some(free) = crate::rent::free_rent(&scenario) {
+            // Point at the price if the scenario sets it, else at the cost model.
+            let at = [Param::GpuHourUsd, Param::CostModel]
+                .iter()
+                .find_map(|p| first_key_of[p.index()].as_ref());
+            return Err(match at {
+                Some((key, v)) => doc.error(v.span(), key, free.to_string()),
+                None => {
+                    let span = get(top, "accelerators").map(|v| v.span()).unwrap_or(0..0);
+                    doc.error(
+                        span,
+                        &format!("accelerators.{}", free.accelerator),
+                        free.to_string(),
+                    )
+                }
+            });
+        }
+        Ok(scenario)
     }
 
     /// The grid of this scenario.
@@ -1132,10 +1150,12 @@ fn check_grid_size(doc: &Doc<'_>, top: &Table<'_>, axes: &[Axis]) -> Result<(), 
     Ok(())
 }
 
-/// The values of a range `{ from, to, steps, scale }`, both ends included.
+/// The values of a range `{ from, to, steps, scale }`, both ends included, each rounded to
+/// 15 significant digits (spec v2 "values as people read them": 0.4, not
+/// 0.39999999999999997). Every backend reads these values, so they agree.
 pub fn range_values(from: f64, to: f64, steps: u64, log: bool) -> Vec<f64> {
     if steps == 1 {
-        return vec![from];
+        return vec![round_15_digits(from)];
     }
     // Exactly the spec's expressions, in its order of operations: the order decides on which
     // side of a bound (a power limit, an integer half) a value lands.
@@ -1143,11 +1163,28 @@ pub fn range_values(from: f64, to: f64, steps: u64, log: bool) -> Vec<f64> {
     (0..steps)
         .map(|k| {
             let k = k as f64;
-            if log {
+            round_15_digits(if log {
                 from * (to / from).powf(k / last)
             } else {
                 from + (to - from) * k / last
-            }
+            })
         })
         .collect()
+}
+
+/// `x` rounded to 15 significant decimal digits (the nearest f64 to that decimal); zero
+/// and non-finite values as they are.
+pub fn round_15_digits(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    // `{:.14e}` is correctly rounded decimal (one digit, then 14), and parsing it back is
+    // correctly rounded too.
+    // Next to f64::MAX the rounded decimal can overflow; such a value stays as it is.
+    let r: f64 = format!("{x:.14e}").parse().unwrap_or(x);
+    if r.is_finite() {
+        r
+    } else {
+        x
+    }
 }

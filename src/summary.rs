@@ -95,6 +95,8 @@ pub struct Summary {
     pub objective: Objective,
     pub best: Option<Reported>,
     pub best_by: Vec<GroupBest>,
+    /// The `best_by` groups with no feasible configuration (count 0), in group order.
+    pub empty_groups: Vec<Vec<(Param, ParamValue)>>,
     pub pareto: Vec<Reported>,
     pub stats: Vec<StatRow>,
     pub elapsed_s: f64,
@@ -249,33 +251,44 @@ pub fn summarise(
 ) -> Summary {
     let s = &plan.scenario;
     let best = r.best.map(|c| report_index(plan, c.index));
+    let group_values = |g: usize| -> Vec<(Param, ParamValue)> {
+        plan.group_digits(g)
+            .into_iter()
+            .map(|(k, d)| {
+                let axis = &s.axes[k];
+                let code = axis.values[d as usize];
+                let v = match axis.param.kind() {
+                    ParamKind::Categorical => ParamValue::Text(s.label(axis.param, code)),
+                    ParamKind::Integer => ParamValue::Int(code as i64),
+                    ParamKind::Real => ParamValue::Real(code),
+                };
+                (axis.param, v)
+            })
+            .collect()
+    };
+    let groups = if plan.group_axes.is_empty() {
+        0
+    } else {
+        r.best_by.len()
+    };
     let best_by = r
         .best_by
         .iter()
-        .take(if plan.group_axes.is_empty() {
-            0
-        } else {
-            r.best_by.len()
-        })
+        .take(groups)
         .enumerate()
         .filter_map(|(g, c)| c.map(|c| (g, c)))
         .map(|(g, c)| GroupBest {
-            group: plan
-                .group_digits(g)
-                .into_iter()
-                .map(|(k, d)| {
-                    let axis = &s.axes[k];
-                    let code = axis.values[d as usize];
-                    let v = match axis.param.kind() {
-                        ParamKind::Categorical => ParamValue::Text(s.label(axis.param, code)),
-                        ParamKind::Integer => ParamValue::Int(code as i64),
-                        ParamKind::Real => ParamValue::Real(code),
-                    };
-                    (axis.param, v)
-                })
-                .collect(),
+            group: group_values(g),
             best: report_index(plan, c.index),
         })
+        .collect();
+    let empty_groups = r
+        .best_by
+        .iter()
+        .take(groups)
+        .enumerate()
+        .filter(|(_, c)| c.is_none())
+        .map(|(g, _)| group_values(g))
         .collect();
     let pareto = pareto_front(plan, r);
     let stats = if r.feasible == 0 {
@@ -312,6 +325,7 @@ pub fn summarise(
         objective: s.objective,
         best,
         best_by,
+        empty_groups,
         pareto,
         stats,
         elapsed_s,

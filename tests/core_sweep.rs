@@ -68,19 +68,29 @@ fn fmt_f(x: f64) -> String {
 }
 
 /// The spec's range: step k of n is from + (to - from) * k / (n - 1) (linear) or
-/// from * (to / from) ^ (k / (n - 1)) (log), both ends included.
+/// from * (to / from) ^ (k / (n - 1)) (log), both ends included, rounded to 15
+/// significant digits.
 fn spec_range(from: f64, to: f64, n: u64, log: bool) -> Vec<f64> {
+    let round = |x: f64| {
+        if x == 0.0 {
+            x
+        } else {
+            format!("{x:.14e}").parse::<f64>().unwrap()
+        }
+    };
     if n == 1 {
-        return vec![from];
+        return vec![round(from)];
     }
     (0..n)
         .map(|k| {
             let (k, last) = (k as f64, (n - 1) as f64);
-            if log {
+            let x = if log {
                 from * (to / from).powf(k / last)
             } else {
                 from + (to - from) * k / last
-            }
+            };
+            // Rounded to 15 significant digits (spec v2 reporting).
+            round(x)
         })
         .collect()
 }
@@ -201,7 +211,8 @@ fn param_range(p: Param) -> (f64, f64) {
         Param::GpuPriceUsd => (0.0, 60_000.0),
         Param::HostCapexUsd => (0.0, 30_000.0),
         Param::FacilityUsdPerW => (0.0, 20.0),
-        Param::GpuHourUsd => (0.0, 8.0),
+        // Above 0: renting is never free (spec v2).
+        Param::GpuHourUsd => (0.1, 8.0),
         Param::CarbonKgPerKwh => (0.0, 1.0),
         Param::DvfsExponent => (0.3, 11.0),
         Param::IdleW => (0.0, 400.0),
@@ -256,7 +267,8 @@ fn random_scenario(rng: &mut Rng, max_size: u64) -> RandomScenario {
             }
         }
         // Not an axis: fixed (required ones always), else sometimes fixed, else default.
-        let required = matches!(p, Param::Accelerator | Param::GpuCount);
+        // gpu_hour_usd too: a grid that may rent needs a price (spec v2).
+        let required = matches!(p, Param::Accelerator | Param::GpuCount | Param::GpuHourUsd);
         if required || rng.chance(0.3) {
             let text = match p {
                 Param::Accelerator => format!("\"{}\"", rng.pick(&ACCELERATORS)),

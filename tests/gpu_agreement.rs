@@ -155,6 +155,10 @@ fn random_scenario(rng: &mut Rng) -> String {
         }
         axis(name, vals.into(), n, &mut axes, &mut size);
     }
+    // Spec v2: renting is never free, so a grid that may rent needs a price.
+    if !(axes.contains("\ngpu_hour_usd =") || axes.starts_with("gpu_hour_usd")) {
+        fixed.push_str("gpu_hour_usd = 3.0\n");
+    }
     let mut workload = String::new();
     let has_train = rng.chance(0.5);
     if has_train {

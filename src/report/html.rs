@@ -146,7 +146,7 @@ pub fn report(
 
     // Leaders per group.
     h.push_str("<h2 id=\"groups\">Leaders per group</h2>\n");
-    if s.best_by.is_empty() {
+    if s.group_by.is_empty() {
         h.push_str("<p>No groups (no <code>--group-by</code> axis).</p>\n");
     } else {
         let names: Vec<&str> = s.group_by.iter().map(|p| p.name()).collect();
@@ -181,13 +181,18 @@ pub fn report(
                 g.best.index
             );
         }
+        for group in &s.empty_groups {
+            h.push_str("<tr>");
+            for (_, v) in group {
+                let _ = write!(h, "<td>{}</td>", esc(&param_text(v)));
+            }
+            let _ = writeln!(
+                h,
+                "<td colspan=\"{}\">nothing feasible (0 configurations)</td></tr>",
+                cols.len() + 2
+            );
+        }
         h.push_str("</table>\n");
-        let _ = writeln!(
-            h,
-            "<p class=\"muted\">Groups with no feasible configuration are not listed ({} of {} listed).</p>",
-            s.best_by.len(),
-            plan.group_count
-        );
     }
 
     // Plots.

@@ -156,6 +156,7 @@ pub fn summary(s: &Summary) -> Value {
             v.as_object_mut().expect("reported is an object").insert("group".into(), params_object(&g.group));
             v
         }).collect::<Vec<_>>(),
+        "empty_groups": s.empty_groups.iter().map(|g| json!({"group": params_object(g), "feasible": 0})).collect::<Vec<_>>(),
         "pareto": s.pareto.iter().map(reported).collect::<Vec<_>>(),
         "stats": stats,
         "units": units(s),

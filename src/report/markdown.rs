@@ -137,6 +137,31 @@ pub fn summary(s: &Summary) -> String {
             cells.push(cell(&axis_params(s, &g.best)));
             row(&mut o, &cells);
         }
+        for group in &s.empty_groups {
+            let mut cells: Vec<String> = group
+                .iter()
+                .map(|(p, v)| cell(&super::table::param_short(*p, v)))
+                .collect();
+            cells.push("none".into());
+            cells.extend(metrics.iter().map(|_| String::new()));
+            cells.push("nothing feasible (0 configurations)".into());
+            row(&mut o, &cells);
+        }
+    } else if !s.empty_groups.is_empty() {
+        let names: Vec<&str> = s.group_by.iter().map(|p| p.name()).collect();
+        let _ = writeln!(o, "\n### Leaders by {}\n", names.join(", "));
+        let mut columns: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        columns.push("feasible".into());
+        let _ = writeln!(o, "| {} |", columns.join(" | "));
+        let _ = writeln!(o, "|{}", "---|".repeat(columns.len()));
+        for group in &s.empty_groups {
+            let mut cells: Vec<String> = group
+                .iter()
+                .map(|(p, v)| cell(&super::table::param_short(*p, v)))
+                .collect();
+            cells.push("0".into());
+            row(&mut o, &cells);
+        }
     }
     if !s.pareto.is_empty() {
         let m = s.objective.metric;

@@ -260,8 +260,8 @@ pub fn summary(s: &Summary) -> String {
             o.push_str(&configuration(b, "  "));
         }
     }
-    if !s.best_by.is_empty() {
-        let names: Vec<&str> = s.best_by[0].group.iter().map(|(p, _)| p.name()).collect();
+    if !s.best_by.is_empty() || !s.empty_groups.is_empty() {
+        let names: Vec<&str> = s.group_by.iter().map(|p| p.name()).collect();
         let _ = writeln!(o, "\nleaders by {}", names.join(", "));
         for g in &s.best_by {
             let label: Vec<String> = g.group.iter().map(|(p, v)| param_short(*p, v)).collect();
@@ -273,6 +273,14 @@ pub fn summary(s: &Summary) -> String {
                 key_line(&g.best, s.objective.metric)
             );
             let _ = writeln!(o, "  {:<16}  {}", "", axis_params(s, &g.best));
+        }
+        for group in &s.empty_groups {
+            let label: Vec<String> = group.iter().map(|(p, v)| param_short(*p, v)).collect();
+            let _ = writeln!(
+                o,
+                "  {:<16} nothing feasible (0 configurations)",
+                label.join("/")
+            );
         }
     }
     if !s.pareto.is_empty() {
