@@ -638,6 +638,8 @@ fn eval_json_and_set() {
             "power_w=1000",
             "--set",
             "cost_model=rent",
+            "--set",
+            "gpu_hour_usd=2.5",
         ]),
         "eval --set categorical",
     );

@@ -13,7 +13,10 @@ fn parse(text: &str) -> Result<Scenario, String> {
     Scenario::parse("t.toml", text, &catalog).map_err(|e| e.to_string())
 }
 
+// Renting at a price of 0 is bad input (spec v2): the tests that do not set a price per
+// accelerator rent at BASE_PRICE.
 const BASE: &str = "[axes]\naccelerator = [\"H100-SXM\", \"GB200\"]\n[fixed]\ngpu_count = 1000\ncost_model = \"rent\"\n";
+const BASE_PRICE: &str = "gpu_hour_usd = 3.0\n";
 
 #[test]
 fn per_accelerator_values_and_multipliers_resolve_in_order() {
@@ -51,7 +54,7 @@ fn per_accelerator_values_and_multipliers_resolve_in_order() {
 #[test]
 fn a_times_axis_multiplies_each_accelerators_value() {
     let s = parse(&format!(
-        "{BASE}[axes.utilization]\ntimes = [0.5, 2.0]\n[accelerators.GB200]\nutilization = 0.3\n"
+        "{BASE}{BASE_PRICE}[axes.utilization]\ntimes = [0.5, 2.0]\n[accelerators.GB200]\nutilization = 0.3\n"
     ))
     .unwrap();
     let plan = SweepPlan::new(s, None).unwrap();
@@ -69,7 +72,7 @@ fn a_times_axis_multiplies_each_accelerators_value() {
 #[test]
 fn dvfs_exponent_and_idle_w_are_parameters() {
     let s = parse(&format!(
-        "{BASE}power_frac = 0.5\n[axes.dvfs_exponent]\nfrom = 2\nto = 4\nsteps = 2\n[accelerators.H100-SXM]\nidle_w = 100\n"
+        "{BASE}{BASE_PRICE}power_frac = 0.5\n[axes.dvfs_exponent]\nfrom = 2\nto = 4\nsteps = 2\n[accelerators.H100-SXM]\nidle_w = 100\n"
     ))
     .unwrap();
     let (c, a) = s.resolve(&s.values_at_index(0));
@@ -81,7 +84,7 @@ fn dvfs_exponent_and_idle_w_are_parameters() {
     let want = ((0.5 * a.tdp_w - 100.0) / (a.tdp_w - 100.0)).powf(0.5);
     assert_eq!(e.metrics[Metric::ClockFactor as usize], want);
     // idle_w at or above min_power_w makes the configuration invalid.
-    let s = parse(&format!("{BASE}idle_w = 5000\n")).unwrap();
+    let s = parse(&format!("{BASE}{BASE_PRICE}idle_w = 5000\n")).unwrap();
     let (c, a) = s.resolve(&s.values_at_index(0));
     assert!(!evaluate(&c, a, &s.workload).valid);
 }
