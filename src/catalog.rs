@@ -74,13 +74,11 @@ impl Catalog {
     }
 
     /// Load a catalog file.
-    pub fn load(path: &str) -> Result<Catalog, InputError> {
-        let text = crate::input::read_text_file(
-            std::path::Path::new(path),
-            "catalog",
-            crate::input::MAX_TOML_BYTES,
-        )?;
-        Catalog::parse(path, &text)
+    /// A path that is not UTF-8 is opened as it is and named lossily in messages.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Catalog, InputError> {
+        let path = path.as_ref();
+        let text = crate::input::read_text_file(path, "catalog", crate::input::MAX_TOML_BYTES)?;
+        Catalog::parse(&path.to_string_lossy(), &text)
     }
 
     /// Parse catalog text.
@@ -258,7 +256,7 @@ pub fn parse_accelerator(
         } else if base.is_none() && *name != "dvfs_exponent" {
             return Err(doc.error_no_pos(
                 &join_key(key, name),
-                format!("missing: accelerator `{id}` is not in the catalog, so it must define every field"),
+                format!("missing field {name}: a new accelerator (`{id}`) must define every field"),
             ));
         }
     }
@@ -303,8 +301,8 @@ pub fn parse_accelerator(
             return Err(doc.error_no_pos(
                 &join_key(key, "peak_tflops"),
                 format!(
-                "missing: accelerator `{id}` is not in the catalog, so it must define every field"
-            ),
+                    "missing field peak_tflops: a new accelerator (`{id}`) must define every field"
+                ),
             ))
         }
         None => {}

@@ -121,7 +121,10 @@ fn check_run_size(configs: u64, max: u64, yes: bool) -> Result<(), CliError> {
 }
 
 /// Print text on stdout; a closed or failing stdout becomes a [`CliError`].
+/// Write to stdout, terminal control characters that names carried in escaped
+/// (`format::printable`; JSON holds none raw, so it passes unchanged).
 fn emit(text: &str) -> Result<(), CliError> {
+    let text = clustersweep::format::printable(text);
     Ok(clustersweep::output::stdout_write(text.as_bytes())?)
 }
 
@@ -454,14 +457,14 @@ pub fn main() -> Result<i32, CliError> {
 
 fn load_catalog(arg: &CatalogArg) -> Result<Catalog, CliError> {
     Ok(match &arg.catalog {
-        Some(p) => Catalog::load(&p.to_string_lossy())?,
+        Some(p) => Catalog::load(p)?,
         None => Catalog::builtin()?,
     })
 }
 
 fn load_scenario(path: &Option<PathBuf>, catalog: &Catalog) -> Result<Scenario, CliError> {
     Ok(match path {
-        Some(p) => Scenario::load(&p.to_string_lossy(), catalog)?,
+        Some(p) => Scenario::load(p, catalog)?,
         None => Scenario::builtin_default(catalog)?,
     })
 }
@@ -701,7 +704,7 @@ impl SweepOptions {
         } else {
             args.scenarios
                 .iter()
-                .map(|p| Scenario::load(&p.to_string_lossy(), &catalog))
+                .map(|p| Scenario::load(p, &catalog))
                 .collect::<Result<Vec<_>, _>>()?
         };
         if args.threads == Some(0) {
@@ -908,6 +911,20 @@ fn sensitivity(args: SensitivityArgs) -> Result<i32, CliError> {
     Ok(0)
 }
 
+/// `--backend gpu` with an input the f32 kernels cannot represent is bad input (exit 2,
+/// naming it), before any device is opened; `auto` runs such a plan on the CPU instead.
+fn refuse_outside_f32(plans: &[SweepPlan]) -> Result<(), CliError> {
+    for plan in plans {
+        if let Some(what) = clustersweep::backend::gpu::f32_range::outside_f32(plan) {
+            return Err(CliError::input(format!(
+                "{}: --backend gpu: {what} cannot be represented in f32 (non-zero magnitudes from 1.2e-38 to 3.4e38), which the GPU kernels compute in; use --backend cpu",
+                plan.scenario.file
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
     let SweepOptions {
         plans,
@@ -932,6 +949,9 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             notice(text);
         }
     };
+    if backend == BackendChoice::Gpu {
+        refuse_outside_f32(&plans)?;
+    }
     let backends = Backends::open(backend, adapter.as_deref(), threads, quiet)?;
     let (primary, fallback) = (backends.primary(), backends.fallback());
     if let Some(shard) = shard {

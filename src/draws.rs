@@ -127,7 +127,7 @@ impl DrawStats {
 
     /// Feasible in the scenario's sense: `p_feasible >= confidence`, with a statistic.
     pub fn feasible(&self, s: &Scenario) -> bool {
-        self.valid > 0 && self.p_feasible >= s.confidence && !self.statistic.is_nan()
+        self.valid > 0 && self.p_feasible >= s.confidence && self.statistic.is_finite()
     }
 }
 

@@ -266,3 +266,47 @@ mod tests {
         assert_eq!(group_thousands("100000"), "100,000");
     }
 }
+
+/// `text` with every control character but line feed and tab escaped (`\u{1b}`): human
+/// output as a whole, so an escape sequence in a name (scenario, accelerator id, group
+/// value) cannot drive the terminal. JSON never holds raw control characters, so this
+/// leaves it as it is.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    escape_controls(text, |c| c != '\n' && c != '\t')
+}
+
+/// A one-line name with every control character escaped, line feeds and tabs included.
+pub fn printable_name(name: &str) -> std::borrow::Cow<'_, str> {
+    escape_controls(name, |_| true)
+}
+
+fn escape_controls(text: &str, escape: impl Fn(char) -> bool) -> std::borrow::Cow<'_, str> {
+    let hit = |c: char| c.is_control() && escape(c);
+    if !text.chars().any(hit) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hit(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod control_tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            printable("a\x1b[2Jb\nc\td\u{9b}"),
+            "a\\u{1b}[2Jb\nc\td\\u{9b}"
+        );
+        assert_eq!(printable_name("x\ny\r"), "x\\u{a}y\\u{d}");
+        assert!(matches!(printable("plain"), std::borrow::Cow::Borrowed(_)));
+    }
+}

@@ -60,12 +60,26 @@ impl<'a> Doc<'a> {
     pub fn parse(&self) -> Result<Table<'a>, InputError> {
         match DeTable::parse(self.text) {
             Ok(t) => Ok(t.into_inner()),
-            Err(e) => Err(InputError {
-                file: self.file.to_string(),
-                position: e.span().map(|s| self.line_col(s.start)),
-                key: None,
-                reason: format!("invalid TOML: {}", e.message().trim()),
-            }),
+            Err(e) => {
+                let message = e.message().trim();
+                // The parser's "duplicate key" names no key: it is the text at the span.
+                let key = e
+                    .span()
+                    .filter(|_| message.starts_with("duplicate"))
+                    .and_then(|s| self.text.get(s))
+                    .map(|k| k.trim().trim_matches(|c| c == '[' || c == ']').trim())
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string);
+                Err(InputError {
+                    file: self.file.to_string(),
+                    position: e.span().map(|s| self.line_col(s.start)),
+                    reason: match &key {
+                        Some(k) => format!("invalid TOML: {message} `{k}`"),
+                        None => format!("invalid TOML: {message}"),
+                    },
+                    key,
+                })
+            }
         }
     }
 

@@ -99,13 +99,14 @@ impl Scenario {
     }
 
     /// Read and parse a scenario file.
-    pub fn load(path: &str, catalog: &Catalog) -> Result<Scenario, InputError> {
-        let text = crate::input::read_text_file(
-            std::path::Path::new(path),
-            "scenario",
-            crate::input::MAX_TOML_BYTES,
-        )?;
-        Scenario::parse(path, &text, catalog)
+    /// A path that is not UTF-8 is opened as it is and named lossily in messages.
+    pub fn load(
+        path: impl AsRef<std::path::Path>,
+        catalog: &Catalog,
+    ) -> Result<Scenario, InputError> {
+        let path = path.as_ref();
+        let text = crate::input::read_text_file(path, "scenario", crate::input::MAX_TOML_BYTES)?;
+        Scenario::parse(&path.to_string_lossy(), &text, catalog)
     }
 
     /// Parse scenario text.

@@ -47,6 +47,9 @@ pub fn sweep_range(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<RangeResult, BackendError> {
     let mut notices = Vec::new();
+    // The backend that evaluated the range: the fallback when the primary did nothing
+    // (e.g. a plan the GPU kernels refuse).
+    let mut info = primary.info();
     let reductions = match primary.run(plan, range.clone(), progress) {
         Ok(r) => r,
         Err(err) => match fallback {
@@ -63,6 +66,9 @@ pub fn sweep_range(
                     .done
                     .map(|b| *b)
                     .unwrap_or_else(|| Reductions::empty(plan));
+                if err.remaining == range {
+                    info = fb.info();
+                }
                 let rest = fb.run(plan, err.remaining.clone(), progress)?;
                 done.merge(&rest, &plan.scenario.objective);
                 done
@@ -70,7 +76,6 @@ pub fn sweep_range(
         },
     };
     let mut reductions = reductions;
-    let mut info = primary.info();
     if reductions.on_cpu > 0 {
         notices.push(format!(
             "{} configurations in chunks with more than {} configurations within {:.1e} (relative) of a constraint bound were evaluated on the CPU",

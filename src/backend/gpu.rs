@@ -22,7 +22,8 @@
 //! finish on the CPU.
 //!
 //! This file owns the device ([`GpuBackend`]), its options and errors. The rest:
-//! `adapter` (discovery and choice), `emit` (the plan's WGSL from its tape), `pipelines`
+//! `adapter` (discovery and choice), `emit` (the plan's WGSL from its tape), `f32_range`
+//! (inputs the f32 kernels cannot represent, refused), `pipelines`
 //! (pipelines and buffers), `chunks` (the chunk scheduler, [`PreparedSweep`]) and
 //! `readback` (results back into reductions).
 
@@ -30,6 +31,7 @@ mod adapter;
 mod chunks;
 mod draws;
 mod emit;
+pub mod f32_range;
 mod montecarlo;
 mod pipelines;
 mod readback;

@@ -27,6 +27,15 @@ pub enum Op {
     Lt,
     /// 1.0 where `x` is a whole number.
     IsWhole,
+    /// 1.0 where `x` is finite (neither infinite nor NaN).
+    IsFinite,
+    /// 1.0 where `x * y` is finite: [`Op::IsFinite`] of a product without its result (the
+    /// CPU kernel derives a metric `column * scalar`'s statistics without computing it).
+    MulIsFinite,
+    /// 1.0 where `x / y` is finite.
+    DivIsFinite,
+    /// 1.0 where [`Op::DivOrInf`] of `x`, `y` is finite.
+    DivOrInfIsFinite,
     Sqrt,
     /// `x ^ y`.
     Pow,
@@ -146,6 +155,10 @@ impl Op {
             Op::Le => test(x <= y),
             Op::Lt => test(x < y),
             Op::IsWhole => test(x.fract() == 0.0),
+            Op::IsFinite => test(x.is_finite()),
+            Op::MulIsFinite => test((x * y).is_finite()),
+            Op::DivIsFinite => test((x / y).is_finite()),
+            Op::DivOrInfIsFinite => test(y != 0.0 && (x / y).is_finite()),
             Op::Sqrt => x.sqrt(),
             Op::Pow => x.powf(y),
             Op::Clamp01 => x.clamp(0.0, 1.0),
@@ -160,7 +173,16 @@ impl Op {
     pub fn is_test(self) -> bool {
         matches!(
             self,
-            Op::Eq | Op::Gt | Op::Ge | Op::Le | Op::Lt | Op::IsWhole
+            Op::Eq
+                | Op::Gt
+                | Op::Ge
+                | Op::Le
+                | Op::Lt
+                | Op::IsWhole
+                | Op::IsFinite
+                | Op::MulIsFinite
+                | Op::DivIsFinite
+                | Op::DivOrInfIsFinite
         )
     }
 }

@@ -164,6 +164,10 @@ pub type Metrics = [f64; METRIC_COUNT];
 pub struct Evaluation {
     /// Every parameter inside its valid range (spec "Validity").
     pub valid: bool,
+    /// Every metric that applies is finite (neither infinite nor NaN): a feasibility test
+    /// (spec "Validity, constraints, objective": a feasible configuration's metrics are
+    /// finite), e.g. not where `peak_tflops = 1e308` overflows the throughput.
+    pub finite: bool,
     pub metrics: Metrics,
 }
 
@@ -238,6 +242,7 @@ pub fn evaluate(c: &Config, a: &Accelerator, w: &Workload) -> Evaluation {
     }
     Evaluation {
         valid: out.validity.iter().all(|&t| t != 0.0),
+        finite: out.metrics.iter().flatten().all(|v| v.is_finite()),
         metrics,
     }
 }
@@ -395,6 +400,13 @@ pub fn reasons(
     if tput.is_nan() || tput <= 0.0 {
         why.push(format!("throughput_pflops = {} is not positive", num(tput)));
     }
+    for m in Metric::ALL.iter().filter(|m| m.applies(w)) {
+        let v = e.metrics[m.index()];
+        if !v.is_finite() {
+            let what = if v.is_nan() { "NaN" } else { "not finite" };
+            why.push(format!("{} = {} is {what}", m.name(), num(v)));
+        }
+    }
     for (m, bound, upper) in constraints.bounds() {
         let v = e.metrics[m as usize];
         let met = if upper { v <= bound } else { v >= bound };
@@ -413,10 +425,13 @@ pub fn reasons(
     why
 }
 
-/// Whether a configuration is feasible: valid, positive useful throughput, every
-/// constraint met.
+/// Whether a configuration is feasible: valid, positive useful throughput, every metric
+/// that applies finite, every constraint met.
 pub fn is_feasible(e: &Evaluation, constraints: &Constraints) -> bool {
-    e.valid && e.metrics[Metric::ThroughputPflops as usize] > 0.0 && constraints.met_by(&e.metrics)
+    e.valid
+        && e.finite
+        && e.metrics[Metric::ThroughputPflops as usize] > 0.0
+        && constraints.met_by(&e.metrics)
 }
 
 /// Whether the objective is maximised or minimised.

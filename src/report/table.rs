@@ -106,7 +106,7 @@ fn metric_lines(r: &Reported, indent: &str) -> String {
 
 /// The `eval` output.
 pub fn eval(scenario: &str, r: &Reported) -> String {
-    let mut out = format!("scenario: {scenario}\n");
+    let mut out = format!("scenario: {}\n", crate::format::printable_name(scenario));
     let _ = writeln!(out, "valid: {}   feasible: {}", r.valid, r.feasible);
     for why in &r.reasons {
         let _ = writeln!(out, "  because {why}");
@@ -199,7 +199,12 @@ pub fn grid_text(s: &Summary, quote: &str, times: &str) -> String {
 /// The sweep summary for people.
 pub fn summary(s: &Summary) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "scenario   {} ({})", s.scenario_name, s.scenario_file);
+    let _ = writeln!(
+        o,
+        "scenario   {} ({})",
+        crate::format::printable_name(&s.scenario_name),
+        crate::format::printable_name(&s.scenario_file)
+    );
     if !s.description.trim().is_empty() {
         o.push_str(&wrapped(&s.description, "           "));
     }

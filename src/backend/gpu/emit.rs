@@ -45,6 +45,9 @@ pub enum Unsupported {
     TooManyAxes(usize),
     #[error("the inner block of {0} configurations is too large for 32-bit chunk indices")]
     BlockTooLarge(u64),
+    /// An input outside what f32 represents ([`super::f32_range::outside_f32`]).
+    #[error("{0} cannot be represented in f32 (non-zero magnitudes from 1.2e-38 to 3.4e38), which the GPU kernels compute in")]
+    OutsideF32(String),
 }
 
 /// A plan's kernel, ready to compile and upload.
@@ -121,6 +124,9 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     let lens = &plan.grid.lens;
     if lens.len() > MAX_AXES {
         return Err(Unsupported::TooManyAxes(lens.len()));
+    }
+    if let Some(what) = super::f32_range::outside_f32(plan) {
+        return Err(Unsupported::OutsideF32(what));
     }
     let (inner, block) = crate::grid::Grid::inner_block(lens, MIN_BLOCK);
     if block > 1 << 28 {
@@ -525,6 +531,12 @@ pub(super) fn arith(op: Op, x: &str, y: &str) -> String {
         Op::Le => format!("test({x} <= {y})"),
         Op::Lt => format!("test({x} < {y})"),
         Op::IsWhole => format!("test({x} == trunc({x}))"),
+        // By the exponent bits: WGSL lets a compiler assume no infinities or NaNs, so a
+        // comparison like `x - x == 0.0` could be folded away.
+        Op::IsFinite => format!("test({})", finite(x)),
+        Op::MulIsFinite => format!("test({})", finite(&format!("{x} * {y}"))),
+        Op::DivIsFinite => format!("test({})", finite(&format!("{x} / {y}"))),
+        Op::DivOrInfIsFinite => format!("test({y} != 0.0 && {})", finite(&format!("{x} / {y}"))),
         Op::Sqrt => format!("sqrt({x})"),
         // pow of a non-positive base is undefined in WGSL; such a configuration is invalid.
         Op::Pow => format!("select(pow({x}, {y}), 0.0, {x} <= 0.0)"),
@@ -548,6 +560,11 @@ pub(super) fn arith(op: Op, x: &str, y: &str) -> String {
             lit(RAMP_SERIES_BELOW)
         ),
     }
+}
+
+/// Whether the f32 `x` is finite, by its exponent bits.
+fn finite(x: &str) -> String {
+    format!("(bitcast<u32>({x}) & 0x7f800000u) != 0x7f800000u")
 }
 
 /// Below this `|x|` the emitted `ln(1 + x)` is `x` times [`LN1P_OVER_X`] (the first term

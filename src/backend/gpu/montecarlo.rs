@@ -54,6 +54,9 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
     if lens.len() > MAX_AXES {
         return Err(Unsupported::TooManyAxes(lens.len()));
     }
+    if let Some(what) = super::f32_range::outside_f32(plan) {
+        return Err(Unsupported::OutsideF32(what));
+    }
     let n = s.samples() as u64;
     let traced = trace_draws(plan);
     let t = &traced.tracer;
@@ -461,7 +464,7 @@ fn reduce_rows(plan: &SweepPlan, e: &McEmitted, first: u64, words: &[u32], red: 
         } else {
             mean(obj_q)
         };
-        if nf as f64 / n < s.confidence || statistic.is_nan() {
+        if nf as f64 / n < s.confidence || !statistic.is_finite() {
             continue;
         }
         red.feasible += 1;

@@ -223,7 +223,7 @@ impl MonteCarloKernel {
                     None => mean(self.objective),
                     Some(q) => percentile(&mut st.objective_values, q),
                 };
-                if nf as f64 / n as f64 >= s.confidence && !statistic.is_nan() {
+                if nf as f64 / n as f64 >= s.confidence && statistic.is_finite() {
                     red.feasible += 1;
                     let c = Candidate {
                         objective: statistic,

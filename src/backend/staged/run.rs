@@ -24,6 +24,12 @@ macro_rules! with_arith {
             TapeOp::Arith(Op::Le) => with_arith!(@one Op::Le, $f, $body),
             TapeOp::Arith(Op::Lt) => with_arith!(@one Op::Lt, $f, $body),
             TapeOp::Arith(Op::IsWhole) => with_arith!(@one Op::IsWhole, $f, $body),
+            TapeOp::Arith(Op::IsFinite) => with_arith!(@one Op::IsFinite, $f, $body),
+            TapeOp::Arith(Op::MulIsFinite) => with_arith!(@one Op::MulIsFinite, $f, $body),
+            TapeOp::Arith(Op::DivIsFinite) => with_arith!(@one Op::DivIsFinite, $f, $body),
+            TapeOp::Arith(Op::DivOrInfIsFinite) => {
+                with_arith!(@one Op::DivOrInfIsFinite, $f, $body)
+            }
             TapeOp::Arith(Op::Sqrt) => with_arith!(@one Op::Sqrt, $f, $body),
             TapeOp::Arith(Op::Pow) => with_arith!(@one Op::Pow, $f, $body),
             TapeOp::Arith(Op::Clamp01) => with_arith!(@one Op::Clamp01, $f, $body),

@@ -240,11 +240,23 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
     let mut tests = out.validity;
     let valid = t.all(&tests);
 
-    // Feasibility: valid, positive throughput, every constraint (a metric that does not
-    // apply is NaN and fails every bound).
+    // Feasibility: valid, positive throughput, every metric that applies finite (as
+    // `model::evaluate`'s `finite`), every constraint (a metric that does not apply is NaN
+    // and fails every bound).
     let nan = t.konst(f64::NAN);
     let metric = |m: Metric| out.metrics[m as usize].unwrap_or(nan);
     tests.push(t.bin(Op::Gt, metric(Metric::ThroughputPflops), ZERO));
+    let mut finite_of: Vec<Val> = Vec::new();
+    for v in out.metrics.iter().flatten() {
+        let v = finite_root(&t, *v);
+        if !finite_of.iter().any(|w| w.slot == v.slot) {
+            finite_of.push(v);
+        }
+    }
+    for v in finite_of {
+        let test = finite_test(&mut t, v);
+        tests.push(test);
+    }
     let mut bounds = Vec::new();
     for (m, bound, upper) in s.constraints.bounds() {
         let b = t.konst(bound);
@@ -267,6 +279,62 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
         feasible,
         metrics: out.metrics,
         bounds,
+    }
+}
+
+/// The value whose finiteness decides `v`'s: `v = x * k` with a constant `0 < |k| <= 1` is
+/// finite exactly where `x` is (no overflow, and `k` keeps infinities and NaN), so the
+/// test reads `x` (shared by several metrics, and a metric column the CPU kernel derives
+/// from `x` need not be computed).
+fn finite_root(t: &Tracer, v: Val) -> Val {
+    let Some(st) = t.steps.iter().find(|st| st.out == v.slot) else {
+        return v;
+    };
+    if st.op != TapeOp::Arith(Op::Mul) {
+        return v;
+    }
+    let known = |s: Slot| t.known(Val { slot: s, deps: 0 });
+    let shrinks = |k: Option<f64>| k.is_some_and(|k| k != 0.0 && k.abs() <= 1.0);
+    let operand = |s: Slot| {
+        let deps = t
+            .steps
+            .iter()
+            .find(|p| p.out == s)
+            .map_or(v.deps, |p| p.deps);
+        Val { slot: s, deps }
+    };
+    if shrinks(known(st.b)) && !matches!(st.b, Slot::Column(_)) {
+        finite_root(t, operand(st.a))
+    } else if shrinks(known(st.a)) && !matches!(st.a, Slot::Column(_)) {
+        finite_root(t, operand(st.b))
+    } else {
+        v
+    }
+}
+
+/// The test that `v` is finite. A column times or over a scalar (the form whose statistics
+/// the CPU kernel derives from the column's, `backend::staged::reduce::derivable`) is
+/// tested from its operands, so the test does not read, and force the computation of, `v`.
+fn finite_test(t: &mut Tracer, v: Val) -> Val {
+    let derived_form = t.steps.iter().find(|st| st.out == v.slot).and_then(|st| {
+        let op = match st.op {
+            TapeOp::Arith(Op::Mul) => Op::MulIsFinite,
+            TapeOp::Arith(Op::Div) => Op::DivIsFinite,
+            TapeOp::Arith(Op::DivOrInf) => Op::DivOrInfIsFinite,
+            _ => return None,
+        };
+        let column = |s: Slot| matches!(s, Slot::Column(_));
+        (column(st.a) != column(st.b)).then_some((op, st.a, st.b))
+    });
+    match derived_form {
+        Some((op, a, b)) => {
+            let operand = |s: Slot| Val {
+                slot: s,
+                deps: v.deps,
+            };
+            t.bin(op, operand(a), operand(b))
+        }
+        None => t.bin(Op::IsFinite, v, v),
     }
 }
 
