@@ -454,8 +454,8 @@ fn cases() -> Vec<Case> {
     v.push(case(
         "invalid TOML: duplicate key",
         "[fixed]\naccelerator = \"H100-SXM\"\naccelerator = \"B200\"\ngpu_count = 8\n",
-        "",
-        "invalid TOML",
+        "accelerator",
+        "invalid TOML: duplicate key `accelerator`",
         Some((3, 0)),
     ));
     v

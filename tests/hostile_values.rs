@@ -11,7 +11,7 @@ use clustersweep::plan::SweepPlan;
 use clustersweep::scenario::Scenario;
 
 mod common;
-use common::{run, write};
+use common::{input_error, run, write};
 
 /// `peak_tflops = 1e308` overflows the throughput to +inf.
 const HUGE_PEAK: &str = r#"
@@ -142,7 +142,8 @@ fn values_outside_f32_are_bad_input_for_backend_gpu() {
             "gpu_price_usd = 1e39",
         ),
         (
-            "[fixed]\naccelerator = \"H100-SXM\"\n[axes]\npue = [1.2, 1e39]\n".to_string(),
+            "[fixed]\naccelerator = \"H100-SXM\"\ngpu_count = 8\n[axes]\npue = [1.2, 1e39]\n"
+                .to_string(),
             "pue = 1e39",
         ),
     ] {
@@ -195,15 +196,15 @@ fn values_outside_f32_run_on_the_cpu_with_a_notice() {
     assert_eq!(on_auto.backend.kind, exact.backend.kind);
 }
 
-#[track_caller]
-fn input_error(out: &std::process::Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    for n in needles {
-        assert!(err.contains(n), "`{n}` not in: {err}");
-    }
-}
+/// The fields of a new accelerator but `peak_tflops` and `tdp_w`.
+const NEW_ACCELERATOR: &str = "idle_w = 50
+min_power_w = 100
+host_w = 100
+mtbf_hours = 50000
+price_usd = 10000
+host_capex_usd = 1000
+hbm_gb = 80
+";
 
 /// Reproducer: "invalid TOML: duplicate key" named no key.
 #[test]
@@ -237,19 +238,9 @@ fn a_missing_accelerator_field_is_named() {
     let sc = write(
         dir.path(),
         "miss.toml",
-        r#"
-[fixed]
-accelerator = "X1"
-[accelerators.X1]
-peak_tflops = { bf16 = 1000 }
-idle_w = 50
-min_power_w = 100
-host_w = 100
-mtbf_hours = 50000
-price_usd = 10000
-host_capex_usd = 1000
-hbm_gb = 80
-"#,
+        &format!(
+            "[fixed]\naccelerator = \"X1\"\n[accelerators.X1]\npeak_tflops = {{ bf16 = 1000 }}\n{NEW_ACCELERATOR}"
+        ),
     );
     let out = run(&["eval", sc.to_str().unwrap()]);
     input_error(&out, &["miss.toml", "missing field tdp_w"]);
@@ -268,22 +259,17 @@ fn control_characters_in_names_are_escaped_in_human_output_only() {
     let sc = write(
         dir.path(),
         "ctl.toml",
-        r#"
+        &format!(
+            r#"
 name = "evil\u001b[2J\u0007name"
 [accelerators."X\u001b]0;t\u0007"]
-peak_tflops = { bf16 = 5000 }
+peak_tflops = {{ bf16 = 5000 }}
 tdp_w = 700
-idle_w = 50
-min_power_w = 100
-host_w = 100
-mtbf_hours = 50000
-price_usd = 10000
-host_capex_usd = 1000
-hbm_gb = 80
-[axes]
+{NEW_ACCELERATOR}[axes]
 accelerator = ["X\u001b]0;t\u0007", "H100-SXM"]
 gpu_count = [1000, 2000]
-"#,
+"#
+        ),
     );
     let sc = sc.to_str().unwrap();
     for args in [

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{run, BIN};
+use common::{input_error, run, BIN};
 
 const BASE: &str = r#"
 name = "inputs"
@@ -44,16 +44,6 @@ fn run_within(args: &[&str], limit: Duration) -> Option<std::process::Output> {
     let _ = child.kill();
     let _ = child.wait();
     None
-}
-
-#[track_caller]
-fn input_error(out: &std::process::Output, needles: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    for n in needles {
-        assert!(err.contains(n), "`{n}` not in: {err}");
-    }
 }
 
 #[test]

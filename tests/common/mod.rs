@@ -139,6 +139,17 @@ pub fn assert_same_summary(merged: serde_json::Value, whole: serde_json::Value) 
     }
 }
 
+/// An input error: exit 2 and one line on stderr holding each of `needles`.
+#[track_caller]
+pub fn input_error(out: &Output, needles: &[&str]) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    for n in needles {
+        assert!(err.contains(n), "`{n}` not in: {err}");
+    }
+}
+
 /// Write `text` to `dir/name` and return the path.
 pub fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);
