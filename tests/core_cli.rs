@@ -7,11 +7,10 @@ use clustersweep::params::{CostModel, Param, ParamKind, Precision};
 use clustersweep::scenario::Scenario;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{run, NUMERIC_FIELDS, REQUIRED_IDS};
+use common::{run, write, NUMERIC_FIELDS, REQUIRED_IDS};
 
 /// 3 accelerators x 5 sizes x 2 precisions x 3 power fractions x 2 job sizes = 180.
 /// A100 has no fp8 peak and H100 at 25% of 700 W is below its 200 W floor: invalid ones.
@@ -47,12 +46,6 @@ fn ok(out: &Output, what: &str) -> String {
 fn json_ok(out: &Output, what: &str) -> Value {
     let s = ok(out, what);
     serde_json::from_str(&s).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {s}"))
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
 }
 
 fn keys(v: &Value) -> BTreeSet<String> {

@@ -7,11 +7,10 @@ use clustersweep::input::InputError;
 use clustersweep::plan::SweepPlan;
 use clustersweep::scenario::Scenario;
 use clustersweep::summary::describe;
-use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{run, Rng};
+use common::{run, write, Rng};
 
 /// A valid scenario the cases below break (lines 1-3).
 const BASE: &str = "[fixed]\naccelerator = \"H100-SXM\"\ngpu_count = 8\n";
@@ -623,12 +622,6 @@ fn assert_input_error(out: &Output, names: &[&str], what: &str) {
         );
     }
     assert!(stdout.trim().is_empty(), "{what}: stdout `{stdout}`");
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
 }
 
 #[test]

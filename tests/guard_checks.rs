@@ -3,11 +3,10 @@
 //! `--out DIR` write `DIR/<name>/`.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::run;
+use common::{run, write};
 
 /// 2 accelerators x 5 sizes; a 30 MW cap leaves some feasible.
 const SMALL: &str = r#"
@@ -20,12 +19,6 @@ cost_model = "own"
 [constraints]
 max_facility_mw = 30
 "#;
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

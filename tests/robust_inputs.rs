@@ -3,12 +3,11 @@
 //! before the grid-size check, `bench --configs` near 2^64, ranges that overflow f64, and
 //! invalid UTF-8.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{input_error, run, BIN};
+use common::{input_error, run, write, BIN};
 
 const BASE: &str = r#"
 name = "inputs"
@@ -17,12 +16,6 @@ accelerator = "H100-SXM"
 [workload]
 train_flop = 1e25
 "#;
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 /// Run with a deadline; None when the command was still running (it is killed).
 fn run_within(args: &[&str], limit: Duration) -> Option<std::process::Output> {

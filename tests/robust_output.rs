@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{run, BIN};
+use common::{run, write, BIN};
 
 const SMALL: &str = r#"
 name = "out-small"
@@ -32,12 +32,6 @@ pue = { from = 1.1, to = 1.5, steps = 1000 }
 [workload]
 train_flop = 1e25
 "#;
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
 
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
