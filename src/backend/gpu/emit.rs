@@ -118,16 +118,24 @@ enum Side {
     Wide,
 }
 
+/// What every emitted kernel needs of a plan: at most [`MAX_AXES`] axes, and every value it
+/// reads representable in f32.
+pub(super) fn check_plan(plan: &SweepPlan) -> Result<(), Unsupported> {
+    let axes = plan.grid.lens.len();
+    if axes > MAX_AXES {
+        return Err(Unsupported::TooManyAxes(axes));
+    }
+    match super::f32_range::outside_f32(plan) {
+        Some(what) => Err(Unsupported::OutsideF32(what)),
+        None => Ok(()),
+    }
+}
+
 /// Emit the sweep kernel for `plan`.
 pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     let s = &plan.scenario;
     let lens = &plan.grid.lens;
-    if lens.len() > MAX_AXES {
-        return Err(Unsupported::TooManyAxes(lens.len()));
-    }
-    if let Some(what) = super::f32_range::outside_f32(plan) {
-        return Err(Unsupported::OutsideF32(what));
-    }
+    check_plan(plan)?;
     let (inner, block) = crate::grid::Grid::inner_block(lens, MIN_BLOCK);
     if block > 1 << 28 {
         return Err(Unsupported::BlockTooLarge(block));

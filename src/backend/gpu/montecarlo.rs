@@ -51,12 +51,7 @@ pub struct McEmitted {
 pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
     let s = &plan.scenario;
     let lens = &plan.grid.lens;
-    if lens.len() > MAX_AXES {
-        return Err(Unsupported::TooManyAxes(lens.len()));
-    }
-    if let Some(what) = super::f32_range::outside_f32(plan) {
-        return Err(Unsupported::OutsideF32(what));
-    }
+    super::emit::check_plan(plan)?;
     let n = s.samples() as u64;
     let traced = trace_draws(plan);
     let t = &traced.tracer;
