@@ -5,10 +5,11 @@
 //! 4 the run worked but a check failed (`--check`, `--require-feasible`, `[checks]`).
 
 mod calibrate;
+mod gpu_select;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use clustersweep::backend::cpu::CpuBackend;
-use clustersweep::backend::gpu::{GpuBackend, GpuOptions};
+use clustersweep::backend::gpu::{AdapterChoice, GpuBackend, GpuOptions};
 use clustersweep::backend::Backend;
 use clustersweep::catalog::Catalog;
 use clustersweep::checkpoint;
@@ -20,6 +21,7 @@ use clustersweep::progress::SweepProgress;
 use clustersweep::report;
 use clustersweep::scenario::Scenario;
 use clustersweep::summary::{describe, summarise};
+use gpu_select::GpuSelectArgs;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -236,9 +238,8 @@ struct SweepArgs {
     /// CPU threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// GPU adapter whose name contains this text (see `clustersweep adapters`).
-    #[arg(long, value_name = "SUBSTRING")]
-    adapter: Option<String>,
+    #[command(flatten)]
+    gpu: GpuSelectArgs,
     /// A check the summary must pass, `PATH OP VALUE` with PATH a numeric field's JSON path
     /// (e.g. `best.tco_usd <= 38e9`); repeatable; a failed check exits 4.
     #[arg(long = "check", value_name = "'PATH OP VALUE'", value_parser = clustersweep::checks::parse_check)]
@@ -287,9 +288,8 @@ struct SensitivityArgs {
     /// CPU threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// GPU adapter whose name contains this text (see `clustersweep adapters`).
-    #[arg(long, value_name = "SUBSTRING")]
-    adapter: Option<String>,
+    #[command(flatten)]
+    gpu: GpuSelectArgs,
     #[command(flatten)]
     catalog: CatalogArg,
 }
@@ -314,9 +314,8 @@ struct BenchArgs {
     /// Which backends: cpu, gpu (every adapter, or --adapter), or both (default).
     #[arg(long, value_enum)]
     backend: Option<BenchChoice>,
-    /// Only the GPU adapter whose name contains this text.
-    #[arg(long, value_name = "SUBSTRING")]
-    adapter: Option<String>,
+    #[command(flatten)]
+    gpu: GpuSelectArgs,
     /// Configurations per repetition (default: sized for about 1 s per backend).
     #[arg(long, value_name = "N")]
     configs: Option<u64>,
@@ -474,8 +473,8 @@ fn load_scenario(path: &Option<PathBuf>, catalog: &Catalog) -> Result<Scenario, 
 struct SweepOptions {
     plans: Vec<SweepPlan>,
     backend: BackendChoice,
-    /// `--adapter`: a GPU adapter whose name contains this text.
-    adapter: Option<String>,
+    /// `--adapter`, `--adapter-index`, `--require-device`: which GPU adapter.
+    adapter: AdapterChoice,
     /// CPU threads; 0 for one per core.
     threads: usize,
     /// `--format` (`--json` is `json`).
@@ -747,7 +746,7 @@ impl SweepOptions {
             checkpoint,
             plans,
             backend: args.backend,
-            adapter: args.adapter,
+            adapter: args.gpu.choice(args.backend == BackendChoice::Cpu)?,
             threads: capped_threads(args.threads),
             format: if args.json {
                 OutputFormat::Json
@@ -798,7 +797,9 @@ fn out_folder_names(scenarios: &[Scenario]) -> Result<Vec<String>, CliError> {
 }
 
 /// The backends of a run: the CPU always, and the GPU `--backend` asks for (or `auto`
-/// finds: a real GPU, or the adapter `--adapter` names).
+/// finds: a real GPU, or the adapter `--adapter`/`--adapter-index` names). With
+/// `--require-device`, the GPU is mandatory whatever `--backend` says: no adapter of that
+/// type, or a GPU failure, is exit 3, never a quiet run on the CPU.
 struct Backends {
     cpu: CpuBackend,
     gpu: Option<GpuBackend>,
@@ -812,26 +813,31 @@ impl Backends {
     /// `quiet`: no notice when `auto` finds no GPU.
     fn open(
         choice: BackendChoice,
-        adapter: Option<&str>,
+        adapter: &AdapterChoice,
         threads: usize,
         quiet: bool,
     ) -> Result<Backends, CliError> {
         let cpu = CpuBackend::new(threads).map_err(|e| CliError::runtime(e.message))?;
         let mut auto_notice = None;
-        let (gpu, fallback) = match choice {
-            BackendChoice::Cpu => (None, false),
-            BackendChoice::Gpu => {
-                let g = GpuBackend::open(adapter, true, GpuOptions::default()).map_err(|e| {
-                    CliError {
-                        code: EXIT_GPU,
-                        message: format!("--backend gpu: {e}"),
-                    }
-                })?;
+        let (gpu, fallback) = match (choice, adapter.require) {
+            (BackendChoice::Cpu, _) => (None, false),
+            (BackendChoice::Gpu, _) | (BackendChoice::Auto, Some(_)) => {
+                let g =
+                    GpuBackend::open_chosen(adapter, true, GpuOptions::default()).map_err(|e| {
+                        CliError {
+                            code: EXIT_GPU,
+                            message: match adapter.require {
+                                Some(r) => format!("--require-device {}: {e}", r.name()),
+                                None => format!("--backend gpu: {e}"),
+                            },
+                        }
+                    })?;
                 (Some(g), false)
             }
             // A named adapter is used even when it is CPU-type; otherwise only real GPUs.
-            BackendChoice::Auto => {
-                match GpuBackend::open(adapter, adapter.is_some(), GpuOptions::default()) {
+            (BackendChoice::Auto, None) => {
+                match GpuBackend::open_chosen(adapter, adapter.is_explicit(), GpuOptions::default())
+                {
                     Ok(g) => (Some(g), true),
                     Err(e) => {
                         let why = format!("no usable GPU ({e}); running on the CPU");
@@ -896,12 +902,8 @@ fn sensitivity(args: SensitivityArgs) -> Result<i32, CliError> {
     if args.threads == Some(0) {
         return Err(CliError::input("--threads: must be at least 1"));
     }
-    let backends = Backends::open(
-        args.backend,
-        args.adapter.as_deref(),
-        args.threads.unwrap_or(0),
-        false,
-    )?;
+    let adapter = args.gpu.choice(args.backend == BackendChoice::Cpu)?;
+    let backends = Backends::open(args.backend, &adapter, args.threads.unwrap_or(0), false)?;
     let t = make_tornado(&scenario, &backends, false)?;
     if args.json {
         print_json(&report::sensitivity::json(&t))?;
@@ -949,10 +951,11 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             notice(text);
         }
     };
-    if backend == BackendChoice::Gpu {
+    // `--require-device` makes the GPU mandatory: such a plan is refused as with `gpu`.
+    if backend == BackendChoice::Gpu || adapter.require.is_some() {
         refuse_outside_f32(&plans)?;
     }
-    let backends = Backends::open(backend, adapter.as_deref(), threads, quiet)?;
+    let backends = Backends::open(backend, &adapter, threads, quiet)?;
     let (primary, fallback) = (backends.primary(), backends.fallback());
     if let Some(shard) = shard {
         return sweep_shard(
@@ -1386,7 +1389,8 @@ fn validate(json: bool, dir: Option<PathBuf>, catalog: CatalogArg) -> Result<i32
 fn list_adapters(json: bool) -> Result<i32, CliError> {
     let list: Vec<_> = clustersweep::backend::gpu::adapters()
         .iter()
-        .map(clustersweep::backend::gpu::summarize)
+        .enumerate()
+        .map(|(i, a)| clustersweep::backend::gpu::summarize(i, a))
         .collect();
     if json {
         print_json(&report::adapters::json(&list))?;
@@ -1402,8 +1406,8 @@ struct BenchCommandOptions {
     measure: clustersweep::bench::BenchOptions,
     /// `--backend`: only the CPU, only GPU adapters, or both (`None`).
     backends: Option<BenchChoice>,
-    /// `--adapter`: only the GPU adapter whose name contains this text.
-    adapter: Option<String>,
+    /// `--adapter`, `--adapter-index`, `--require-device`: which GPU adapters.
+    adapter: AdapterChoice,
     /// `--json`: also write the `clustersweep.bench/1` document here.
     json: Option<PathBuf>,
 }
@@ -1433,8 +1437,8 @@ impl BenchCommandOptions {
                 repeats: args.repeats,
                 threads: capped_threads(args.threads),
             },
+            adapter: args.gpu.choice(args.backend == Some(BenchChoice::Cpu))?,
             backends: args.backend,
-            adapter: args.adapter,
             json: args.json,
         })
     }
@@ -1454,26 +1458,25 @@ fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
         eprintln!("clustersweep: bench: cpu ...");
         results.push(bench::bench_cpu(&measure).map_err(|e| CliError::runtime(e.to_string()))?);
     }
+    // `--backend gpu` or `--require-device`: a GPU that cannot be measured is exit 3.
+    let gpu_required = backends == Some(BenchChoice::Gpu) || adapter.require.is_some();
     if backends != Some(BenchChoice::Cpu) {
-        let mut found = gpu::adapters();
-        if let Some(name) = &adapter {
-            let needle = name.to_lowercase();
-            found.retain(|a| a.get_info().name.to_lowercase().contains(&needle));
-        }
-        if found.is_empty() {
-            let why = match &adapter {
-                Some(n) => format!("no GPU adapter matches --adapter `{n}`"),
-                None => "no GPU adapter found (install Mesa's lavapipe: apt-get install mesa-vulkan-drivers)".into(),
-            };
-            if backends == Some(BenchChoice::Gpu) {
+        // Every adapter the choice accepts, CPU-type ones included, in `adapters` order.
+        let mut found = match adapter.filter(gpu::adapters(), true) {
+            Ok(found) => found,
+            Err(e) if gpu_required => {
                 return Err(CliError {
                     code: EXIT_GPU,
-                    message: format!("bench: {why}"),
-                });
+                    message: format!("bench: {e}"),
+                })
             }
-            eprintln!("clustersweep: notice: {why}; GPU not measured");
-        }
-        for a in &found {
+            Err(e) => {
+                eprintln!("clustersweep: notice: {e}; GPU not measured");
+                Vec::new()
+            }
+        };
+        found.sort_by_key(|(i, _)| *i);
+        for (_, a) in &found {
             let name = a.get_info().name;
             eprintln!("clustersweep: bench: gpu {name} ...");
             let measured = GpuBackend::new(a, GpuOptions::default())
@@ -1481,7 +1484,7 @@ fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
                 .and_then(|g| bench::bench_gpu(&g, &measure).map_err(|e| e.to_string()));
             match measured {
                 Ok(r) => results.push(r),
-                Err(e) if backends == Some(BenchChoice::Gpu) => {
+                Err(e) if gpu_required => {
                     return Err(CliError {
                         code: EXIT_GPU,
                         message: format!("bench: {name}: {e}"),

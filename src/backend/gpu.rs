@@ -37,7 +37,9 @@ mod pipelines;
 mod readback;
 
 use adapter::driver_string;
-pub use adapter::{adapters, instance, pick_adapter, summarize, AdapterSummary};
+pub use adapter::{
+    adapters, instance, pick_adapter, summarize, AdapterChoice, AdapterSummary, DeviceRequirement,
+};
 pub use chunks::PreparedSweep;
 pub use emit::{emit, key_value, Emitted, Unsupported, BAND_CAP, CONSTRAINT_SLACK, MAX_AXES};
 pub use montecarlo::{emit_montecarlo, McEmitted};
@@ -66,6 +68,10 @@ const FIRST_CHUNK: u64 = 1 << 18;
 pub enum GpuError {
     #[error("no GPU adapter found{0}; to run on the CPU through Vulkan, install Mesa's lavapipe (Debian/Ubuntu: apt-get install mesa-vulkan-drivers), or use --backend cpu")]
     NoAdapter(String),
+    /// Adapters exist but none is the one `--adapter-index`, `--adapter` or
+    /// `--require-device` asks for.
+    #[error("no GPU adapter {0}")]
+    NotChosen(String),
     #[error("only CPU-type adapters ({0}); the CPU backend is faster on the same cores (use --backend gpu or --adapter to run the WGSL kernels on them)")]
     OnlyCpuAdapters(String),
     #[error("cannot open a device on adapter `{adapter}`: {message}")]
@@ -203,13 +209,22 @@ impl GpuBackend {
         })
     }
 
-    /// Pick an adapter (see [`pick_adapter`]) and open it.
+    /// Pick an adapter by name substring (see [`pick_adapter`]) and open it.
     pub fn open(
         name: Option<&str>,
         allow_cpu: bool,
         options: GpuOptions,
     ) -> Result<GpuBackend, GpuError> {
-        let a = pick_adapter(name, allow_cpu)?;
+        GpuBackend::open_chosen(&AdapterChoice::named(name), allow_cpu, options)
+    }
+
+    /// Pick the adapter `choice` asks for (see [`pick_adapter`]) and open it.
+    pub fn open_chosen(
+        choice: &AdapterChoice,
+        allow_cpu: bool,
+        options: GpuOptions,
+    ) -> Result<GpuBackend, GpuError> {
+        let a = pick_adapter(choice, allow_cpu)?;
         GpuBackend::new(&a, options)
     }
 

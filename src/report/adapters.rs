@@ -19,8 +19,8 @@ pub fn table(list: &[AdapterSummary]) -> String {
         return o;
     }
     for a in list {
-        let _ = writeln!(o, "{}", a.name);
-        let _ = writeln!(o, "  vendor       {}", a.vendor);
+        let _ = writeln!(o, "{}: {}", a.index, a.name);
+        let _ = writeln!(o, "  vendor       {}  device {}", a.vendor, a.device);
         let _ = writeln!(o, "  device type  {}", a.device_type);
         let _ = writeln!(o, "  driver       {}", a.driver);
         let _ = writeln!(o, "  api          {}", a.api);

@@ -1,13 +1,18 @@
-//! Finding GPU adapters: the wgpu instance, every adapter it sees, a summary of each for
-//! `clustersweep adapters`, and picking one by name, environment or device type.
+//! Finding GPU adapters: the wgpu instance, every adapter it sees (numbered in the order
+//! wgpu enumerates them), a summary of each for `clustersweep adapters`, and picking one by
+//! number, name, environment or device type ([`AdapterChoice`]).
 
 use super::GpuError;
 
 /// A description of one adapter (for `clustersweep adapters`).
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct AdapterSummary {
+    /// Its number in [`adapters`]' order (`--adapter-index`).
+    pub index: usize,
     pub name: String,
     pub vendor: String,
+    /// The PCI device id (or the backend's equivalent), `0x....`.
+    pub device: String,
     pub device_type: String,
     pub driver: String,
     pub api: String,
@@ -30,13 +35,15 @@ pub fn adapters() -> Vec<wgpu::Adapter> {
     pollster::block_on(inst.enumerate_adapters(backends))
 }
 
-/// Describe an adapter.
-pub fn summarize(a: &wgpu::Adapter) -> AdapterSummary {
+/// Describe the adapter numbered `index` in [`adapters`]' order.
+pub fn summarize(index: usize, a: &wgpu::Adapter) -> AdapterSummary {
     let i = a.get_info();
     let l = a.limits();
     AdapterSummary {
+        index,
         name: i.name.clone(),
         vendor: format!("0x{:04x}", i.vendor),
+        device: format!("0x{:04x}", i.device),
         device_type: format!("{:?}", i.device_type),
         driver: driver_string(&i),
         api: format!("{:?}", i.backend),
@@ -67,48 +74,174 @@ fn type_rank(t: wgpu::DeviceType) -> u8 {
     }
 }
 
-/// Pick an adapter: by name substring (`name`, else `WGPU_ADAPTER_NAME`), else by
-/// `WGPU_POWER_PREF`, else discrete before integrated before the rest. With
-/// `allow_cpu = false`, CPU-type adapters (llvmpipe) are not picked.
-pub fn pick_adapter(name: Option<&str>, allow_cpu: bool) -> Result<wgpu::Adapter, GpuError> {
-    let env_name = std::env::var("WGPU_ADAPTER_NAME").ok();
-    let name = name.or(env_name.as_deref()).filter(|n| !n.is_empty());
-    // An adapter asked for by name is used even when it is CPU-type.
-    let allow_cpu = allow_cpu || name.is_some();
-    let mut list = adapters();
-    let all_names: Vec<String> = list.iter().map(|a| a.get_info().name).collect();
-    if let Some(n) = name {
-        let n = n.to_lowercase();
-        list.retain(|a| a.get_info().name.to_lowercase().contains(&n));
-        if list.is_empty() {
-            return Err(GpuError::NoAdapter(format!(
-                " whose name contains `{n}` (adapters: {})",
-                if all_names.is_empty() {
-                    "none".to_string()
-                } else {
-                    all_names.join(", ")
-                }
-            )));
+/// The device type `--require-device` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeviceRequirement {
+    /// A discrete GPU (`wgpu::DeviceType::DiscreteGpu`).
+    Discrete,
+    /// An integrated GPU (`wgpu::DeviceType::IntegratedGpu`).
+    Integrated,
+    /// Any adapter wgpu offers, CPU-type ones (llvmpipe) included.
+    Any,
+}
+
+impl DeviceRequirement {
+    /// The requirement as written on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceRequirement::Discrete => "discrete",
+            DeviceRequirement::Integrated => "integrated",
+            DeviceRequirement::Any => "any",
         }
-    } else if let Some(pref) = wgpu::PowerPreference::from_env() {
-        let inst = instance();
-        let opts = wgpu::RequestAdapterOptions {
-            power_preference: pref,
-            ..Default::default()
+    }
+
+    /// Whether an adapter of this type meets the requirement.
+    pub fn accepts(self, t: wgpu::DeviceType) -> bool {
+        match self {
+            DeviceRequirement::Discrete => t == wgpu::DeviceType::DiscreteGpu,
+            DeviceRequirement::Integrated => t == wgpu::DeviceType::IntegratedGpu,
+            DeviceRequirement::Any => true,
+        }
+    }
+}
+
+/// Which adapter to use: by its number in [`adapters`]' order (`--adapter-index`), by a
+/// name substring (`--adapter`, else `WGPU_ADAPTER_NAME`), and of which device type
+/// (`--require-device`). With none given, the best real GPU.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AdapterChoice {
+    pub name: Option<String>,
+    pub index: Option<usize>,
+    pub require: Option<DeviceRequirement>,
+}
+
+impl AdapterChoice {
+    /// Choose by name substring only (what `--adapter` alone asks).
+    pub fn named(name: Option<&str>) -> AdapterChoice {
+        AdapterChoice {
+            name: name.map(str::to_string),
+            ..AdapterChoice::default()
+        }
+    }
+
+    /// Whether the user named an adapter or a device type (then a CPU-type adapter may be
+    /// used and no GPU is not quietly replaced by the CPU backend).
+    pub fn is_explicit(&self) -> bool {
+        self.name.is_some() || self.index.is_some() || self.require.is_some()
+    }
+
+    /// The adapters of `list` (numbered in `list` order) this choice accepts, best device
+    /// type first; an error says why none is. `allow_cpu`: CPU-type adapters may be picked
+    /// even when nothing explicit asks for one.
+    pub fn filter(
+        &self,
+        list: Vec<wgpu::Adapter>,
+        allow_cpu: bool,
+    ) -> Result<Vec<(usize, wgpu::Adapter)>, GpuError> {
+        let described: Vec<String> = list
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let info = a.get_info();
+                format!("{i}: {} ({:?})", info.name, info.device_type)
+            })
+            .collect();
+        let known = || {
+            if described.is_empty() {
+                "none".to_string()
+            } else {
+                described.join(", ")
+            }
         };
-        if let Ok(a) = pollster::block_on(inst.request_adapter(&opts)) {
-            list = vec![a];
+        if list.is_empty() {
+            return Err(GpuError::NoAdapter(String::new()));
+        }
+        let mut picked: Vec<(usize, wgpu::Adapter)> = list.into_iter().enumerate().collect();
+        if let Some(i) = self.index {
+            picked.retain(|(n, _)| *n == i);
+            if picked.is_empty() {
+                return Err(GpuError::NotChosen(format!(
+                    "numbered {i} (--adapter-index; adapters: {})",
+                    known()
+                )));
+            }
+        }
+        let env_name = std::env::var("WGPU_ADAPTER_NAME").ok();
+        let name = self
+            .name
+            .as_deref()
+            .or(if self.index.is_none() {
+                env_name.as_deref()
+            } else {
+                None
+            })
+            .filter(|n| !n.is_empty());
+        if let Some(n) = name {
+            let n = n.to_lowercase();
+            picked.retain(|(_, a)| a.get_info().name.to_lowercase().contains(&n));
+            if picked.is_empty() {
+                return Err(GpuError::NotChosen(format!(
+                    "whose name contains `{n}`{} (adapters: {})",
+                    self.index
+                        .map(|i| format!(" numbered {i}"))
+                        .unwrap_or_default(),
+                    known()
+                )));
+            }
+        }
+        if let Some(r) = self.require {
+            picked.retain(|(_, a)| r.accepts(a.get_info().device_type));
+            if picked.is_empty() {
+                return Err(GpuError::NotChosen(format!(
+                    "of the type --require-device {} asks for (adapters{}: {})",
+                    r.name(),
+                    if self.index.is_some() || name.is_some() {
+                        " matching --adapter-index/--adapter before the type"
+                    } else {
+                        ""
+                    },
+                    known()
+                )));
+            }
+        }
+        picked.sort_by_key(|(_, a)| type_rank(a.get_info().device_type));
+        if !(allow_cpu || name.is_some() || self.is_explicit()) {
+            picked.retain(|(_, a)| a.get_info().device_type != wgpu::DeviceType::Cpu);
+            if picked.is_empty() {
+                return Err(if described.is_empty() {
+                    GpuError::NoAdapter(String::new())
+                } else {
+                    GpuError::OnlyCpuAdapters(known())
+                });
+            }
+        }
+        Ok(picked)
+    }
+}
+
+/// Pick an adapter: by number, name substring (`WGPU_ADAPTER_NAME` when the choice names
+/// none), device type, else by `WGPU_POWER_PREF`, else discrete before integrated before the
+/// rest. With `allow_cpu = false` and nothing explicit in `choice`, CPU-type adapters
+/// (llvmpipe) are not picked.
+pub fn pick_adapter(choice: &AdapterChoice, allow_cpu: bool) -> Result<wgpu::Adapter, GpuError> {
+    let mut list = adapters();
+    let env_name = std::env::var("WGPU_ADAPTER_NAME").is_ok_and(|n| !n.is_empty());
+    let by_preference = !choice.is_explicit() && !env_name;
+    if by_preference {
+        if let Some(pref) = wgpu::PowerPreference::from_env() {
+            let inst = instance();
+            let opts = wgpu::RequestAdapterOptions {
+                power_preference: pref,
+                ..Default::default()
+            };
+            if let Ok(a) = pollster::block_on(inst.request_adapter(&opts)) {
+                list = vec![a];
+            }
         }
     }
-    list.sort_by_key(|a| type_rank(a.get_info().device_type));
-    if !allow_cpu {
-        list.retain(|a| a.get_info().device_type != wgpu::DeviceType::Cpu);
+    let mut picked = choice.filter(list, allow_cpu)?;
+    if picked.is_empty() {
+        return Err(GpuError::NoAdapter(String::new()));
     }
-    list.into_iter().next().ok_or_else(|| {
-        if all_names.is_empty() {
-            GpuError::NoAdapter(String::new())
-        } else {
-            GpuError::OnlyCpuAdapters(all_names.join(", "))
-        }
-    })
+    Ok(picked.swap_remove(0).1)
 }
