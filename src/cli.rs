@@ -83,13 +83,16 @@ fn check_out_dir(dir: &std::path::Path) -> Result<(), CliError> {
 
 /// `--threads`, at most one per logical core (more cannot speed up the CPU kernel, and
 /// `--threads 100000` would exhaust the process table); 0 (one per core) when not given.
-fn capped_threads(requested: Option<usize>) -> usize {
+/// `quiet` (`--quiet`): the cap applies without the notice.
+fn capped_threads(requested: Option<usize>, quiet: bool) -> usize {
     let Some(n) = requested else { return 0 };
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     if n > cores {
-        eprintln!(
+        if !quiet {
+            eprintln!(
             "clustersweep: notice: --threads {n} capped at {cores}, the number of logical cores"
-        );
+            );
+        }
         cores
     } else {
         n
@@ -157,7 +160,7 @@ enum BackendChoice {
     Gpu,
 }
 
-/// `sweep --format`: what stdout gets.
+/// `sweep`, `merge` and `eval --format`: what stdout gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum OutputFormat {
     /// The summary for people.
@@ -339,9 +342,16 @@ enum Command {
         /// `clustersweep.partial/1` files, one per shard, in any order.
         #[arg(required = true, num_args = 1..)]
         parts: Vec<PathBuf>,
-        /// Print the summary as JSON on stdout.
-        #[arg(long)]
+        /// What stdout gets: the table for people, the JSON summary, the reported
+        /// configurations as CSV, or markdown (as `sweep --format`).
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        /// The same as `--format json`.
+        #[arg(long, conflicts_with = "format")]
         json: bool,
+        /// No notices on stderr (errors still go there).
+        #[arg(long, short = 'q')]
+        quiet: bool,
         /// Write summary.json, best_by.csv and pareto.csv into this folder.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
@@ -366,8 +376,12 @@ enum Command {
         /// scenario's `samples`).
         #[arg(long, value_name = "N")]
         samples: Option<u32>,
-        /// Print JSON.
-        #[arg(long)]
+        /// What stdout gets: the configuration for people, as JSON, as one CSV row, or as
+        /// markdown.
+        #[arg(long, value_enum, default_value = "table")]
+        format: OutputFormat,
+        /// The same as `--format json`.
+        #[arg(long, conflicts_with = "format")]
         json: bool,
         #[command(flatten)]
         catalog: CatalogArg,
@@ -426,16 +440,23 @@ pub fn main() -> Result<i32, CliError> {
     let cli = Cli::parse();
     match cli.command {
         Command::Sweep(args) => sweep(SweepOptions::from_args(args)?),
-        Command::Merge { parts, json, out } => merge(parts, json, out),
+        Command::Merge {
+            parts,
+            format,
+            json,
+            quiet,
+            out,
+        } => merge(parts, json_alias(format, json), quiet, out),
         Command::Sensitivity(args) => sensitivity(args),
         Command::Adapters { json } => list_adapters(json),
         Command::Eval {
             scenario,
             set,
             samples,
+            format,
             json,
             catalog,
-        } => eval(scenario, set, samples, json, catalog),
+        } => eval(scenario, set, samples, json_alias(format, json), catalog),
         Command::Diff {
             old,
             new,
@@ -451,6 +472,15 @@ pub fn main() -> Result<i32, CliError> {
             ..
         } => bench_compare(files),
         Command::Bench { action: None, args } => bench(BenchCommandOptions::from_args(args)?),
+    }
+}
+
+/// `--format`, with `--json` meaning `--format json`.
+fn json_alias(format: OutputFormat, json: bool) -> OutputFormat {
+    if json {
+        OutputFormat::Json
+    } else {
+        format
     }
 }
 
@@ -747,12 +777,8 @@ impl SweepOptions {
             plans,
             backend: args.backend,
             adapter: args.gpu.choice(args.backend == BackendChoice::Cpu)?,
-            threads: capped_threads(args.threads),
-            format: if args.json {
-                OutputFormat::Json
-            } else {
-                args.format
-            },
+            threads: capped_threads(args.threads, args.quiet),
+            format: json_alias(args.format, args.json),
             quiet: args.quiet,
             out: args.out,
             checks: CheckSet {
@@ -1154,7 +1180,12 @@ fn sweep_shard(
 
 /// `merge`: read the parts, check they fit together, and report the whole grid's summary
 /// as `sweep` does.
-fn merge(parts: Vec<PathBuf>, json: bool, out: Option<PathBuf>) -> Result<i32, CliError> {
+fn merge(
+    parts: Vec<PathBuf>,
+    format: OutputFormat,
+    quiet: bool,
+    out: Option<PathBuf>,
+) -> Result<i32, CliError> {
     use clustersweep::shard::{self, Partial};
     if let Some(dir) = &out {
         check_out_dir(dir)?;
@@ -1175,30 +1206,25 @@ fn merge(parts: Vec<PathBuf>, json: bool, out: Option<PathBuf>) -> Result<i32, C
         merged.elapsed_s,
     );
     summary.notices = merged.notices;
-    report_summary(&merged.plan, &summary, json, out.as_deref())
-}
-
-/// Print a summary (table or JSON) and write the `--out` set.
-fn report_summary(
-    plan: &SweepPlan,
-    summary: &clustersweep::summary::Summary,
-    json: bool,
-    out: Option<&std::path::Path>,
-) -> Result<i32, CliError> {
-    for n in &summary.notices {
-        notice(n);
+    if !quiet {
+        for n in &summary.notices {
+            notice(n);
+        }
     }
-    let doc = report::json::summary(summary);
-    if let Some(dir) = out {
+    let doc = report::json::summary(&summary);
+    if let Some(dir) = &out {
         // The partials record no catalog file: citations come from each accelerator's
         // `source` in the scenario.
-        write_out(dir, plan, summary, &doc, None)?;
-        wrote_out(dir);
+        write_out(dir, &merged.plan, &summary, &doc, None)?;
+        if !quiet {
+            wrote_out(dir);
+        }
     }
-    if json {
-        print_json(&doc)?;
-    } else {
-        emit(&report::table::summary(summary))?;
+    match format {
+        OutputFormat::Json => print_json(&doc)?,
+        OutputFormat::Table => emit(&report::table::summary(&summary))?,
+        OutputFormat::Markdown => emit(&report::markdown::summary(&summary))?,
+        OutputFormat::Csv => emit_csv(&summary)?,
     }
     Ok(0)
 }
@@ -1272,7 +1298,7 @@ fn eval(
     scenario: Option<PathBuf>,
     set: Vec<String>,
     samples: Option<u32>,
-    json: bool,
+    format: OutputFormat,
     catalog: CatalogArg,
 ) -> Result<i32, CliError> {
     let catalog = load_catalog(&catalog)?;
@@ -1322,11 +1348,15 @@ fn eval(
     }
     let digits = vec![0u64; scenario.axes.len()];
     let r = describe(&scenario, 0, &scenario.values_at(&digits));
-    if json {
-        let doc = report::json::eval_object(&r);
-        print_json(&doc)?;
-    } else {
-        emit(&report::table::eval(&scenario.name, &r))?;
+    match format {
+        OutputFormat::Json => print_json(&report::json::eval_object(&r))?,
+        OutputFormat::Table => emit(&report::table::eval(&scenario.name, &r))?,
+        OutputFormat::Markdown => emit(&report::markdown::eval(&scenario.name, &r))?,
+        OutputFormat::Csv => {
+            let bytes = report::csv::eval(&r)
+                .map_err(|e| CliError::runtime(format!("--format csv: {e}")))?;
+            clustersweep::output::stdout_write(&bytes)?;
+        }
     }
     Ok(0)
 }
@@ -1435,7 +1465,7 @@ impl BenchCommandOptions {
             measure: clustersweep::bench::BenchOptions {
                 configs: args.configs,
                 repeats: args.repeats,
-                threads: capped_threads(args.threads),
+                threads: capped_threads(args.threads, false),
             },
             adapter: args.gpu.choice(args.backend == Some(BenchChoice::Cpu))?,
             backends: args.backend,

@@ -1,6 +1,7 @@
 //! CSV output: `best_by.csv` (one row per group) and `pareto.csv` (one row per frontier
 //! point), each with the index, every parameter and every metric; `heatmap.csv` (one row
-//! per heatmap cell); the same best/leader/Pareto rows on stdout for `sweep --format csv`.
+//! per heatmap cell); the same best/leader/Pareto rows on stdout for `sweep --format csv`
+//! (and `merge --format csv`); one configuration's row for `eval --format csv`.
 //! Numbers keep every digit.
 
 use crate::summary::{Reported, Summary};
@@ -130,4 +131,27 @@ pub fn summary(s: &Summary) -> Result<Vec<u8>, csv::Error> {
         rows.push(row(lead("pareto", blank()), p));
     }
     to_bytes(rows)
+}
+
+/// `eval --format csv`: a header and one row: `valid`, `feasible`, `reasons` (joined with
+/// `; `, empty when feasible), every parameter, then every metric that applies (under
+/// uncertainty the means over the draws). Numbers keep every digit.
+pub fn eval(r: &Reported) -> Result<Vec<u8>, csv::Error> {
+    let mut head: Vec<String> = vec!["valid".into(), "feasible".into(), "reasons".into()];
+    head.extend(r.params.iter().map(|(p, _)| p.name().to_string()));
+    head.extend(r.metrics.iter().map(|(m, _)| m.name().to_string()));
+    let mut first = vec![
+        r.valid.to_string(),
+        r.feasible.to_string(),
+        r.reasons.join("; "),
+    ];
+    first.extend(r.params.iter().map(|(_, x)| cell(x)));
+    first.extend(r.metrics.iter().map(|(_, x)| {
+        if x.is_finite() {
+            format!("{x}")
+        } else {
+            String::new()
+        }
+    }));
+    to_bytes(vec![head, first])
 }

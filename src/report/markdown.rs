@@ -1,4 +1,4 @@
-//! The sweep summary as GitHub-flavoured markdown (`sweep --format markdown`), for CI job
+//! The sweep summary as GitHub-flavoured markdown (`sweep`/`merge --format markdown`), for CI job
 //! summaries and pull-request comments: the run, the best configuration (every parameter
 //! and metric with units), the leaders per group (every group, those with nothing feasible
 //! too), the Pareto frontier and the statistics. Numbers follow [`crate::format`] like the
@@ -203,5 +203,39 @@ pub fn summary(s: &Summary) -> String {
             );
         }
     }
+    o
+}
+
+/// The `eval --format markdown` output: whether the configuration is valid and feasible
+/// (with the reasons when not), then every parameter and metric (under uncertainty the
+/// metrics are the means over the draws, after a line with the draws' counts).
+pub fn eval(scenario: &str, r: &Reported) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "## clustersweep eval: {}\n", cell(scenario));
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    let _ = writeln!(
+        o,
+        "valid: **{}**, feasible: **{}**\n",
+        yes_no(r.valid),
+        yes_no(r.feasible)
+    );
+    for why in &r.reasons {
+        let _ = writeln!(o, "- because {}", cell(why));
+    }
+    if !r.reasons.is_empty() {
+        o.push('\n');
+    }
+    if let Some(d) = &r.spread {
+        let _ = writeln!(
+            o,
+            "{} of {} draws feasible (p_feasible {}), {} valid; objective statistic {}; metrics are means over the draws\n",
+            d.feasible,
+            d.samples,
+            crate::format::fmt_num(d.p_feasible),
+            d.valid,
+            crate::format::fmt_num(d.statistic)
+        );
+    }
+    configuration(&mut o, r);
     o
 }
