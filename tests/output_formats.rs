@@ -1,16 +1,8 @@
 //! `eval` and `merge` take `--format table|json|csv|markdown` as `sweep` does (`--json`
 //! kept as the alias), and `--quiet` silences the `--threads` cap notice (issue 11).
 
-use std::path::{Path, PathBuf};
-
 mod common;
-use common::{assert_same_summary, run, stdout_ok as ok};
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
+use common::{assert_same_summary, dollars, run, stdout_ok as ok, write};
 
 const SCENARIO: &str = r#"
 name = "formats"
@@ -28,19 +20,6 @@ max_facility_mw = 20
 fn without_run(mut v: serde_json::Value) -> serde_json::Value {
     v.as_object_mut().unwrap().remove("run");
     v
-}
-
-/// Whole dollars with thousands separators, written independently of the tool.
-fn dollars(x: f64) -> String {
-    let digits = format!("{:.0}", x.round());
-    let mut out = String::from("$");
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{run, stdout_ok as ok, BIN};
+use common::{dollars, run, stdout_ok as ok, BIN};
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
@@ -25,19 +25,6 @@ fn field<'a>(text: &'a str, name: &str) -> &'a str {
                 .map(str::trim)
         })
         .unwrap_or_else(|| panic!("no line `{name}` in:\n{text}"))
-}
-
-/// Whole dollars with thousands separators, written independently of the tool.
-fn dollars(x: f64) -> String {
-    let digits = format!("{:.0}", x.round());
-    let mut out = String::from("$");
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[test]

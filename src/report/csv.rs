@@ -23,17 +23,20 @@ fn cell(x: &crate::summary::ParamValue) -> String {
     }
 }
 
+/// A metric's value with every digit; empty when not finite.
+fn metric_cell(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        String::new()
+    }
+}
+
 fn row(first: Vec<String>, r: &Reported) -> Vec<String> {
     let mut v = first;
     v.push(r.index.to_string());
     v.extend(r.params.iter().map(|(_, x)| cell(x)));
-    v.extend(r.metrics.iter().map(|(_, x)| {
-        if x.is_finite() {
-            format!("{x}")
-        } else {
-            String::new()
-        }
-    }));
+    v.extend(r.metrics.iter().map(|(_, x)| metric_cell(*x)));
     v
 }
 
@@ -146,12 +149,6 @@ pub fn eval(r: &Reported) -> Result<Vec<u8>, csv::Error> {
         r.reasons.join("; "),
     ];
     first.extend(r.params.iter().map(|(_, x)| cell(x)));
-    first.extend(r.metrics.iter().map(|(_, x)| {
-        if x.is_finite() {
-            format!("{x}")
-        } else {
-            String::new()
-        }
-    }));
+    first.extend(r.metrics.iter().map(|(_, x)| metric_cell(*x)));
     to_bytes(vec![head, first])
 }

@@ -151,6 +151,20 @@ pub fn input_error(out: &Output, needles: &[&str]) {
 }
 
 /// Write `text` to `dir/name` and return the path.
+/// Whole dollars with thousands separators, written independently of the tool (the
+/// human formats' money rule).
+pub fn dollars(x: f64) -> String {
+    let digits = format!("{:.0}", x.round());
+    let mut out = String::from("$");
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
