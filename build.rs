@@ -1,6 +1,7 @@
-//! Build script: records the git commit (and whether the tree was dirty) and the wgpu
-//! version for `clustersweep bench` reports and sweep summaries (as compile-time environment
-//! variables).
+//! Build script: records the git commit (and whether the tree was dirty), the wgpu
+//! version, and the toolchain and settings of the build (rustc version, profile, opt-level,
+//! target, target CPU and features) for `clustersweep bench` reports and sweep summaries (as
+//! compile-time environment variables).
 
 use std::process::Command;
 
@@ -39,6 +40,43 @@ fn main() {
         .map(|v| v.trim_end_matches('"').to_string())
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=CLUSTERSWEEP_WGPU_VERSION={wgpu}");
+    // The toolchain and build settings, for `clustersweep bench`'s `build` object.
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let rustc_version = Command::new(rustc)
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=CLUSTERSWEEP_RUSTC_VERSION={rustc_version}");
+    for (var, name) in [
+        ("PROFILE", "CLUSTERSWEEP_PROFILE"),
+        ("OPT_LEVEL", "CLUSTERSWEEP_OPT_LEVEL"),
+        ("TARGET", "CLUSTERSWEEP_TARGET"),
+        ("CARGO_CFG_TARGET_FEATURE", "CLUSTERSWEEP_TARGET_FEATURES"),
+    ] {
+        let value = std::env::var(var).unwrap_or_else(|_| "unknown".into());
+        println!("cargo:rustc-env={name}={value}");
+    }
+    // `-C target-cpu=X` from RUSTFLAGS / build.rustflags (one flag per \x1f-separated field).
+    let flags = std::env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let fields: Vec<&str> = flags.split('\x1f').collect();
+    let target_cpu = fields
+        .iter()
+        .enumerate()
+        .find_map(|(i, f)| {
+            f.strip_prefix("-Ctarget-cpu=").or_else(|| {
+                (*f == "-C")
+                    .then(|| fields.get(i + 1))
+                    .flatten()
+                    .and_then(|next| next.strip_prefix("target-cpu="))
+            })
+        })
+        .unwrap_or("default (no -C target-cpu)");
+    println!("cargo:rustc-env=CLUSTERSWEEP_TARGET_CPU={target_cpu}");
+    println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
     println!("cargo:rerun-if-changed=Cargo.lock");
     println!("cargo:rerun-if-changed=build.rs");
     // Watch git's HEAD, index and branch heads where git keeps them (in a worktree `.git` is

@@ -1,21 +1,36 @@
-//! `clustersweep bench`: measure the sweep kernel on every backend over one fixed synthetic
-//! grid, for comparing machines. Owns the benchmark grid, the operation count per
-//! configuration, known peak rates and the `clustersweep.bench/1` document; rendering it
-//! (the table, `bench compare`) is [`crate::report::bench`]'s.
+//! `clustersweep bench`: measure the sweep kernel on every backend over one named workload,
+//! for comparing machines and builds. Owns the workloads (`default`: the built-in default
+//! scenario's grid or its first N configurations; `synthetic`: that grid with an extra outer
+//! axis, as large as asked), warm-up and timed repetitions, the nominal operation count per
+//! configuration, the peaks "fraction of peak" is measured against, and the
+//! `clustersweep.bench/2` document. Statistics are [`crate::timing_stats`]'s, the machine
+//! description [`crate::machine`]'s, comparing two documents [`crate::bench_compare`]'s, and
+//! rendering [`crate::report::bench`]'s.
 
-use crate::backend::cpu::{cpu_name, CpuBackend};
+use crate::backend::cpu::CpuBackend;
 use crate::backend::gpu::{GpuBackend, GpuError};
 use crate::backend::{Backend, BackendError, BackendInfo};
 use crate::catalog::Catalog;
 use crate::input::InputError;
+use crate::machine::{AdapterDescription, BuildDescription, Machine};
 use crate::params::Param;
 use crate::plan::{PlanError, SweepPlan};
 use crate::scenario::{Axis, Scenario, Source};
+use crate::timing_stats::{timing_stats, TimingStats};
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 use std::time::Instant;
 
 /// Schema name of the bench document.
-pub const BENCH_SCHEMA: &str = "clustersweep.bench/1";
+pub const BENCH_SCHEMA: &str = "clustersweep.bench/2";
+
+/// The most timed repetitions and warm-up runs `bench` accepts.
+pub const MAX_REPEATS: usize = 1000;
+pub const MAX_WARMUP: usize = 100;
+
+/// What the label of the FLOP figure says it is, in the table as in the JSON.
+pub const NOMINAL_GFLOPS_BASIS: &str =
+    "nominal FLOPs per configuration (counted from the traced model) x configurations/s";
 
 /// Floating-point operations per configuration of a plan, counted from its tape: the
 /// metrics' arithmetic steps that depend on an axis (traced with every axis varying, so
@@ -59,45 +74,106 @@ pub enum BenchError {
     /// The GPU backend could not prepare the benchmark grid.
     #[error(transparent)]
     Gpu(#[from] GpuError),
+    /// Options out of range (sizes, repetitions).
+    #[error("{0}")]
+    Options(String),
+}
+
+/// The named workloads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadKind {
+    /// The built-in default scenario's grid, or its first `--configs` configurations.
+    Default,
+    /// The default scenario's grid with an extra outer `carbon_kg_per_kwh` axis, as many
+    /// configurations as `--configs` (or sized for about 1 s per repetition per backend).
+    Synthetic,
+}
+
+impl WorkloadKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Default => "default",
+            WorkloadKind::Synthetic => "synthetic",
+        }
+    }
+}
+
+/// The workload every backend of one `bench` run measured.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Workload {
+    /// `default` or `synthetic`.
+    pub name: String,
+    /// Configurations per repetition, the same for every backend; null when each backend
+    /// was sized for about one second (`synthetic` without `--configs`: see each result's
+    /// `configs`).
+    pub configs: Option<u64>,
+    /// The built-in scenario it is made from, the SHA-256 of its text, and its grid size.
+    pub scenario: String,
+    pub scenario_sha256: String,
+    pub scenario_configs: u64,
+    /// What is run, in words.
+    pub definition: String,
+}
+
+/// The peak a "fraction of peak" is measured against.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Peak {
+    /// GFLOP/s.
+    pub gflops: f64,
+    /// `f64` (the CPU kernel) or `f32` (the WGSL kernels).
+    pub precision: String,
+    /// How it was obtained, with the numbers put in.
+    pub formula: String,
 }
 
 /// One backend's measurement.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct BenchResult {
-    /// The backend object, as in the summary's `backend`.
+    /// The backend object, as in the summary's `run.backend`.
     pub backend: BackendInfo,
+    /// The GPU adapter (wgpu's AdapterInfo); null for the CPU backend.
+    pub adapter: Option<AdapterDescription>,
+    /// CPU threads the backend used (the CPU backend's pool; null for a GPU).
+    pub threads_used: Option<usize>,
     /// Configurations per repetition.
     pub configs: u64,
-    /// Median configurations per second (wall time).
+    /// Unmeasured runs before the timed ones.
+    pub warmup: usize,
+    /// Wall time of every timed repetition, seconds, in the order run.
+    pub wall_s: Vec<f64>,
+    /// GPU kernel time of every repetition (timestamp queries); null where not measurable.
+    pub kernel_s: Option<Vec<f64>>,
+    /// Statistics of `wall_s` and of `kernel_s`.
+    pub wall: TimingStats,
+    pub kernel: Option<TimingStats>,
+    /// `configs` / mean wall time.
     pub configs_per_s: f64,
-    /// Median wall time of one repetition.
-    pub wall_s: f64,
-    /// Median GPU kernel time (timestamp queries); null where not measurable.
-    pub kernel_s: Option<f64>,
-    /// Effective GFLOP/s: [`ops_per_config`] x configurations / kernel time (or wall time).
-    pub gflops: Option<f64>,
-    /// `gflops` over the adapter's peak, where the peak is known.
+    /// Nominal floating-point operations per configuration ([`ops_per_config`]).
+    pub nominal_flops_per_config: f64,
+    /// `nominal_flops_per_config` x `configs` / mean time x 1e-9, the time being the mean
+    /// kernel time where measured, else the mean wall time (`nominal_gflops_time`).
+    pub nominal_gflops: f64,
+    pub nominal_gflops_time: String,
+    /// What `nominal_gflops` is ([`NOMINAL_GFLOPS_BASIS`]).
+    pub nominal_gflops_basis: String,
+    /// The peak `peak_fraction` is measured against, where known.
+    pub peak: Option<Peak>,
+    /// `nominal_gflops` / `peak.gflops`.
     pub peak_fraction: Option<f64>,
 }
 
-/// The machine a benchmark ran on.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Host {
-    pub cpu: String,
-    pub threads: usize,
-}
-
-/// A `clustersweep.bench/1` document.
+/// A `clustersweep.bench/2` document.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct BenchReport {
     pub schema: String,
-    pub host: Host,
-    pub clustersweep_version: String,
-    pub wgpu_version: String,
-    pub git_commit: String,
     /// UTC, ISO 8601.
     pub date: String,
-    pub ops_per_config: f64,
+    pub build: BuildDescription,
+    pub machine: Machine,
+    pub workload: Workload,
+    /// Warm-up runs and timed repetitions per backend.
+    pub warmup: usize,
     pub repeats: usize,
     pub results: Vec<BenchResult>,
 }
@@ -138,21 +214,96 @@ pub fn bench_plan(configs: u64) -> Result<SweepPlan, BenchError> {
     Ok(SweepPlan::new(s, None)?)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        return f64::NAN;
-    }
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
+/// How to measure.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    pub workload: WorkloadKind,
+    /// Configurations per repetition; `None`: the whole default grid (`default`), or sized
+    /// for about one second per repetition on each backend (`synthetic`).
+    pub configs: Option<u64>,
+    /// Unmeasured runs before the timed ones.
+    pub warmup: usize,
+    /// Timed repetitions (1 ..= [`MAX_REPEATS`]).
+    pub repeats: usize,
+    /// CPU threads (0: one per logical core).
+    pub threads: usize,
+}
+
+/// The built-in default scenario.
+fn default_scenario() -> Result<Scenario, BenchError> {
+    let catalog = Catalog::builtin()?;
+    Ok(Scenario::builtin_default(&catalog)?)
+}
+
+/// The most configurations one repetition of `kind` can evaluate.
+pub fn max_workload_configs(kind: WorkloadKind) -> Result<u64, BenchError> {
+    match kind {
+        WorkloadKind::Default => Ok(default_scenario()?.grid().size),
+        WorkloadKind::Synthetic => max_configs(),
     }
 }
 
-/// Peak f64 GFLOP/s of this CPU (vector width x 2 for FMA x cores x clock), if known.
-pub fn cpu_peak_gflops(threads: usize, f32_math: bool) -> Option<f64> {
+/// The plan and the flat index range one repetition of the workload evaluates.
+pub fn workload_plan(
+    kind: WorkloadKind,
+    configs: u64,
+) -> Result<(SweepPlan, Range<u64>), BenchError> {
+    let most = max_workload_configs(kind)?;
+    if configs == 0 || configs > most {
+        return Err(BenchError::Options(format!(
+            "--configs: {configs} is outside 1 ..= {most} for the {} workload",
+            kind.name()
+        )));
+    }
+    let plan = match kind {
+        WorkloadKind::Default => SweepPlan::new(default_scenario()?, None)?,
+        WorkloadKind::Synthetic => bench_plan(configs)?,
+    };
+    Ok((plan, 0..configs))
+}
+
+/// The workload of a run, described for the document.
+pub fn describe_workload(opts: &BenchOptions) -> Result<Workload, BenchError> {
+    let s = default_scenario()?;
+    let n = s.grid().size;
+    let axes: Vec<String> = s
+        .axes
+        .iter()
+        .map(|a| format!("{} ({})", a.param, a.values.len()))
+        .collect();
+    let grid = format!("{} = {n} configurations", axes.join(" x "));
+    let name = s.name.clone();
+    let definition = match (opts.workload, opts.configs) {
+        (WorkloadKind::Default, None) => {
+            format!("the whole grid of the built-in default scenario `{name}`: {grid}")
+        }
+        (WorkloadKind::Default, Some(c)) => format!(
+            "the first {c} configurations (flat indices 0..{c}) of the built-in default scenario `{name}`'s grid: {grid}"
+        ),
+        (WorkloadKind::Synthetic, c) => format!(
+            "the built-in default scenario `{name}`'s grid ({grid}) with an extra outermost axis carbon_kg_per_kwh, linear from {CARBON_FROM} to {CARBON_TO} (it changes only CO2), as many values as hold {}; flat indices 0..configs",
+            c.map_or("each backend's size (about 1 s per repetition)".to_string(), |c| format!("{c} configurations"))
+        ),
+    };
+    Ok(Workload {
+        name: opts.workload.name().into(),
+        configs: match opts.workload {
+            WorkloadKind::Default => Some(opts.configs.unwrap_or(n)),
+            WorkloadKind::Synthetic => opts.configs,
+        },
+        scenario: name,
+        scenario_sha256: crate::provenance::sha256_hex(
+            crate::scenario::DEFAULT_SCENARIO.as_bytes(),
+        ),
+        scenario_configs: n,
+        definition,
+    })
+}
+
+/// Peak GFLOP/s of this CPU's cores: threads x clock x vector lanes x 2 (FMA) x 2 FMA
+/// pipes, in f64 (the CPU kernel) or f32 (twice the lanes), with the clock from
+/// `/proc/cpuinfo` (`cpu MHz`); `None` where the clock is not listed.
+pub fn cpu_peak(threads: usize, f32_math: bool) -> Option<Peak> {
     let mhz: f64 = std::fs::read_to_string("/proc/cpuinfo")
         .ok()?
         .lines()
@@ -163,39 +314,68 @@ pub fn cpu_peak_gflops(threads: usize, f32_math: bool) -> Option<f64> {
         .parse()
         .ok()?;
     #[cfg(target_arch = "x86_64")]
-    let f64_lanes = if std::arch::is_x86_feature_detected!("avx512f") {
-        8.0
+    let (f64_lanes, isa) = if std::arch::is_x86_feature_detected!("avx512f") {
+        (8.0, "AVX-512")
     } else if std::arch::is_x86_feature_detected!("avx2") {
-        4.0
+        (4.0, "AVX2")
     } else {
-        2.0
+        (2.0, "SSE2")
     };
     #[cfg(not(target_arch = "x86_64"))]
-    let f64_lanes = 2.0;
-    // Two FMA pipes, two operations per FMA.
-    let per_cycle = f64_lanes * 2.0 * 2.0 * if f32_math { 2.0 } else { 1.0 };
-    Some(threads as f64 * mhz * 1e-3 * per_cycle)
+    let (f64_lanes, isa) = (2.0, "128-bit vectors");
+    let lanes = if f32_math { f64_lanes * 2.0 } else { f64_lanes };
+    let gflops = threads as f64 * mhz * 1e-3 * lanes * 2.0 * 2.0;
+    let precision = if f32_math { "f32" } else { "f64" };
+    Some(Peak {
+        gflops,
+        precision: precision.into(),
+        formula: format!(
+            "{threads} threads x {:.3} GHz (/proc/cpuinfo cpu MHz) x {lanes} {precision} lanes ({isa}) x 2 (FMA) x 2 FMA pipes = {gflops:.1} GFLOP/s",
+            mhz * 1e-3
+        ),
+    })
 }
 
-/// Peak non-tensor FP32 GFLOP/s of known GPUs (vendor datasheets), by adapter name.
-pub fn gpu_peak_gflops(name: &str) -> Option<f64> {
+/// The peak of a GPU adapter: a CPU-type adapter (lavapipe, SwiftShader) against the CPU's
+/// f32 peak on every logical thread; a known GPU against its datasheet FP32 rate.
+pub fn gpu_peak(info: &wgpu::AdapterInfo) -> Option<Peak> {
+    if info.device_type == wgpu::DeviceType::Cpu {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        return cpu_peak(threads, true).map(|p| Peak {
+            formula: format!("a software adapter on the CPU: {}", p.formula),
+            ..p
+        });
+    }
+    let (gflops, source) = gpu_peak_gflops(&info.name)?;
+    Some(Peak {
+        gflops,
+        precision: "f32".into(),
+        formula: format!("non-tensor FP32 rate, {source}"),
+    })
+}
+
+/// Peak non-tensor FP32 GFLOP/s of known GPUs (vendor datasheets), by adapter name, with
+/// the datasheet.
+pub fn gpu_peak_gflops(name: &str) -> Option<(f64, &'static str)> {
     let n = name.to_ascii_lowercase();
-    let table: [(&str, f64); 4] = [
-        ("h100", 66_900.0), // NVIDIA H100 SXM datasheet: FP32 67 TFLOPS
-        ("h200", 66_900.0), // NVIDIA H200 SXM datasheet: FP32 67 TFLOPS
-        ("a100", 19_500.0), // NVIDIA A100 datasheet: FP32 19.5 TFLOPS
-        ("l40s", 91_600.0), // NVIDIA L40S datasheet: FP32 91.6 TFLOPS
+    let table: [(&str, f64, &str); 4] = [
+        (
+            "h100",
+            66_900.0,
+            "NVIDIA H100 SXM datasheet: FP32 67 TFLOPS",
+        ),
+        (
+            "h200",
+            66_900.0,
+            "NVIDIA H200 SXM datasheet: FP32 67 TFLOPS",
+        ),
+        ("a100", 19_500.0, "NVIDIA A100 datasheet: FP32 19.5 TFLOPS"),
+        ("l40s", 91_600.0, "NVIDIA L40S datasheet: FP32 91.6 TFLOPS"),
     ];
-    table.iter().find(|(k, _)| n.contains(k)).map(|(_, v)| *v)
-}
-
-/// How to measure.
-#[derive(Clone, Debug)]
-pub struct BenchOptions {
-    /// Configurations per repetition; `None` sizes each backend for ~1 s.
-    pub configs: Option<u64>,
-    pub repeats: usize,
-    pub threads: usize,
+    table
+        .iter()
+        .find(|(k, _, _)| n.contains(k))
+        .map(|(_, v, s)| (*v, *s))
 }
 
 fn calibrated(rate: f64) -> u64 {
@@ -205,108 +385,156 @@ fn calibrated(rate: f64) -> u64 {
     2f64.powf(p) as u64
 }
 
-/// Benchmark the CPU backend.
+/// Configurations per repetition for `opts` on a backend whose rate `probe` measures
+/// (called only for `synthetic` without `--configs`).
+fn size_for(
+    opts: &BenchOptions,
+    probe: impl FnOnce() -> Result<f64, BenchError>,
+) -> Result<u64, BenchError> {
+    if opts.repeats == 0 || opts.repeats > MAX_REPEATS || opts.warmup > MAX_WARMUP {
+        return Err(BenchError::Options(format!(
+            "--repeats must be within 1 ..= {MAX_REPEATS} and --warmup within 0 ..= {MAX_WARMUP}"
+        )));
+    }
+    match (opts.workload, opts.configs) {
+        (_, Some(n)) => Ok(n),
+        (WorkloadKind::Default, None) => max_workload_configs(WorkloadKind::Default),
+        (WorkloadKind::Synthetic, None) => Ok(calibrated(probe()?)),
+    }
+}
+
+/// The result around measured times.
+#[allow(clippy::too_many_arguments)]
+fn measured(
+    backend: BackendInfo,
+    adapter: Option<AdapterDescription>,
+    threads_used: Option<usize>,
+    configs: u64,
+    warmup: usize,
+    wall_s: Vec<f64>,
+    kernel_s: Option<Vec<f64>>,
+    flops: f64,
+    peak: Option<Peak>,
+) -> Result<BenchResult, BenchError> {
+    let none = || BenchError::Options("--repeats: no repetition was timed".into());
+    let wall = timing_stats(&wall_s).ok_or_else(none)?;
+    let kernel = kernel_s.as_deref().and_then(timing_stats);
+    let (time, which) = match &kernel {
+        Some(k) => (k.mean, "kernel"),
+        None => (wall.mean, "wall"),
+    };
+    let nominal_gflops = flops * configs as f64 / time * 1e-9;
+    Ok(BenchResult {
+        backend,
+        adapter,
+        threads_used,
+        configs,
+        warmup,
+        configs_per_s: configs as f64 / wall.mean,
+        wall_s,
+        kernel_s,
+        wall,
+        kernel,
+        nominal_flops_per_config: flops,
+        nominal_gflops,
+        nominal_gflops_time: which.into(),
+        nominal_gflops_basis: NOMINAL_GFLOPS_BASIS.into(),
+        peak_fraction: peak.as_ref().map(|p| nominal_gflops / p.gflops),
+        peak,
+    })
+}
+
+/// Benchmark the CPU backend: `warmup` unmeasured runs, then `repeats` timed ones.
 pub fn bench_cpu(opts: &BenchOptions) -> Result<BenchResult, BenchError> {
     let cpu = CpuBackend::new(opts.threads)?;
     let nothing = |_: u64| {};
-    let configs = match opts.configs {
-        Some(n) => n,
-        None => {
-            let plan = bench_plan(1 << 22)?;
-            let t = Instant::now();
-            cpu.run(&plan, 0..1 << 22, &nothing)?;
-            calibrated((1u64 << 22) as f64 / t.elapsed().as_secs_f64())
-        }
-    };
-    let plan = bench_plan(configs)?;
-    let mut walls = Vec::new();
+    let configs = size_for(opts, || {
+        let probe = 1u64 << 22;
+        let plan = bench_plan(probe)?;
+        let t = Instant::now();
+        cpu.run(&plan, 0..probe, &nothing)?;
+        Ok(probe as f64 / t.elapsed().as_secs_f64())
+    })?;
+    let (plan, range) = workload_plan(opts.workload, configs)?;
+    for _ in 0..opts.warmup {
+        std::hint::black_box(cpu.run(&plan, range.clone(), &nothing)?);
+    }
+    let mut walls = Vec::with_capacity(opts.repeats);
     for _ in 0..opts.repeats {
         let t = Instant::now();
-        let r = cpu.run(&plan, 0..configs, &nothing)?;
+        let r = cpu.run(&plan, range.clone(), &nothing)?;
         walls.push(t.elapsed().as_secs_f64());
         std::hint::black_box(r);
     }
-    let wall = median(walls);
-    let gflops = ops_per_config(&plan) * configs as f64 / wall * 1e-9;
-    let peak = cpu_peak_gflops(cpu.threads(), false);
-    Ok(BenchResult {
-        backend: cpu.info(),
+    measured(
+        cpu.info(),
+        None,
+        Some(cpu.threads()),
         configs,
-        configs_per_s: configs as f64 / wall,
-        wall_s: wall,
-        kernel_s: None,
-        gflops: Some(gflops),
-        peak_fraction: peak.map(|p| gflops / p),
-    })
+        opts.warmup,
+        walls,
+        None,
+        ops_per_config(&plan),
+        cpu_peak(cpu.threads(), false),
+    )
 }
 
-/// Benchmark one GPU backend (pipelines prepared outside the timed repetitions).
+/// Benchmark one GPU backend: pipelines prepared and `warmup` runs made outside the timed
+/// repetitions.
 pub fn bench_gpu(gpu: &GpuBackend, opts: &BenchOptions) -> Result<BenchResult, BenchError> {
     let nothing = |_: u64| {};
-    let configs = match opts.configs {
-        Some(n) => n,
-        None => {
-            let probe = 1u64 << 22;
-            let plan = bench_plan(probe)?;
-            let mut prepared = gpu.prepare(&plan)?;
-            prepared.run(0..probe, &nothing)?; // warm-up: compilation, first submissions
-            let t = Instant::now();
-            prepared.run(0..probe, &nothing)?;
-            calibrated(probe as f64 / t.elapsed().as_secs_f64())
-        }
-    };
-    let plan = bench_plan(configs)?;
+    let configs = size_for(opts, || {
+        let probe = 1u64 << 22;
+        let plan = bench_plan(probe)?;
+        let mut prepared = gpu.prepare(&plan)?;
+        prepared.run(0..probe, &nothing)?; // compilation, first submissions
+        let t = Instant::now();
+        prepared.run(0..probe, &nothing)?;
+        Ok(probe as f64 / t.elapsed().as_secs_f64())
+    })?;
+    let (plan, range) = workload_plan(opts.workload, configs)?;
     let mut prepared = gpu.prepare(&plan)?;
-    prepared.run(0..configs.min(1 << 20), &nothing)?; // warm-up
-    let mut walls = Vec::new();
-    let mut kernels = Vec::new();
+    for _ in 0..opts.warmup {
+        std::hint::black_box(prepared.run(range.clone(), &nothing)?);
+    }
+    let mut walls = Vec::with_capacity(opts.repeats);
+    let mut kernels = Vec::with_capacity(opts.repeats);
     for _ in 0..opts.repeats {
         let t = Instant::now();
-        let (r, kernel) = prepared.run(0..configs, &nothing)?;
+        let (r, kernel) = prepared.run(range.clone(), &nothing)?;
         walls.push(t.elapsed().as_secs_f64());
-        if let Some(k) = kernel {
-            kernels.push(k);
-        }
+        kernels.extend(kernel);
         std::hint::black_box(r);
     }
-    let wall = median(walls);
-    let kernel_s = (kernels.len() == opts.repeats && !kernels.is_empty()).then(|| median(kernels));
-    let gflops = ops_per_config(&plan) * configs as f64 / kernel_s.unwrap_or(wall) * 1e-9;
-    let info = gpu.info();
-    let peak = if info.device_type.as_deref() == Some("Cpu") {
-        cpu_peak_gflops(
-            std::thread::available_parallelism().map_or(1, |n| n.get()),
-            true,
-        )
-    } else {
-        gpu_peak_gflops(&info.name)
-    };
-    Ok(BenchResult {
-        backend: info,
+    let kernel_s = (kernels.len() == walls.len()).then_some(kernels);
+    let info = gpu.adapter_info();
+    measured(
+        gpu.info(),
+        Some(AdapterDescription::from_wgpu(info)),
+        None,
         configs,
-        configs_per_s: configs as f64 / wall,
-        wall_s: wall,
+        opts.warmup,
+        walls,
         kernel_s,
-        gflops: Some(gflops),
-        peak_fraction: peak.map(|p| gflops / p),
-    })
+        ops_per_config(&plan),
+        gpu_peak(info),
+    )
 }
 
-/// A report around results.
-pub fn report(results: Vec<BenchResult>, repeats: usize) -> BenchReport {
+/// The document around results.
+pub fn report(
+    workload: Workload,
+    warmup: usize,
+    repeats: usize,
+    results: Vec<BenchResult>,
+) -> BenchReport {
     BenchReport {
         schema: BENCH_SCHEMA.into(),
-        host: Host {
-            cpu: cpu_name(),
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        },
-        clustersweep_version: env!("CARGO_PKG_VERSION").into(),
-        wgpu_version: env!("CLUSTERSWEEP_WGPU_VERSION").into(),
-        git_commit: env!("CLUSTERSWEEP_GIT_COMMIT").into(),
         date: utc_now(),
-        // The grid's structure does not depend on its size; a benchmark that ran has
-        // already built it, so this cannot fail here.
-        ops_per_config: bench_plan(1).map_or(f64::NAN, |p| ops_per_config(&p)),
+        build: crate::machine::build_description(),
+        machine: crate::machine::describe_machine(),
+        workload,
+        warmup,
         repeats,
         results,
     }
@@ -357,11 +585,31 @@ mod tests {
     }
 
     #[test]
-    fn median_and_dates() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), 2.5);
+    fn dates() {
         let d = utc_now();
         assert_eq!(d.len(), 20);
         assert!(d.starts_with("20"), "{d}");
+    }
+
+    #[test]
+    fn workloads_are_sized_and_bounded() {
+        let grid = max_workload_configs(WorkloadKind::Default).unwrap();
+        let (plan, range) = workload_plan(WorkloadKind::Default, 1000).unwrap();
+        assert_eq!((plan.grid.size, range), (grid, 0..1000));
+        assert!(workload_plan(WorkloadKind::Default, grid + 1).is_err());
+        assert!(workload_plan(WorkloadKind::Synthetic, 0).is_err());
+        let (plan, range) = workload_plan(WorkloadKind::Synthetic, grid * 2).unwrap();
+        assert_eq!((plan.grid.size, range), (grid * 2, 0..grid * 2));
+        let opts = BenchOptions {
+            workload: WorkloadKind::Default,
+            configs: None,
+            warmup: 1,
+            repeats: 3,
+            threads: 1,
+        };
+        let w = describe_workload(&opts).unwrap();
+        assert_eq!((w.name.as_str(), w.configs), ("default", Some(grid)));
+        assert_eq!(w.scenario_configs, grid);
+        assert!(w.definition.contains(&grid.to_string()), "{}", w.definition);
     }
 }

@@ -2,7 +2,8 @@
 //! to the commands (rendering is `clustersweep::report`'s), and exit codes.
 //! Exit codes: 0 success; 1 a run-time failure (e.g. writing `--out`, or `validate` found a
 //! failing case); 2 bad input (arguments, scenario, catalog); 3 GPU unavailable or failed;
-//! 4 the run worked but a check failed (`--check`, `--require-feasible`, `[checks]`).
+//! 4 the run worked but a check failed (`--check`, `--require-feasible`, `[checks]`, a
+//! `diff --max-change` limit crossed, a `bench compare` regression).
 
 mod calibrate;
 mod gpu_select;
@@ -31,7 +32,8 @@ pub const EXIT_INPUT: i32 = 2;
 pub const EXIT_RUNTIME: i32 = 1;
 /// Exit code when the GPU is unavailable or fails.
 pub const EXIT_GPU: i32 = 3;
-/// Exit code when the run worked but the plan did not pass a check.
+/// Exit code when the run worked but the plan did not pass a check (also a crossed `diff`
+/// limit and a `bench compare` regression).
 pub const EXIT_CHECK: i32 = 4;
 
 /// An error for the user: a one-line message and an exit code.
@@ -194,12 +196,33 @@ enum BenchChoice {
 
 #[derive(Subcommand, Debug)]
 enum BenchAction {
-    /// Print bench JSON documents side by side, with ratios against the first.
+    /// Compare bench results with the first (the baseline); exit 4 when one is slower than
+    /// the baseline by more than --threshold and beyond the noise of both.
     Compare {
-        /// `clustersweep.bench/1` files written by `bench --json`.
-        #[arg(required = true, num_args = 1..)]
+        /// `clustersweep.bench/2` files written by `bench --json`: the baseline first.
+        #[arg(required = true, num_args = 2..)]
         files: Vec<PathBuf>,
+        /// Slowdown of the mean wall time per configuration that counts as a regression
+        /// (when the 95% confidence intervals do not overlap either).
+        #[arg(long, value_name = "PERCENT", default_value = "5%", value_parser = clustersweep::bench_compare::parse_threshold)]
+        threshold: f64,
+        /// Print the `clustersweep.bench-compare/1` document.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Print the comparison as markdown.
+        #[arg(long)]
+        markdown: bool,
     },
+}
+
+/// `bench --workload`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum WorkloadChoice {
+    /// The built-in default scenario's grid (or its first --configs configurations).
+    Default,
+    /// The default grid with an extra outer axis, as large as --configs (default: sized
+    /// for about 1 s per repetition on each backend).
+    Synthetic,
 }
 
 #[derive(clap::Args, Debug)]
@@ -319,18 +342,29 @@ struct BenchArgs {
     backend: Option<BenchChoice>,
     #[command(flatten)]
     gpu: GpuSelectArgs,
-    /// Configurations per repetition (default: sized for about 1 s per backend).
+    /// What every backend runs.
+    #[arg(long, value_enum, default_value = "default")]
+    workload: WorkloadChoice,
+    /// Configurations per repetition (default: the whole default grid; for `synthetic`,
+    /// sized for about 1 s per backend).
     #[arg(long, value_name = "N")]
     configs: Option<u64>,
-    /// Repetitions; the median is reported.
-    #[arg(long, value_name = "N", default_value_t = 5)]
+    /// Unmeasured runs before the timed repetitions.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    warmup: usize,
+    /// Timed repetitions (1 ..= 1000): every time is kept; min, median, mean, standard
+    /// deviation and the 95% confidence interval of the mean are reported.
+    #[arg(long, value_name = "N", default_value_t = 10)]
     repeats: usize,
     /// CPU threads (default: one per core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
-    /// Also write the results as a `clustersweep.bench/1` JSON document.
+    /// Also write the results as a `clustersweep.bench/2` JSON document (`-`: stdout).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Also write the results as markdown (`-`: stdout).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -397,7 +431,7 @@ enum Command {
         #[command(flatten)]
         catalog: CatalogArg,
     },
-    /// Measure the kernel on every backend over a fixed synthetic grid (or compare results).
+    /// Measure the kernel on every backend over one named workload (or compare results).
     #[command(args_conflicts_with_subcommands = true)]
     Bench {
         #[command(subcommand)]
@@ -468,9 +502,15 @@ pub fn main() -> Result<i32, CliError> {
         Command::Calibrate(args) => calibrate::run(args),
         Command::Validate { json, dir, catalog } => validate(json, dir, catalog),
         Command::Bench {
-            action: Some(BenchAction::Compare { files }),
+            action:
+                Some(BenchAction::Compare {
+                    files,
+                    threshold,
+                    json,
+                    markdown,
+                }),
             ..
-        } => bench_compare(files),
+        } => bench_compare(files, threshold, json, markdown),
         Command::Bench { action: None, args } => bench(BenchCommandOptions::from_args(args)?),
     }
 }
@@ -1431,22 +1471,34 @@ fn list_adapters(json: bool) -> Result<i32, CliError> {
 }
 
 /// `bench`'s options, validated: how to measure, which backends and adapters, and where
-/// the JSON document goes.
+/// the documents go.
 struct BenchCommandOptions {
     measure: clustersweep::bench::BenchOptions,
     /// `--backend`: only the CPU, only GPU adapters, or both (`None`).
     backends: Option<BenchChoice>,
     /// `--adapter`, `--adapter-index`, `--require-device`: which GPU adapters.
     adapter: AdapterChoice,
-    /// `--json`: also write the `clustersweep.bench/1` document here.
+    /// `--json`: also write the `clustersweep.bench/2` document here.
     json: Option<PathBuf>,
+    /// `--markdown`: also write the markdown here.
+    markdown: Option<PathBuf>,
 }
 
 impl BenchCommandOptions {
     /// Check the counts; an error names the offending flag.
     fn from_args(args: BenchArgs) -> Result<BenchCommandOptions, CliError> {
-        if args.repeats == 0 {
-            return Err(CliError::input("--repeats: must be at least 1"));
+        use clustersweep::bench::{self, WorkloadKind};
+        if !(1..=bench::MAX_REPEATS).contains(&args.repeats) {
+            return Err(CliError::input(format!(
+                "--repeats: must be within 1 ..= {}",
+                bench::MAX_REPEATS
+            )));
+        }
+        if args.warmup > bench::MAX_WARMUP {
+            return Err(CliError::input(format!(
+                "--warmup: at most {}",
+                bench::MAX_WARMUP
+            )));
         }
         if args.threads == Some(0) {
             return Err(CliError::input("--threads: must be at least 1"));
@@ -1454,22 +1506,43 @@ impl BenchCommandOptions {
         if args.configs == Some(0) {
             return Err(CliError::input("--configs: must be at least 1"));
         }
+        let workload = match args.workload {
+            WorkloadChoice::Default => WorkloadKind::Default,
+            WorkloadChoice::Synthetic => WorkloadKind::Synthetic,
+        };
         let most =
-            clustersweep::bench::max_configs().map_err(|e| CliError::input(e.to_string()))?;
+            bench::max_workload_configs(workload).map_err(|e| CliError::input(e.to_string()))?;
         if args.configs.is_some_and(|n| n > most) {
             return Err(CliError::input(format!(
-                "--configs: at most {most} (the benchmark grid's longest extra axis)"
+                "--configs: at most {most} for the {} workload ({})",
+                workload.name(),
+                match workload {
+                    WorkloadKind::Default => "the default scenario's grid",
+                    WorkloadKind::Synthetic => "the benchmark grid's longest extra axis",
+                }
             )));
         }
+        let stdout_docs = [&args.json, &args.markdown]
+            .iter()
+            .filter(|p| p.as_deref().is_some_and(clustersweep::output::is_stdout))
+            .count();
+        if stdout_docs > 1 {
+            return Err(CliError::input(
+                "--json - and --markdown -: only one of them can go to stdout",
+            ));
+        }
         Ok(BenchCommandOptions {
-            measure: clustersweep::bench::BenchOptions {
+            measure: bench::BenchOptions {
+                workload,
                 configs: args.configs,
+                warmup: args.warmup,
                 repeats: args.repeats,
                 threads: capped_threads(args.threads, false),
             },
             adapter: args.gpu.choice(args.backend == Some(BenchChoice::Cpu))?,
             backends: args.backend,
             json: args.json,
+            markdown: args.markdown,
         })
     }
 }
@@ -1482,7 +1555,10 @@ fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
         backends,
         adapter,
         json,
+        markdown,
     } = opts;
+    let workload =
+        bench::describe_workload(&measure).map_err(|e| CliError::input(e.to_string()))?;
     let mut results = Vec::new();
     if backends != Some(BenchChoice::Gpu) {
         eprintln!("clustersweep: bench: cpu ...");
@@ -1524,20 +1600,29 @@ fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
             }
         }
     }
-    let bench_report = bench::report(results, measure.repeats);
+    let bench_report = bench::report(workload, measure.warmup, measure.repeats, results);
     let table = report::bench::table(&bench_report);
-    match &json {
-        // The JSON document owns stdout; the table goes to stderr.
-        Some(path) if clustersweep::output::is_stdout(path) => eprint!("{table}"),
-        _ => emit(&table)?,
+    let doc_on_stdout = [&json, &markdown]
+        .iter()
+        .any(|p| p.as_deref().is_some_and(clustersweep::output::is_stdout));
+    if doc_on_stdout {
+        // The document owns stdout; the table goes to stderr.
+        eprint!("{}", clustersweep::format::printable(&table));
+    } else {
+        emit(&table)?;
     }
-    if let Some(path) = json {
-        let mut text = serde_json::to_vec_pretty(&bench_report)
-            .map_err(|e| CliError::runtime(e.to_string()))?;
-        text.push(b'\n');
+    let mut json_text =
+        serde_json::to_vec_pretty(&bench_report).map_err(|e| CliError::runtime(e.to_string()))?;
+    json_text.push(b'\n');
+    let markdown_text = report::bench::markdown(&bench_report);
+    for (flag, path, text) in [
+        ("--json", json, json_text),
+        ("--markdown", markdown, markdown_text.into_bytes()),
+    ] {
+        let Some(path) = path else { continue };
         clustersweep::output::write_file(&path, &text).map_err(|e| match e {
             clustersweep::output::OutputError::BrokenPipe => CliError::from(e),
-            e => CliError::runtime(format!("--json: {e}")),
+            e => CliError::runtime(format!("{flag}: {e}")),
         })?;
         if !clustersweep::output::is_stdout(&path) {
             eprintln!("clustersweep: wrote {}", path.display());
@@ -1546,24 +1631,41 @@ fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
     Ok(0)
 }
 
-fn bench_compare(files: Vec<PathBuf>) -> Result<i32, CliError> {
+fn bench_compare(
+    files: Vec<PathBuf>,
+    threshold: f64,
+    json: bool,
+    markdown: bool,
+) -> Result<i32, CliError> {
+    use clustersweep::bench_compare;
     let mut reports = Vec::new();
     for f in &files {
         let name = f.display().to_string();
         let text = std::fs::read_to_string(f)
             .map_err(|e| CliError::input(format!("{name}: cannot read: {e}")))?;
-        let r: clustersweep::bench::BenchReport = serde_json::from_str(&text).map_err(|e| {
-            CliError::input(format!("{name}: not a clustersweep.bench/1 document: {e}"))
-        })?;
-        if r.schema != clustersweep::bench::BENCH_SCHEMA {
-            return Err(CliError::input(format!(
-                "{name}: schema `{}`, expected `{}`",
-                r.schema,
-                clustersweep::bench::BENCH_SCHEMA
-            )));
-        }
+        let r = bench_compare::parse(&text).map_err(|e| CliError::input(format!("{name}: {e}")))?;
         reports.push((name, r));
     }
-    emit(&report::bench::compare(&reports))?;
+    let (base_name, base) = reports.remove(0);
+    let c = bench_compare::compare((&base_name, &base), &reports, threshold);
+    for f in &c.comparisons {
+        for w in &f.warnings {
+            eprintln!("clustersweep: warning: {}: {w}", f.file);
+        }
+    }
+    if json {
+        let doc = serde_json::to_value(&c).map_err(|e| CliError::runtime(e.to_string()))?;
+        print_json(&doc)?;
+    } else if markdown {
+        emit(&report::bench::compare_markdown(&c))?;
+    } else {
+        emit(&report::bench::compare_text(&c))?;
+    }
+    if c.regressed {
+        eprintln!(
+            "clustersweep: bench compare: slower than the baseline beyond the threshold and the noise (exit {EXIT_CHECK})"
+        );
+        return Ok(EXIT_CHECK);
+    }
     Ok(0)
 }

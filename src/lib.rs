@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod bench_compare;
 pub mod calibrate;
 pub mod catalog;
 pub mod checkpoint;
@@ -20,6 +21,7 @@ pub mod grid;
 pub mod heatmap;
 pub mod input;
 pub mod json_float;
+pub mod machine;
 pub mod model;
 pub mod output;
 pub mod params;
@@ -34,5 +36,6 @@ pub mod sensitivity;
 pub mod shard;
 pub mod summary;
 pub mod sweep;
+pub mod timing_stats;
 pub mod uncertain;
 pub mod validate;

@@ -261,7 +261,7 @@ fn bench_json_dash_is_stdout_and_messages_go_to_stderr() {
     ]);
     assert!(r.status.success(), "{r:?}");
     let doc: serde_json::Value = serde_json::from_slice(&r.stdout).expect("stdout is the JSON");
-    assert_eq!(doc["schema"], "clustersweep.bench/1");
+    assert_eq!(doc["schema"], "clustersweep.bench/2");
     assert!(!Path::new("-").exists(), "no file named `-`");
 }
 
@@ -289,7 +289,7 @@ fn a_symlinked_output_file_is_written_through() {
         .file_type()
         .is_symlink());
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&target).unwrap()).unwrap();
-    assert_eq!(doc["schema"], "clustersweep.bench/1");
+    assert_eq!(doc["schema"], "clustersweep.bench/2");
     let err = String::from_utf8_lossy(&r.stderr);
     assert!(err.contains("wrote"), "{err}");
     assert!(!String::from_utf8_lossy(&r.stdout).contains("wrote"));

@@ -1,8 +1,12 @@
-//! The benchmark output (`clustersweep bench` and `bench compare`): the table of one
-//! `clustersweep.bench/1` document, and documents side by side with configurations/s
-//! ratios against the first.
+//! The benchmark output for people: the table and the markdown of one
+//! `clustersweep.bench/2` document (`clustersweep bench`, `--markdown FILE`), and of a
+//! `bench compare` (text and markdown; its JSON is the serialised
+//! [`crate::bench_compare::BenchComparison`]).
 
-use crate::bench::BenchReport;
+use crate::bench::{BenchReport, BenchResult};
+use crate::bench_compare::BenchComparison;
+use crate::machine::machine_line;
+use crate::timing_stats::{TimingStats, Verdict};
 
 fn opt(x: Option<f64>, f: impl Fn(f64) -> String) -> String {
     x.map_or_else(|| "-".into(), f)
@@ -16,106 +20,240 @@ fn truncate(s: &str, n: usize) -> String {
     }
 }
 
+/// Decimals that show `x` with about four significant digits (0 ..= 9).
+fn decimals(x: f64) -> usize {
+    if x == 0.0 || !x.is_finite() {
+        return 4;
+    }
+    (3 - x.abs().log10().floor() as i64).clamp(0, 9) as usize
+}
+
+/// `mean ± half-width` of the 95% interval (or `mean` alone for one repetition), scaled,
+/// with about four significant digits.
+fn mean_ci(s: &TimingStats, scale: f64) -> String {
+    let m = s.mean * scale;
+    let d = decimals(m);
+    match s.ci95 {
+        Some([lo, hi]) => format!("{m:.d$} ± {:.d$}", (hi - lo) / 2.0 * scale),
+        None => format!("{m:.d$}"),
+    }
+}
+
+/// The lines above the table: build, machine, workload, what the FLOP figure is.
+fn header(r: &BenchReport) -> Vec<String> {
+    let b = &r.build;
+    let mut lines = vec![
+        format!("machine: {}", machine_line(&r.machine)),
+        format!(
+            "build: clustersweep {} ({}{}), wgpu {}, {}, {} opt-level {}, {}, target-cpu {}",
+            b.clustersweep_version,
+            b.git_commit,
+            if b.git_dirty == Some(true) {
+                ", dirty"
+            } else {
+                ""
+            },
+            b.wgpu_version,
+            b.rustc,
+            b.profile,
+            b.opt_level,
+            b.target,
+            b.target_cpu
+        ),
+        format!(
+            "workload: {} ({}); {} warm-up run(s), {} timed repetitions; {}",
+            r.workload.name, r.workload.definition, r.warmup, r.repeats, r.date
+        ),
+    ];
+    if let Some(x) = r.results.first() {
+        lines.push(format!(
+            "nominal GFLOP/s = {} ({} per configuration here); peaks: {}",
+            x.nominal_gflops_basis,
+            x.nominal_flops_per_config,
+            r.results
+                .iter()
+                .map(|x| format!(
+                    "{} {}: {}",
+                    x.backend.kind,
+                    truncate(&x.backend.name, 24),
+                    x.peak
+                        .as_ref()
+                        .map_or("unknown".to_string(), |p| p.formula.clone())
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    lines
+}
+
+fn adapter_cell(x: &BenchResult) -> String {
+    match (&x.adapter, x.threads_used) {
+        (Some(a), _) => format!(
+            "{} [{:04x}:{:04x}, {} {}]",
+            a.name, a.vendor_id, a.device_id, a.api, a.driver
+        ),
+        // The CPU backend's name already says its threads.
+        (None, _) => x.backend.name.clone(),
+    }
+}
+
+fn peak_cell(x: &BenchResult) -> String {
+    match (&x.peak, x.peak_fraction) {
+        (Some(p), Some(f)) => format!("{:.1}% of {}", f * 100.0, p.precision),
+        _ => "-".into(),
+    }
+}
+
+/// One result's cells: backend kind, adapter, configurations, configurations/s, min,
+/// median, mean ± CI, sd, kernel mean, nominal GFLOP/s, fraction of peak.
+fn cells(x: &BenchResult) -> [String; 11] {
+    [
+        x.backend.kind.clone(),
+        adapter_cell(x),
+        x.configs.to_string(),
+        format!("{:.4e}", x.configs_per_s),
+        format!("{:.4}", x.wall.min),
+        format!("{:.4}", x.wall.median),
+        mean_ci(&x.wall, 1.0),
+        opt(x.wall.sd, |v| format!("{v:.4}")),
+        opt(x.kernel.as_ref().map(|k| k.mean), |v| format!("{v:.4}")),
+        format!("{:.1}", x.nominal_gflops),
+        peak_cell(x),
+    ]
+}
+
 /// The results as a table for people.
 pub fn table(r: &BenchReport) -> String {
-    let mut o = format!(
-        "host: {} ({} threads); clustersweep {} ({}), wgpu {}; median of {}; {} ops/configuration\n",
-        r.host.cpu,
-        r.host.threads,
-        r.clustersweep_version,
-        r.git_commit,
-        r.wgpu_version,
-        r.repeats,
-        r.ops_per_config
-    );
+    let mut o = header(r).join("\n");
+    o.push('\n');
     o.push_str(&format!(
-        "{:<5} {:<44} {:>14} {:>14} {:>10} {:>11} {:>10} {:>7}\n",
-        "kind", "adapter", "configs", "configs/s", "wall_s", "kernel_s", "GFLOP/s", "peak"
+        "{:<4} {:<40} {:>11} {:>11} {:>9} {:>9} {:>18} {:>9} {:>10} {:>13}\n",
+        "kind",
+        "adapter",
+        "configs",
+        "configs/s",
+        "min s",
+        "median s",
+        "mean s ± 95% CI",
+        "sd s",
+        "kernel s",
+        "nominal GF/s"
     ));
     for x in &r.results {
+        let c = cells(x);
         o.push_str(&format!(
-            "{:<5} {:<44} {:>14} {:>14.4e} {:>10.4} {:>11} {:>10} {:>7}\n",
-            x.backend.kind,
-            truncate(&x.backend.name, 44),
-            x.configs,
-            x.configs_per_s,
-            x.wall_s,
-            opt(x.kernel_s, |v| format!("{v:.4}")),
-            opt(x.gflops, |v| format!("{v:.1}")),
-            opt(x.peak_fraction, |v| format!("{:.1}%", v * 100.0)),
+            "{:<4} {:<40} {:>11} {:>11} {:>9} {:>9} {:>18} {:>9} {:>10} {:>13}\n",
+            c[0],
+            truncate(&c[1], 40),
+            c[2],
+            c[3],
+            c[4],
+            c[5],
+            c[6],
+            c[7],
+            c[8],
+            format!("{} ({})", c[9], c[10]),
         ));
     }
     o
 }
 
-/// Side-by-side comparison of bench documents: every result's configurations/s, with the
-/// ratio against the first document's result of the same kind (cpu or gpu).
-pub fn compare(reports: &[(String, BenchReport)]) -> String {
-    let mut o = String::new();
-    let Some((_, first)) = reports.first() else {
-        return o;
-    };
-    o.push_str(&format!(
-        "{:<28} {:<5} {:<44} {:>14} {:>9} {:>10}\n",
-        "file", "kind", "adapter", "configs/s", "ratio", "GFLOP/s"
-    ));
-    for (file, r) in reports {
-        for x in &r.results {
-            let base = first
-                .results
-                .iter()
-                .find(|b| b.backend.kind == x.backend.kind && b.backend.name == x.backend.name)
-                .or_else(|| {
-                    first
-                        .results
-                        .iter()
-                        .find(|b| b.backend.kind == x.backend.kind)
-                });
-            let ratio = base.map(|b| x.configs_per_s / b.configs_per_s);
+/// The results as markdown (a CI job summary, a pull-request comment).
+pub fn markdown(r: &BenchReport) -> String {
+    let mut o = String::from("### clustersweep bench\n\n");
+    for line in header(r) {
+        o.push_str(&format!("- {}\n", md_cell(&line)));
+    }
+    o.push_str("\n| backend | adapter | configurations | configurations/s | min s | median s | mean s ± 95% CI | sd s | kernel mean s | nominal GFLOP/s | of peak |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for x in &r.results {
+        let c: Vec<String> = cells(x).iter().map(|c| md_cell(c)).collect();
+        o.push_str(&format!("| {} |\n", c.join(" | ")));
+    }
+    o
+}
+
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Slower => "SLOWER (regression)",
+        Verdict::Faster => "faster",
+        Verdict::Same => "same (within threshold or noise)",
+    }
+}
+
+/// A comparison for people.
+pub fn compare_text(c: &BenchComparison) -> String {
+    let mut o = format!(
+        "baseline: {}; threshold {:.1}%; rule: {}\n",
+        c.baseline,
+        c.threshold * 100.0,
+        c.rule
+    );
+    for f in &c.comparisons {
+        o.push_str(&format!("\n{} against {}:\n", f.file, c.baseline));
+        o.push_str(&format!(
+            "{:<4} {:<32} {:>22} {:>22} {:>9}  {}\n",
+            "kind", "backend", "baseline ns/config", "this ns/config", "change", "verdict"
+        ));
+        for r in &f.results {
             o.push_str(&format!(
-                "{:<28} {:<5} {:<44} {:>14.4e} {:>9} {:>10}\n",
-                truncate(file, 28),
-                x.backend.kind,
-                truncate(&x.backend.name, 44),
-                x.configs_per_s,
-                opt(ratio, |v| format!("{v:.2}x")),
-                opt(x.gflops, |v| format!("{v:.1}")),
+                "{:<4} {:<32} {:>22} {:>22} {:>+8.1}%  {}\n",
+                r.kind,
+                truncate(&r.name, 32),
+                mean_ci(&r.baseline_s_per_config, 1e9),
+                mean_ci(&r.s_per_config, 1e9),
+                r.change * 100.0,
+                verdict_word(r.verdict)
             ));
         }
-        o.push_str(&format!(
-            "{:<28} host {} ({} threads), commit {}, {}\n",
-            "", r.host.cpu, r.host.threads, r.git_commit, r.date
-        ));
+        for u in &f.unmatched {
+            o.push_str(&format!("not compared: {u}\n"));
+        }
+        for w in &f.warnings {
+            o.push_str(&format!("warning: {w}\n"));
+        }
     }
     o
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::backend::BackendInfo;
-    use crate::bench::{report, BenchResult};
-
-    #[test]
-    fn compare_gives_ratios_against_the_first_file() {
-        let mk = |rate: f64| BenchResult {
-            backend: BackendInfo {
-                kind: "cpu".into(),
-                name: "x".into(),
-                api: None,
-                device_type: None,
-                driver: None,
-            },
-            configs: 10,
-            configs_per_s: rate,
-            wall_s: 1.0,
-            kernel_s: None,
-            gflops: None,
-            peak_fraction: None,
-        };
-        let a = report(vec![mk(100.0)], 5);
-        let b = report(vec![mk(250.0)], 5);
-        let out = compare(&[("a.json".into(), a), ("b.json".into(), b)]);
-        assert!(out.contains("1.00x") && out.contains("2.50x"), "{out}");
+/// A comparison as markdown.
+pub fn compare_markdown(c: &BenchComparison) -> String {
+    let mut o = format!(
+        "### clustersweep bench compare\n\nBaseline `{}`, threshold {:.1}%. Rule: {}.\n",
+        md_cell(&c.baseline),
+        c.threshold * 100.0,
+        c.rule
+    );
+    for f in &c.comparisons {
+        o.push_str(&format!(
+            "\n#### `{}`{}\n\n| backend | baseline ns/configuration (mean ± 95% CI) | this | change | verdict |\n|---|---:|---:|---:|---|\n",
+            md_cell(&f.file),
+            if f.regressed { " — regression" } else { "" }
+        ));
+        for r in &f.results {
+            o.push_str(&format!(
+                "| {} {} | {} | {} | {:+.1}% | {} |\n",
+                r.kind,
+                md_cell(&r.name),
+                mean_ci(&r.baseline_s_per_config, 1e9),
+                mean_ci(&r.s_per_config, 1e9),
+                r.change * 100.0,
+                verdict_word(r.verdict)
+            ));
+        }
+        if !f.unmatched.is_empty() || !f.warnings.is_empty() {
+            o.push('\n');
+        }
+        for u in &f.unmatched {
+            o.push_str(&format!("- not compared: {}\n", md_cell(u)));
+        }
+        for w in &f.warnings {
+            o.push_str(&format!("- **warning:** {}\n", md_cell(w)));
+        }
     }
+    o
 }
