@@ -135,7 +135,9 @@ pub fn warnings(a: &BenchReport, b: &BenchReport) -> Vec<String> {
     let fields: [(&str, Field); 11] = [
         ("workload", |r| r.workload.name.clone()),
         ("workload size (configurations)", |r| {
-            format!("{:?}", r.workload.configs)
+            r.workload
+                .configs
+                .map_or("sized per backend".into(), |n| n.to_string())
         }),
         ("workload scenario (SHA-256)", |r| {
             r.workload.scenario_sha256.clone()
@@ -161,7 +163,9 @@ pub fn warnings(a: &BenchReport, b: &BenchReport) -> Vec<String> {
     for (what, field) in fields {
         let (x, y) = (field(a), field(b));
         if x != y {
-            w.push(format!("{what} differs: `{x}` in the baseline, `{y}` here"));
+            w.push(format!(
+                "different {what}: `{x}` in the baseline, `{y}` here"
+            ));
         }
     }
     for (r, which) in [(a, "the baseline"), (b, "this file")] {

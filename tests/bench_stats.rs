@@ -223,10 +223,10 @@ fn compare_warns_when_the_documents_are_unlike() {
     let out = compare(&[&a, &b], &["--json"]);
     let err = String::from_utf8_lossy(&out.stderr);
     for what in [
-        "workload differs",
-        "commit differs",
-        "wgpu version differs",
-        "repeats differs",
+        "different workload:",
+        "different commit:",
+        "different wgpu version:",
+        "different repeats:",
     ] {
         assert!(err.contains(what), "`{what}` not in: {err}");
     }
@@ -239,7 +239,7 @@ fn compare_warns_when_the_documents_are_unlike() {
     // Like documents: no warning.
     let out = compare(&[&a, &a], &[]);
     assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("differs"),
+        !String::from_utf8_lossy(&out.stderr).contains("different "),
         "{out:?}"
     );
 }
