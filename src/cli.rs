@@ -5,6 +5,15 @@
 //! 4 the run worked but a check failed (`--check`, `--require-feasible`, `[checks]`, a
 //! `diff --max-change` limit crossed, a `bench compare` regression).
 
+/// `eprintln!` with every control character escaped (`format::printable_name`): lines on
+/// stderr quote names from files and the command line (scenario names, accelerator ids,
+/// file names), which must not drive the terminal nor forge lines.
+macro_rules! eprintln_escaped {
+    ($($arg:tt)*) => {
+        eprintln!("{}", clustersweep::format::printable_name(&format!($($arg)*)))
+    };
+}
+
 mod calibrate;
 mod gpu_select;
 
@@ -91,7 +100,7 @@ fn capped_threads(requested: Option<usize>, quiet: bool) -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     if n > cores {
         if !quiet {
-            eprintln!(
+            eprintln_escaped!(
             "clustersweep: notice: --threads {n} capped at {cores}, the number of logical cores"
             );
         }
@@ -675,7 +684,7 @@ fn run_range(
             done,
             total,
         } => {
-            eprintln!(
+            eprintln_escaped!(
                 "clustersweep: stopped by {} after {done} of {total} configurations; progress saved to {} (rerun the same command to resume)",
                 if signal == signal_hook::consts::SIGINT { "SIGINT" } else { "SIGTERM" },
                 ck.path.display()
@@ -947,6 +956,12 @@ fn make_tornado(
     let t = tornado(scenario, backends.primary(), backends.fallback()).map_err(|e| {
         let code = match e {
             SensitivityError::Sweep { .. } => EXIT_GPU,
+            SensitivityError::OutsideF32 { .. } => {
+                return CliError::input(format!(
+                    "{}: --backend gpu: {e}; use --backend cpu",
+                    scenario.file
+                ))
+            }
             _ => EXIT_RUNTIME,
         };
         CliError {
@@ -969,6 +984,13 @@ fn sensitivity(args: SensitivityArgs) -> Result<i32, CliError> {
         return Err(CliError::input("--threads: must be at least 1"));
     }
     let adapter = args.gpu.choice(args.backend == BackendChoice::Cpu)?;
+    if args.backend == BackendChoice::Gpu || adapter.require.is_some() {
+        // Before any device is opened, as `sweep` does; the tornado's other settings are
+        // checked as it sweeps them (`SensitivityError::OutsideF32`).
+        if let Ok(plan) = SweepPlan::new(scenario.clone(), Some(&[])) {
+            refuse_outside_f32(&[plan])?;
+        }
+    }
     let backends = Backends::open(args.backend, &adapter, args.threads.unwrap_or(0), false)?;
     let t = make_tornado(&scenario, &backends, false)?;
     if args.json {
@@ -1132,7 +1154,7 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             );
             if !o.pass {
                 failed_checks += 1;
-                eprintln!("{line}");
+                eprintln_escaped!("{line}");
             } else if matches!(format, OutputFormat::Table | OutputFormat::Markdown) {
                 emit(&format!("{line}\n"))?;
             }
@@ -1147,7 +1169,7 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
         }
     }
     if failed_checks > 0 {
-        eprintln!("clustersweep: {failed_checks} check(s) failed (exit {EXIT_CHECK})");
+        eprintln_escaped!("clustersweep: {failed_checks} check(s) failed (exit {EXIT_CHECK})");
         return Ok(EXIT_CHECK);
     }
     Ok(0)
@@ -1206,7 +1228,7 @@ fn sweep_shard(
         e => CliError::runtime(format!("--partial: {e}")),
     })?;
     if !quiet && !clustersweep::output::is_stdout(&shard.partial) {
-        eprintln!(
+        eprintln_escaped!(
             "clustersweep: wrote {} (shard {}/{}, configurations {}..{})",
             shard.partial.display(),
             shard.spec.index,
@@ -1271,12 +1293,12 @@ fn merge(
 
 /// A notice on stderr.
 fn notice(text: &str) {
-    eprintln!("clustersweep: notice: {text}");
+    eprintln_escaped!("clustersweep: notice: {text}");
 }
 
 /// The line saying what `--out` wrote.
 fn wrote_out(dir: &std::path::Path) {
-    eprintln!(
+    eprintln_escaped!(
         "clustersweep: wrote {}/report.html, its plots (.svg, .png), summary.json, best_by.csv, pareto.csv, heatmap.csv",
         dir.display()
     );
@@ -1428,7 +1450,9 @@ fn diff_summaries(
         emit(&diff::text(&d))?;
     }
     if d.crossed() {
-        eprintln!("clustersweep: diff: a --max-change limit was crossed (exit {EXIT_CHECK})");
+        eprintln_escaped!(
+            "clustersweep: diff: a --max-change limit was crossed (exit {EXIT_CHECK})"
+        );
         return Ok(EXIT_CHECK);
     }
     Ok(0)
@@ -1561,7 +1585,7 @@ fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
         bench::describe_workload(&measure).map_err(|e| CliError::input(e.to_string()))?;
     let mut results = Vec::new();
     if backends != Some(BenchChoice::Gpu) {
-        eprintln!("clustersweep: bench: cpu ...");
+        eprintln_escaped!("clustersweep: bench: cpu ...");
         results.push(bench::bench_cpu(&measure).map_err(|e| CliError::runtime(e.to_string()))?);
     }
     // `--backend gpu` or `--require-device`: a GPU that cannot be measured is exit 3.
@@ -1577,14 +1601,14 @@ fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
                 })
             }
             Err(e) => {
-                eprintln!("clustersweep: notice: {e}; GPU not measured");
+                eprintln_escaped!("clustersweep: notice: {e}; GPU not measured");
                 Vec::new()
             }
         };
         found.sort_by_key(|(i, _)| *i);
         for (_, a) in &found {
             let name = a.get_info().name;
-            eprintln!("clustersweep: bench: gpu {name} ...");
+            eprintln_escaped!("clustersweep: bench: gpu {name} ...");
             let measured = GpuBackend::new(a, GpuOptions::default())
                 .map_err(|e| e.to_string())
                 .and_then(|g| bench::bench_gpu(&g, &measure).map_err(|e| e.to_string()));
@@ -1596,7 +1620,7 @@ fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
                         message: format!("bench: {name}: {e}"),
                     })
                 }
-                Err(e) => eprintln!("clustersweep: notice: bench: {name} failed: {e}"),
+                Err(e) => eprintln_escaped!("clustersweep: notice: bench: {name} failed: {e}"),
             }
         }
     }
@@ -1625,7 +1649,7 @@ fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
             e => CliError::runtime(format!("{flag}: {e}")),
         })?;
         if !clustersweep::output::is_stdout(&path) {
-            eprintln!("clustersweep: wrote {}", path.display());
+            eprintln_escaped!("clustersweep: wrote {}", path.display());
         }
     }
     Ok(0)
@@ -1650,7 +1674,7 @@ fn bench_compare(
     let c = bench_compare::compare((&base_name, &base), &reports, threshold);
     for f in &c.comparisons {
         for w in &f.warnings {
-            eprintln!("clustersweep: warning: {}: {w}", f.file);
+            eprintln_escaped!("clustersweep: warning: {}: {w}", f.file);
         }
     }
     if json {
@@ -1662,7 +1686,7 @@ fn bench_compare(
         emit(&report::bench::compare_text(&c))?;
     }
     if c.regressed {
-        eprintln!(
+        eprintln_escaped!(
             "clustersweep: bench compare: slower than the baseline beyond the threshold and the noise (exit {EXIT_CHECK})"
         );
         return Ok(EXIT_CHECK);

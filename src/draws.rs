@@ -1,7 +1,7 @@
 //! One configuration under its scenario's uncertainty, in f64: every draw resolved
 //! (`Scenario::resolve_draw`) and evaluated with `model::evaluate`, then reduced to what
 //! reports show (spec v2 "uncertain inputs"): per metric mean, sd, min, p10, p50, p90 and
-//! max over the valid draws, `p_feasible`, the objective's statistic and its histogram.
+//! max over the valid draws whose metrics are all finite, `p_feasible`, the objective's statistic and its histogram.
 //! This is the exact reference the kernels' per-configuration statistics are held to, and
 //! what `eval --samples` and every reported configuration of an uncertain sweep print.
 
@@ -107,7 +107,8 @@ impl Histogram {
 #[derive(Clone, Debug, PartialEq)]
 pub struct DrawStats {
     pub samples: u32,
-    /// Draws in which the configuration is valid.
+    /// Draws in which the configuration is valid and every metric that applies is finite:
+    /// the draws of the metric statistics ("counted draws").
     pub valid: u32,
     /// Draws in which it is valid, has positive throughput and meets every constraint.
     pub feasible: u32,
@@ -148,7 +149,9 @@ pub fn over_draws(s: &Scenario, values: &ParamValues, samples: Option<u32>) -> D
         if is_feasible(&e, &s.constraints) {
             feasible += 1;
         }
-        if !e.valid {
+        // A draw with a metric that is not finite (e.g. an overflow) is left out of the
+        // statistics as an invalid one is (and is not feasible).
+        if !(e.valid && e.finite) {
             continue;
         }
         valid += 1;

@@ -54,7 +54,12 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             if !e.message.is_empty() {
-                eprintln!("clustersweep: error: {}", e.message);
+                // Messages quote names from files and the command line: control characters
+                // are escaped, as on stdout.
+                eprintln!(
+                    "clustersweep: error: {}",
+                    clustersweep::format::printable_name(&e.message)
+                );
             }
             e.code
         }

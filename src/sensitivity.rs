@@ -143,6 +143,10 @@ pub enum SensitivityError {
     NoBest { scenario: String },
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// A sweep's plan has a value the f32 GPU kernels cannot represent, and the GPU has no
+    /// fallback (`--backend gpu`): bad input, found before the sweep runs.
+    #[error("sweep {sweep} of the sensitivity: {what} cannot be represented in f32 (non-zero magnitudes from 1.2e-38 to 3.4e38), which the GPU kernels compute in")]
+    OutsideF32 { sweep: u64, what: String },
     /// A re-sweep failed (the GPU, with no fallback).
     #[error("sweep {sweep} of the sensitivity failed: {source}")]
     Sweep {
@@ -165,6 +169,16 @@ impl Resweeps<'_> {
     fn best(&mut self, s: &Scenario) -> Result<Option<u64>, SensitivityError> {
         let plan = SweepPlan::new(s.clone(), Some(&[]))?;
         self.count += 1;
+        // The f32 GPU kernels (the inexact backend) refuse such a plan; with no fallback to
+        // run it that is the input's fault, not the GPU's.
+        if self.fallback.is_none() && !self.primary.exact() {
+            if let Some(what) = crate::backend::gpu::f32_range::outside_f32(&plan) {
+                return Err(SensitivityError::OutsideF32 {
+                    sweep: self.count,
+                    what,
+                });
+            }
+        }
         let summary = run_sweep(&plan, self.primary, self.fallback, &|_| {}).map_err(|e| {
             SensitivityError::Sweep {
                 sweep: self.count,

@@ -87,7 +87,7 @@ pub fn run(args: CalibrateArgs) -> Result<i32, CliError> {
     };
     let c = calibrate::calibrate(&m, &opts).map_err(input)?;
     for e in &c.skipped {
-        eprintln!("clustersweep: notice: left out: {e}");
+        eprintln_escaped!("clustersweep: notice: left out: {e}");
     }
     let comparison = if args.compare_forms {
         Some(holdout::compare(&m, &opts, &[ClockForm::PowerLaw, ClockForm::Knee]).map_err(input)?)
@@ -136,7 +136,7 @@ pub fn run(args: CalibrateArgs) -> Result<i32, CliError> {
         emit(&text)?;
     }
     if let Some(dir) = &args.out {
-        eprintln!(
+        eprintln_escaped!(
             "clustersweep: wrote {}/calibration.json, calibration.svg",
             dir.display()
         );

@@ -49,32 +49,17 @@ pub(super) fn record(input: Option<&UncertainInput>, base: f64) -> Record {
         // One value: the draw itself, exactly as the host computes it.
         return constant(i.draw(0, 0) * scale);
     }
-    let mut choices = Vec::new();
-    let (kind, p) = match i.dist {
-        Distribution::Uniform { lo, hi } => (DRAW_UNIFORM, [lo, hi - lo, 0.0, 0.0, 0.0]),
-        Distribution::Triangular { lo, mode, hi } => {
-            let w = hi - lo;
-            (
-                DRAW_TRIANGULAR,
-                [lo, hi, w * (mode - lo), w * (hi - mode), (mode - lo) / w],
-            )
-        }
-        Distribution::Normal { mean, sd } => (DRAW_NORMAL, [mean, sd, 0.0, 0.0, 0.0]),
-        Distribution::LogNormal { median, p90 } => (
-            DRAW_LOGNORMAL,
-            [median, (p90 / median).ln() / Z90, 0.0, 0.0, 0.0],
-        ),
+    let (kind, p) = parameters(&i.dist);
+    let choices = match i.dist {
         Distribution::Choice {
             ref values,
             ref weights,
-        } => {
-            choices = values
-                .iter()
-                .zip(cumulative(weights))
-                .map(|(v, cum)| [bits_below(cum), f(*v)])
-                .collect();
-            (DRAW_CHOICE, [0.0; 5])
-        }
+        } => values
+            .iter()
+            .zip(cumulative(weights))
+            .map(|(v, cum)| [bits_below(cum), f(*v)])
+            .collect(),
+        _ => Vec::new(),
     };
     let round = if i.param.kind() == ParamKind::Integer {
         DRAW_ROUND
@@ -94,6 +79,27 @@ pub(super) fn record(input: Option<&UncertainInput>, base: f64) -> Record {
             f(scale),
         ],
         choices,
+    }
+}
+
+/// A distribution's kind and the parameters its record carries (in f64, stored as f32; a
+/// choice's values are in its pairs instead).
+pub(super) fn parameters(dist: &Distribution) -> (u32, [f64; 5]) {
+    match *dist {
+        Distribution::Uniform { lo, hi } => (DRAW_UNIFORM, [lo, hi - lo, 0.0, 0.0, 0.0]),
+        Distribution::Triangular { lo, mode, hi } => {
+            let w = hi - lo;
+            (
+                DRAW_TRIANGULAR,
+                [lo, hi, w * (mode - lo), w * (hi - mode), (mode - lo) / w],
+            )
+        }
+        Distribution::Normal { mean, sd } => (DRAW_NORMAL, [mean, sd, 0.0, 0.0, 0.0]),
+        Distribution::LogNormal { median, p90 } => (
+            DRAW_LOGNORMAL,
+            [median, (p90 / median).ln() / Z90, 0.0, 0.0, 0.0],
+        ),
+        Distribution::Choice { .. } => (DRAW_CHOICE, [0.0; 5]),
     }
 }
 

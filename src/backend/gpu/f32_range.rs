@@ -3,12 +3,15 @@
 //! flush) or above `f32::MAX` (it would become infinite). Checked over everything the
 //! kernels read from the scenario: axis values (and a `times` axis's products), `[fixed]`
 //! values, the figures, peaks and per-accelerator values of the accelerators the grid uses,
-//! the workload figures and the constraint bounds. Such a plan is refused by the GPU
+//! the workload figures, the constraint bounds, and the draws of uncertain inputs (each
+//! distribution's extreme draws and the parameters the device computes them from). Such a plan is refused by the GPU
 //! backend (`--backend auto` then runs it on the CPU, with a notice).
 
+use crate::model::Accelerator;
 use crate::params::{Figure, Param, PARAMS};
 use crate::plan::SweepPlan;
 use crate::scenario::Source;
+use crate::uncertain::Distribution;
 
 /// Whether `x` survives the conversion to f32 (0, or a normal f32 magnitude).
 pub fn fits_f32(x: f64) -> bool {
@@ -26,8 +29,7 @@ pub fn outside_f32(plan: &SweepPlan) -> Option<String> {
         Source::Fixed(c) => vec![c as usize],
         _ => vec![0],
     };
-    let used: Vec<&crate::model::Accelerator> =
-        used.iter().filter_map(|&c| s.accelerators.get(c)).collect();
+    let used: Vec<&Accelerator> = used.iter().filter_map(|&c| s.accelerators.get(c)).collect();
     for a in &used {
         for info in PARAMS {
             if let Some(x) = a.param_values[info.param.index()].filter(|&x| bad(x)) {
@@ -94,6 +96,9 @@ pub fn outside_f32(plan: &SweepPlan) -> Option<String> {
             }
         }
     }
+    if let Some(what) = uncertain_outside_f32(s, &used) {
+        return Some(what);
+    }
     let w = &s.workload;
     for (name, x) in [
         ("train_flop", w.train_flop),
@@ -111,6 +116,96 @@ pub fn outside_f32(plan: &SweepPlan) -> Option<String> {
                 m.name(),
                 show(bound)
             ));
+        }
+    }
+    intermediate_outside_f32(plan)
+}
+
+/// A value the model computes from inputs that fit (a metric, or a step on the way) that
+/// can overflow f32 somewhere on the grid, e.g. the capital cost of 10,000 accelerators at
+/// 1e35 dollars: an end of its interval over the grid (`backend::tape::bounds`) that is
+/// finite in f64 and beyond `f32::MAX`. Ranges that are infinite in f64 too (a division by
+/// a throughput that can be 0) are the model's own and left alone. Subnormal results are
+/// not looked for.
+pub fn intermediate_outside_f32(plan: &SweepPlan) -> Option<String> {
+    use crate::backend::tape::{bounds, trace};
+    let traced = if plan.scenario.uncertainty.is_some() {
+        trace::trace_draws(plan)
+    } else {
+        trace::trace(plan, 0, &trace::value_ok(plan))
+    };
+    let v = bounds::intervals(plan, &traced);
+    let t = &traced.tracer;
+    let beyond = |slot| {
+        v[t.point_index(slot)]
+            .finite_magnitude()
+            .filter(|&x| x > f32::MAX as f64)
+    };
+    let metric = crate::model::Metric::ALL.iter().find_map(|&m| {
+        let x = beyond(traced.metrics[m as usize]?.slot)?;
+        Some(format!("{} (up to {x:e} on this grid)", m.name()))
+    });
+    metric.or_else(|| {
+        t.steps.iter().find_map(|st| {
+            let x = beyond(st.out)?;
+            Some(format!(
+                "an intermediate value of the model (up to {x:e} on this grid)"
+            ))
+        })
+    })
+}
+
+/// The first uncertain input whose draws the f32 kernels cannot represent: a draw at
+/// either end of its support (the quantiles of the generator's smallest and largest
+/// uniform, so every draw lies between them; a choice's values), the product with an
+/// accelerator's value for a `times` input, or a parameter the device's quantile computes
+/// with (the record's, and a lognormal's factor `exp(sigma z)` at either end).
+fn uncertain_outside_f32(s: &crate::scenario::Scenario, used: &[&Accelerator]) -> Option<String> {
+    let u = s.uncertainty.as_ref()?;
+    let show = |x: f64| format!("{x:e}");
+    for input in &u.inputs {
+        let key = || input.key(&s.accelerators);
+        let (lo, hi) = input.dist.support();
+        let mut values = match &input.dist {
+            Distribution::Choice { values, .. } => values.clone(),
+            _ => vec![lo, hi],
+        };
+        if lo != hi {
+            values.extend(super::draws::parameters(&input.dist).1);
+            if let Distribution::LogNormal { median, .. } = input.dist {
+                values.extend([lo / median, hi / median]);
+            }
+        }
+        if let Some(x) = values.into_iter().find(|&x| !fits_f32(x)) {
+            return Some(format!(
+                "{} = {{ {} }} (draws from {} to {}, computed with {})",
+                key(),
+                input.dist.describe(),
+                show(lo),
+                show(hi),
+                show(x)
+            ));
+        }
+        if input.times {
+            for a in used {
+                if input
+                    .accelerator
+                    .is_some_and(|c| s.accelerators[c].id != a.id)
+                {
+                    continue;
+                }
+                let base = a.base(input.param);
+                if let Some(y) = [lo * base, hi * base].into_iter().find(|&y| !fits_f32(y)) {
+                    return Some(format!(
+                        "{} = {{ times = {{ {} }} }} times {}'s {} = {}",
+                        key(),
+                        input.dist.describe(),
+                        a.id,
+                        show(base),
+                        show(y)
+                    ));
+                }
+            }
         }
     }
     None

@@ -5,6 +5,7 @@
 //! live ([`Slot`], [`Val`]), the [`Tracer`] that appends and folds steps, dead-step removal,
 //! and a plain interpreter ([`Tracer::eval_point`]) for host-side tables and tests.
 
+pub mod bounds;
 pub mod trace;
 
 use crate::model::Op;

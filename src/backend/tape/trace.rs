@@ -238,14 +238,13 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
     let out = formulas(&mut tracing);
     let mut t = tracing.t;
     let mut tests = out.validity;
-    let valid = t.all(&tests);
+    let mut valid = t.all(&tests);
 
     // Feasibility: valid, positive throughput, every metric that applies finite (as
     // `model::evaluate`'s `finite`), every constraint (a metric that does not apply is NaN
     // and fails every bound).
     let nan = t.konst(f64::NAN);
     let metric = |m: Metric| out.metrics[m as usize].unwrap_or(nan);
-    tests.push(t.bin(Op::Gt, metric(Metric::ThroughputPflops), ZERO));
     let mut finite_of: Vec<Val> = Vec::new();
     for v in out.metrics.iter().flatten() {
         let v = finite_root(&t, *v);
@@ -253,10 +252,19 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
             finite_of.push(v);
         }
     }
-    for v in finite_of {
-        let test = finite_test(&mut t, v);
-        tests.push(test);
+    let finite: Vec<Val> = finite_of
+        .into_iter()
+        .map(|v| finite_test(&mut t, v))
+        .collect();
+    if draws {
+        // Under uncertainty the draws that enter the metric statistics are the valid ones
+        // whose every metric is finite (`draws::over_draws`): the mask of "valid" draws
+        // includes the finiteness tests.
+        let counted: Vec<Val> = tests.iter().chain(&finite).copied().collect();
+        valid = t.all(&counted);
     }
+    tests.push(t.bin(Op::Gt, metric(Metric::ThroughputPflops), ZERO));
+    tests.extend(finite);
     let mut bounds = Vec::new();
     for (m, bound, upper) in s.constraints.bounds() {
         let b = t.konst(bound);
