@@ -195,6 +195,31 @@ impl BackendChoice {
     }
 }
 
+/// `schema`'s documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SchemaChoice {
+    /// `clustersweep.summary/2`: sweep --json, --out DIR/summary.json, merge --json.
+    Summary,
+    /// `clustersweep.sensitivity/1`: sensitivity --json.
+    Sensitivity,
+    /// `clustersweep.diff/1`: diff --json.
+    Diff,
+    /// The bench document: bench --json FILE.
+    Bench,
+}
+
+impl From<SchemaChoice> for clustersweep::schema::Document {
+    fn from(c: SchemaChoice) -> Self {
+        use clustersweep::schema::Document;
+        match c {
+            SchemaChoice::Summary => Document::Summary,
+            SchemaChoice::Sensitivity => Document::Sensitivity,
+            SchemaChoice::Diff => Document::Diff,
+            SchemaChoice::Bench => Document::Bench,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum BenchChoice {
     /// Only the CPU backend.
@@ -468,6 +493,12 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+    /// Print the JSON Schema (draft 2020-12) of a document the tool writes.
+    Schema {
+        /// Which document.
+        #[arg(value_enum)]
+        document: SchemaChoice,
+    },
     /// List the hardware catalog.
     Catalog {
         /// Print JSON.
@@ -508,6 +539,10 @@ pub fn main() -> Result<i32, CliError> {
             markdown,
         } => diff_summaries(&old, &new, &max_change, json, markdown),
         Command::Catalog { json, catalog } => list_catalog(json, catalog),
+        Command::Schema { document } => {
+            print_json(&clustersweep::schema::Document::from(document).schema())?;
+            Ok(0)
+        }
         Command::Calibrate(args) => calibrate::run(args),
         Command::Validate { json, dir, catalog } => validate(json, dir, catalog),
         Command::Bench {

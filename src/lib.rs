@@ -32,6 +32,7 @@ pub mod reduce;
 pub mod rent;
 pub mod report;
 pub mod scenario;
+pub mod schema;
 pub mod sensitivity;
 pub mod shard;
 pub mod summary;
