@@ -394,31 +394,129 @@ fn diff() -> Value {
 fn bench() -> Value {
     let mut schema = json!({
         "$schema": DIALECT,
-        "$id": "https://clustersweep.invalid/schema/bench-1.json",
+        "$id": "https://clustersweep.invalid/schema/bench-2.json",
         "title": crate::bench::BENCH_SCHEMA,
-        "description": "Kernel speed per backend on the benchmark grid (docs/json.md, docs/benchmarks.md).",
+        "description": "Kernel speed per backend on one named workload, every repetition kept, with the machine and build (docs/json.md, docs/benchmarks.md).",
     });
+    let optional_count = json!({"type": ["integer", "null"], "minimum": 0});
+    let timing = object(
+        json!({
+            "n": count(),
+            "min": number(),
+            "median": number(),
+            "mean": number(),
+            "sd": number(),
+            "ci95": {"oneOf": [
+                {"type": "null"},
+                {"type": "array", "items": number(), "minItems": 2, "maxItems": 2},
+            ]},
+        }),
+        &[],
+    );
+    let times = json!({"type": "array", "items": number()});
+    let adapter = object(
+        json!({
+            "name": text(),
+            "vendor_id": count(),
+            "device_id": count(),
+            "device_type": text(),
+            "driver": text(),
+            "driver_info": text(),
+            "api": text(),
+        }),
+        &[],
+    );
+    let peak = object(
+        json!({"gflops": number(), "precision": text(), "formula": text()}),
+        &[],
+    );
     let result = object(
         json!({
             "backend": backend(),
+            "adapter": {"oneOf": [{"type": "null"}, adapter]},
+            "threads_used": optional_count,
             "configs": count(),
+            "warmup": count(),
+            "wall_s": times,
+            "kernel_s": {"oneOf": [{"type": "null"}, times]},
+            "wall": timing,
+            "kernel": {"oneOf": [{"type": "null"}, timing]},
             "configs_per_s": number(),
-            "wall_s": number(),
-            "kernel_s": number(),
-            "gflops": number(),
+            "nominal_flops_per_config": number(),
+            "nominal_gflops": number(),
+            "nominal_gflops_time": {"enum": ["wall", "kernel"]},
+            "nominal_gflops_basis": text(),
+            "peak": {"oneOf": [{"type": "null"}, peak]},
             "peak_fraction": number(),
+        }),
+        &[],
+    );
+    let machine = object(
+        json!({
+            "cpu": object(
+                json!({
+                    "model": text(),
+                    "vendor": text_or_null(),
+                    "family": optional_count,
+                    "model_number": optional_count,
+                    "stepping": optional_count,
+                    "isa": {"type": "array", "items": text()},
+                    "physical_cores": optional_count,
+                    "logical_threads": count(),
+                    "clock_mhz": number(),
+                }),
+                &[],
+            ),
+            "memory_bytes": optional_count,
+            "os": object(
+                json!({"name": text(), "kernel": text_or_null(), "arch": text()}),
+                &[],
+            ),
+            "hypervisor": object(
+                json!({
+                    "virtual_machine": {"type": ["boolean", "null"]},
+                    "vendor": text_or_null(),
+                    "platform": text_or_null(),
+                }),
+                &[],
+            ),
+        }),
+        &[],
+    );
+    let build = object(
+        json!({
+            "clustersweep_version": text(),
+            "git_commit": text(),
+            "git_dirty": {"type": ["boolean", "null"]},
+            "wgpu_version": text(),
+            "rustc": text(),
+            "profile": text(),
+            "opt_level": text(),
+            "target": text(),
+            "target_cpu": text(),
+            "target_features": text(),
+        }),
+        &[],
+    );
+    let workload = object(
+        json!({
+            "name": {"enum": ["default", "synthetic"]},
+            "configs": optional_count,
+            "scenario": text(),
+            "scenario_sha256": sha256(),
+            "scenario_configs": count(),
+            "definition": text(),
         }),
         &[],
     );
     let body = object(
         json!({
             "schema": {"const": crate::bench::BENCH_SCHEMA},
-            "host": object(json!({"cpu": text(), "threads": count()}), &[]),
-            "clustersweep_version": text(),
-            "git_commit": text(),
-            "wgpu_version": text(),
-            "date": text(),
-            "ops_per_config": number(),
+            "date": date(),
+            "build": build,
+            "machine": machine,
+            "workload": workload,
+            "warmup": count(),
             "repeats": count(),
             "results": {"type": "array", "items": result},
         }),

@@ -1,7 +1,7 @@
 //! `clustersweep schema NAME` prints a JSON Schema every document of that kind satisfies:
 //! summaries of plain, uncertain, grouped, checked, infeasible, merged and GPU runs, the
 //! tornado, a diff and a bench document are validated (draft 2020-12, the `jsonschema`
-//! crate) against the schema the same binary prints; and the schemas are strict enough to
+//! crate) against the schema the same binary prints (on the CPU and, on lavapipe, the GPU); and the schemas are strict enough to
 //! reject what the tool never writes (an undescribed field, a missing one, a wrong type,
 //! an unknown metric).
 
@@ -157,6 +157,25 @@ fn a_summary_from_the_gpu_satisfies_the_summary_schema() {
     );
     assert_eq!(doc["run"]["backend"]["kind"], "gpu");
     assert_valid(&schema("summary"), &doc, "GPU run");
+    // A GPU bench document has the adapter and (where timestamps exist) kernel times.
+    let bench = dir.path().join("bench.json");
+    let out = run(&[
+        "bench",
+        "--backend",
+        "gpu",
+        "--configs",
+        "20000",
+        "--repeats",
+        "2",
+        "--warmup",
+        "0",
+        "--json",
+        path(&bench),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&bench).unwrap()).unwrap();
+    assert!(doc["results"][0]["adapter"].is_object(), "{doc}");
+    assert_valid(&schema("bench"), &doc, "GPU bench --json");
 }
 
 #[test]
@@ -208,12 +227,15 @@ fn tornado_diff_and_bench_documents_satisfy_their_schemas() {
     assert_valid(&schema("bench"), &doc, "bench --json");
 }
 
+/// A change to a document, for the schema to catch.
+type Mutation = fn(&mut Value);
+
 #[test]
 fn the_summary_schema_rejects_what_the_tool_never_writes() {
     let s = schema("summary");
     let doc = json_of(&["sweep", "--json", "--quiet"], 0);
     assert_valid(&s, &doc, "as written");
-    let mutations: [(&str, fn(&mut Value)); 6] = [
+    let mutations: [(&str, Mutation); 6] = [
         ("an undescribed field", |d| d["surprise"] = json!(1)),
         ("no run", |d| {
             d.as_object_mut().unwrap().remove("run");
