@@ -305,3 +305,53 @@ fn bench_options_are_bounded() {
         &["only one of them"],
     );
 }
+
+#[test]
+fn a_gpu_result_describes_its_adapter_and_peak() {
+    let Some(gpu) = common::gpu(Default::default()) else {
+        return; // no adapter here (the reason was printed)
+    };
+    let info = gpu.adapter_info().clone();
+    drop(gpu);
+    let out = run(&[
+        "bench",
+        "--backend",
+        "gpu",
+        "--adapter",
+        &info.name,
+        "--configs",
+        "1000",
+        "--repeats",
+        "2",
+        "--warmup",
+        "0",
+        "--json",
+        "-",
+    ]);
+    let doc: Value = serde_json::from_str(&stdout_ok(&out, "bench --backend gpu")).unwrap();
+    let r = &doc["results"][0];
+    assert_eq!(r["backend"]["kind"], "gpu");
+    assert_eq!(r["warmup"], 0);
+    assert!(r["threads_used"].is_null());
+    let a = &r["adapter"];
+    assert_eq!(a["name"], info.name.as_str());
+    assert_eq!(a["vendor_id"], info.vendor);
+    assert_eq!(a["device_id"], info.device);
+    assert_eq!(a["driver"], info.driver.as_str());
+    assert_eq!(a["driver_info"], info.driver_info.as_str());
+    assert_eq!(a["api"], format!("{:?}", info.backend));
+    assert_eq!(a["device_type"], format!("{:?}", info.device_type));
+    assert_eq!(r["wall_s"].as_array().unwrap().len(), 2);
+    // Kernel times, where the adapter has timestamps, are kept per repetition and the
+    // FLOP figure says which time it used.
+    match r["kernel_s"].as_array() {
+        Some(k) => {
+            assert_eq!(k.len(), 2);
+            assert_eq!(r["nominal_gflops_time"], "kernel");
+        }
+        None => assert_eq!(r["nominal_gflops_time"], "wall"),
+    }
+    if !r["peak"].is_null() {
+        assert_eq!(r["peak"]["precision"], "f32");
+    }
+}
