@@ -16,28 +16,25 @@ pub const COMPARE_SCHEMA: &str = "clustersweep.bench-compare/1";
 /// The rule, in words (in the document and the docs).
 pub const RULE: &str = "B regressed when its mean wall time per configuration exceeds A's by more than the threshold AND the 95% confidence intervals of the two means (Student t) do not overlap (B's low end above A's high end); with one repetition on either side the noise is unknown and the threshold alone decides";
 
+/// The bench result as [`crate::document`] reads it back.
+const BENCH_DOCUMENT: crate::document::Kind = crate::document::Kind {
+    schema: BENCH_SCHEMA,
+    what: "bench result (`clustersweep bench --json FILE` writes one)",
+    hints: &[(
+        "clustersweep.bench/1",
+        "it has one median per backend and no repetition times: re-run `clustersweep bench --json FILE` with this version",
+    )],
+};
+
 /// Check that a document is a bench document this version reads; the message says what it
 /// is instead (one line).
 pub fn check_schema(doc: &Value) -> Result<(), String> {
-    match doc.get("schema").and_then(Value::as_str) {
-        Some(BENCH_SCHEMA) => Ok(()),
-        Some("clustersweep.bench/1") => Err(format!(
-            "a `clustersweep.bench/1` document (one median per backend, no repetition times): re-run `clustersweep bench --json FILE` with this version to get `{BENCH_SCHEMA}`"
-        )),
-        Some(other) => Err(format!(
-            "a `{other}` document, not a `{BENCH_SCHEMA}` bench result (`clustersweep bench --json FILE` writes one)"
-        )),
-        None if doc.is_array() => Err(format!(
-            "a JSON array, not a `{BENCH_SCHEMA}` bench result"
-        )),
-        None => Err(format!("not a `{BENCH_SCHEMA}` bench result (no `schema` field)")),
-    }
+    BENCH_DOCUMENT.check(doc)
 }
 
 /// Read a bench document from JSON text; the error is one line without the file name.
 pub fn parse(text: &str) -> Result<BenchReport, String> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    check_schema(&doc)?;
+    let doc = BENCH_DOCUMENT.parse(text)?;
     serde_json::from_value(doc).map_err(|e| format!("not a valid `{BENCH_SCHEMA}` document: {e}"))
 }
 
@@ -270,7 +267,7 @@ mod tests {
         assert!(check_schema(&serde_json::json!({"x": 1}))
             .unwrap_err()
             .contains("no `schema` field"));
-        assert!(parse("{").unwrap_err().starts_with("not JSON"));
+        assert!(parse("{").unwrap_err().contains(": it is not JSON ("));
         let e = parse(r#"{"schema": "clustersweep.bench/2"}"#).unwrap_err();
         assert!(
             e.starts_with("not a valid `clustersweep.bench/2` document"),

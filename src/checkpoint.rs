@@ -27,6 +27,13 @@ use std::time::{Duration, Instant};
 /// Schema name of a checkpoint file.
 pub const CHECKPOINT_SCHEMA: &str = "clustersweep.checkpoint/1";
 
+/// The checkpoint as [`crate::document`] reads it back.
+const CHECKPOINT_DOCUMENT: crate::document::Kind = crate::document::Kind {
+    schema: CHECKPOINT_SCHEMA,
+    what: "checkpoint",
+    hints: &[],
+};
+
 /// Largest checkpoint file read (bytes).
 pub const MAX_CHECKPOINT_BYTES: u64 = 256 << 20;
 
@@ -240,13 +247,7 @@ pub fn load(path: &Path, key: &CheckpointKey) -> Result<Option<Checkpoint>, Chec
         file: file.clone(),
         reason,
     };
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| not(format!("invalid JSON: {e}")))?;
-    match v.get("schema").and_then(|s| s.as_str()) {
-        Some(CHECKPOINT_SCHEMA) => {}
-        Some(other) => return Err(not(format!("its schema is `{other}`"))),
-        None => return Err(not("it has no `schema`".into())),
-    }
+    let v = CHECKPOINT_DOCUMENT.read(&text).map_err(not)?;
     let c: Checkpoint = serde_json::from_value(v).map_err(|e| not(e.to_string()))?;
     if let Some((what, saved, now)) = c.key.mismatch(key) {
         return Err(CheckpointError::Foreign {

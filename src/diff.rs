@@ -81,28 +81,25 @@ impl SummaryDiff {
 /// The summary schema this compares.
 pub const SCHEMA: &str = "clustersweep.summary/2";
 
+/// The summary as [`crate::document`] reads it back.
+const SUMMARY_DOCUMENT: crate::document::Kind = crate::document::Kind {
+    schema: SCHEMA,
+    what: "sweep summary",
+    hints: &[
+        (
+            "clustersweep.summary/1",
+            "re-run the sweep with this version",
+        ),
+        (
+            "[]",
+            "several scenarios, as `sweep A B --json` prints: compare one scenario's summary (`--out DIR` writes DIR/<name>/summary.json)",
+        ),
+    ],
+};
+
 /// Check a document is a summary this can compare; the message says what it is instead.
 pub fn check_schema(doc: &Value) -> Result<(), String> {
-    if let Some(a) = doc.as_array() {
-        return Err(format!(
-            "an array of {} documents (several scenarios, as `sweep A B --json` prints): compare one scenario's summary (`--out DIR` writes DIR/<name>/summary.json)",
-            a.len()
-        ));
-    }
-    match doc.get("schema").and_then(Value::as_str) {
-        Some(SCHEMA) => Ok(()),
-        Some(other) => Err(format!(
-            "a `{other}` document, not a `{SCHEMA}` sweep summary{}",
-            if other == "clustersweep.summary/1" {
-                " (re-run the sweep with this version)"
-            } else {
-                ""
-            }
-        )),
-        None => Err(format!(
-            "not a `{SCHEMA}` sweep summary (no `schema` field)"
-        )),
-    }
+    SUMMARY_DOCUMENT.check(doc)
 }
 
 fn relative(old: &Value, new: &Value) -> Option<f64> {

@@ -15,6 +15,7 @@ pub mod checkpoint;
 pub mod checks;
 pub mod diff;
 pub mod distribution;
+pub mod document;
 pub mod draws;
 pub mod format;
 pub mod grid;

@@ -20,6 +20,13 @@ use std::ops::Range;
 /// Schema name of a partial result.
 pub const PARTIAL_SCHEMA: &str = "clustersweep.partial/1";
 
+/// The partial as [`crate::document`] reads it back.
+const PARTIAL_DOCUMENT: crate::document::Kind = crate::document::Kind {
+    schema: PARTIAL_SCHEMA,
+    what: "partial result",
+    hints: &[],
+};
+
 /// Largest partial file read (bytes).
 pub const MAX_PARTIAL_BYTES: u64 = 256 << 20;
 
@@ -235,13 +242,7 @@ impl Partial {
             file: file.to_string(),
             reason,
         };
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| not(format!("invalid JSON: {e}")))?;
-        match v.get("schema").and_then(|s| s.as_str()) {
-            Some(PARTIAL_SCHEMA) => {}
-            Some(other) => return Err(not(format!("its schema is `{other}`"))),
-            None => return Err(not("it has no `schema`".into())),
-        }
+        let v = PARTIAL_DOCUMENT.read(text).map_err(not)?;
         let p: Partial = serde_json::from_value(v).map_err(|e| not(e.to_string()))?;
         let invalid = |reason: String| ShardError::Invalid {
             file: file.to_string(),

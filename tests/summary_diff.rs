@@ -193,7 +193,7 @@ fn other_documents_are_bad_input_naming_the_file() {
         &o,
         2,
         &format!(
-            "{part}: a `clustersweep.partial/1` document, not a `clustersweep.summary/2` sweep summary"
+            "{part}: not a `clustersweep.summary/2` sweep summary: it is a `clustersweep.partial/1` document"
         ),
     );
     assert!(o.stdout.is_empty());
@@ -208,7 +208,7 @@ fn other_documents_are_bad_input_naming_the_file() {
     expect(
         &run(&["diff", &a, two]),
         2,
-        "two.json: an array of 2 documents (several scenarios",
+        "two.json: not a `clustersweep.summary/2` sweep summary: it is an array of 2 documents; several scenarios",
     );
 
     let missing = dir.path().join("missing.json");
