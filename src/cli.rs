@@ -1151,7 +1151,7 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             .as_ref()
             .map(|d| if several { d.join(folder) } else { d.clone() });
         if let Some(dir) = &dir {
-            write_out(dir, plan, &summary, &doc, Some(&catalog))?;
+            write_out(dir, plan, &summary, &doc, Some(&catalog), tornado.as_ref())?;
             if !quiet {
                 wrote_out(dir);
             }
@@ -1312,7 +1312,7 @@ fn merge(
     if let Some(dir) = &out {
         // The partials record no catalog file: citations come from each accelerator's
         // `source` in the scenario.
-        write_out(dir, &merged.plan, &summary, &doc, None)?;
+        write_out(dir, &merged.plan, &summary, &doc, None, None)?;
         if !quiet {
             wrote_out(dir);
         }
@@ -1359,6 +1359,7 @@ fn write_out(
     summary: &clustersweep::summary::Summary,
     doc: &serde_json::Value,
     catalog: Option<&Catalog>,
+    tornado: Option<&clustersweep::sensitivity::Sensitivity>,
 ) -> Result<(), CliError> {
     let fail = |what: &str, e: &dyn std::fmt::Display| {
         CliError::runtime(format!(
@@ -1381,7 +1382,7 @@ fn write_out(
         ));
     }
     files.extend(
-        report::html::report_files(plan, summary, catalog)
+        report::html::report_files(plan, summary, catalog, tornado)
             .map_err(|e| CliError::runtime(format!("--out: {e}")))?,
     );
     let set: Vec<(&str, &[u8])> = files

@@ -216,6 +216,12 @@ pub fn diff(old: &Value, new: &Value, limits: &[ChangeLimit]) -> SummaryDiff {
             &pick(&o, "/index"),
             &pick(&n, "/index"),
         );
+        push(
+            &mut changes,
+            format!("best_by[{g}].feasible"),
+            &pick(&o, "/feasible"),
+            &pick(&n, "/feasible"),
+        );
         let m = format!("/metrics/{objective}");
         push(
             &mut changes,

@@ -1,5 +1,6 @@
 //! Mergeable reductions over evaluated configurations: counts, the best configuration
-//! (lowest index on ties), the best per group, the best per Pareto bin, the best and the
+//! (lowest index on ties), the best and the feasible count per group, the best per Pareto
+//! bin, the best and the
 //! feasible count per heatmap cell, and min/max/sum of every metric over feasible
 //! configurations. Each is a monoid: threads, GPU chunks and
 //! shards produce [`Reductions`] that [`Reductions::merge`] combines; merging in a fixed
@@ -76,6 +77,9 @@ pub struct Reductions {
     pub best: Option<Candidate>,
     /// Best per `best_by` group (length = the plan's group count).
     pub best_by: Vec<Option<Candidate>>,
+    /// Feasible configurations per `best_by` group (length = the plan's group count; the
+    /// one entry without groups is the feasible count).
+    pub group_feasible: Vec<u64>,
     /// Best per Pareto bin of facility power (length = the plan's bin count).
     pub pareto: Vec<Option<Candidate>>,
     /// Per metric, indexed by `Metric::index`.
@@ -105,6 +109,7 @@ impl Reductions {
             feasible: 0,
             best: None,
             best_by: vec![None; plan.group_count],
+            group_feasible: vec![0; plan.group_count],
             pareto: vec![None; plan.pareto.count],
             stats: vec![MetricStats::default(); METRIC_COUNT],
             heatmap: vec![HeatCell::default(); plan.heatmap_cells()],
@@ -125,6 +130,9 @@ impl Reductions {
             if let Some(c) = b {
                 offer(a, *c, objective);
             }
+        }
+        for (a, b) in self.group_feasible.iter_mut().zip(&o.group_feasible) {
+            *a += b;
         }
         for (a, b) in self.pareto.iter_mut().zip(&o.pareto) {
             if let Some(c) = b {

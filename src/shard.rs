@@ -289,6 +289,7 @@ impl Partial {
         }
         let shaped = Reductions::empty(&plan);
         if shaped.best_by.len() != self.reductions.best_by.len()
+            || shaped.group_feasible.len() != self.reductions.group_feasible.len()
             || shaped.pareto.len() != self.reductions.pareto.len()
             || shaped.stats.len() != self.reductions.stats.len()
         {

@@ -69,6 +69,8 @@ impl Reported {
 pub struct GroupBest {
     pub group: Vec<(Param, ParamValue)>,
     pub best: Reported,
+    /// Feasible configurations in the group.
+    pub feasible: u64,
 }
 
 /// Min, max and mean of one metric over feasible configurations.
@@ -280,6 +282,7 @@ pub fn summarise(
         .map(|(g, c)| GroupBest {
             group: group_values(g),
             best: report_index(plan, c.index),
+            feasible: r.group_feasible.get(g).copied().unwrap_or(0),
         })
         .collect();
     let empty_groups = r

@@ -76,6 +76,8 @@ struct Brute {
     best: Option<u64>,
     /// best index per accelerator id
     best_by_acc: Vec<(String, u64)>,
+    /// feasible configurations per accelerator id
+    feasible_by_acc: Vec<(String, u64)>,
 }
 
 fn brute(text: &str) -> (Scenario, Brute) {
@@ -92,6 +94,7 @@ fn brute(text: &str) -> (Scenario, Brute) {
         feasible: 0,
         best: None,
         best_by_acc: Vec::new(),
+        feasible_by_acc: Vec::new(),
     };
     let mut best_v = 0.0;
     let mut by: Vec<(String, u64, f64)> = Vec::new();
@@ -107,6 +110,10 @@ fn brute(text: &str) -> (Scenario, Brute) {
             continue;
         }
         b.feasible += 1;
+        match b.feasible_by_acc.iter_mut().find(|(id, _)| *id == a.id) {
+            Some(slot) => slot.1 += 1,
+            None => b.feasible_by_acc.push((a.id.clone(), 1)),
+        }
         let v = e.metrics[obj.metric as usize];
         if b.best.is_none() || better(v, best_v) {
             b.best = Some(i);
@@ -293,12 +300,17 @@ fn sweep_json_has_the_summary_fields_and_the_models_values() {
     let groups = doc["best_by"].as_array().unwrap();
     assert_eq!(groups.len(), b.best_by_acc.len());
     for g in groups {
-        assert_eq!(keys(g), set(&["group", "index", "params", "metrics"]));
+        assert_eq!(
+            keys(g),
+            set(&["group", "index", "params", "metrics", "feasible"])
+        );
         assert_eq!(keys(&g["group"]), set(&["accelerator"]));
         let id = g["group"]["accelerator"].as_str().unwrap();
         let index = check_reported(&s, g, "best_by");
         let want = b.best_by_acc.iter().find(|(a, _)| a == id).unwrap().1;
         assert_eq!(index, want, "best_by {id}");
+        let count = b.feasible_by_acc.iter().find(|(a, _)| a == id).unwrap().1;
+        assert_eq!(g["feasible"], count, "best_by {id} feasible");
         assert_eq!(g["params"]["accelerator"], id);
     }
 

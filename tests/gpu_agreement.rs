@@ -892,3 +892,73 @@ fn gpu_30gw_8y_scenario_matches_the_cpu() {
     let leaders = |s: &Summary| -> Vec<u64> { s.best_by.iter().map(|b| b.best.index).collect() };
     assert_eq!(leaders(&on_gpu), leaders(&exact));
 }
+
+/// Per-group feasible counts on the device (atomic adds per tile, or per run of one group
+/// inside a tile when a group axis is inner) equal the CPU kernel's, group by group: the
+/// default scenario's groups (outer), inner group axes, no groups, both atomics kernels,
+/// several chunks and a sub-range; and with a bound whose near-bound configurations the
+/// host decides (the band).
+#[test]
+fn gpu_group_counts_match_cpu() {
+    let catalog = Catalog::builtin().unwrap();
+    let cpu = CpuBackend::new(0).unwrap();
+    let text = "name = \"groups\"\n[axes]\ngpu_count = { from = 1000, to = 200000, steps = 12, scale = \"log\" }\naccelerator = [\"H100-SXM\", \"GB200\", \"B200\"]\npower_frac = { from = 0.5, to = 1.0, steps = 6 }\njob_gpus = [0, 8192, 16384]\n[fixed]\ncost_model = \"rent\"\ngpu_hour_usd = 3.0\n[constraints]\nmax_facility_mw = 60\n";
+    let s = Scenario::parse("groups.toml", text, &catalog).unwrap();
+    let grouped = |names: &[&str]| {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        SweepPlan::new(s.clone(), Some(&names)).unwrap()
+    };
+    let plans = [
+        (small_default_plan(&catalog), "default"),
+        (grouped(&["job_gpus", "gpu_count"]), "inner"),
+        (grouped(&["accelerator", "power_frac"]), "outer pair"),
+        (grouped(&["none"]), "no groups"),
+    ];
+    for int64_atomics in [true, false] {
+        let opts = GpuOptions {
+            chunk: Some(5_000),
+            int64_atomics,
+            ..GpuOptions::default()
+        };
+        let Some(g) = gpu(opts) else { return };
+        for (plan, name) in &plans {
+            let ctx = format!("{name}, 64-bit atomics {int64_atomics}");
+            for range in [
+                0..plan.grid.size,
+                plan.grid.size / 7..plan.grid.size - plan.grid.size / 9,
+            ] {
+                let c = cpu.run(plan, range.clone(), &|_| {}).unwrap();
+                let gr = g
+                    .run(plan, range.clone(), &|_| {})
+                    .unwrap_or_else(|e| panic!("{ctx}: {}", e.message));
+                assert!(c.feasible > 0, "{ctx}: nothing feasible");
+                assert_eq!(gr.group_feasible, c.group_feasible, "{ctx}, {range:?}");
+                assert_eq!(gr.group_feasible.iter().sum::<u64>(), gr.feasible, "{ctx}");
+            }
+        }
+    }
+    // Configurations that meet a facility bound exactly go to the host's band and are
+    // counted in their group there.
+    let Some(g) = gpu(GpuOptions::default()) else {
+        return;
+    };
+    let a = catalog.find("H100-SXM").unwrap();
+    let on = 640.0 * (a.tdp_w + a.host_w) * 1.2 / 1e6;
+    let text = format!(
+        "[axes]\ngpu_count = {{ from = 1, to = 1000, steps = 1000 }}\npue = {{ from = 1.0, to = 1.3, steps = 100 }}\n[fixed]\naccelerator = \"H100-SXM\"\n[constraints]\nmax_facility_mw = {on:?}\n"
+    );
+    let s = Scenario::parse("band.toml", &text, &catalog).unwrap();
+    for names in [["pue"], ["gpu_count"]] {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let plan = SweepPlan::new(s.clone(), Some(&names)).unwrap();
+        let whole = 0..plan.grid.size;
+        let c = cpu.run(&plan, whole.clone(), &|_| {}).unwrap();
+        let gr = g
+            .run(&plan, whole, &|_| {})
+            .unwrap_or_else(|e| panic!("band: {}", e.message));
+        assert_eq!(
+            gr.group_feasible, c.group_feasible,
+            "band, group by {names:?}"
+        );
+    }
+}

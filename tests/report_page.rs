@@ -11,6 +11,9 @@ mod common;
 
 /// The plots of a sweep with something feasible and a heatmap.
 const PLOTS: [&str; 3] = ["pareto", "heatmap", "distribution"];
+/// The plots of an uncertain sweep with `--sensitivity` (no distribution over
+/// configurations under uncertainty; the best's objective over its draws, and the tornado).
+const UNCERTAIN_PLOTS: [&str; 4] = ["pareto", "heatmap", "draws", "tornado"];
 
 /// A small scenario with a heatmap (gpu_count by power_frac) and a facility cap.
 const SCENARIO: &str = r#"name = "report-test"
@@ -27,28 +30,55 @@ gpu_hour_usd = 3.0
 max_facility_mw = 80
 "#;
 
+/// A small uncertain scenario (200 draws) for `--sensitivity`: the tornado and the
+/// histogram of the best's objective over its draws.
+const UNCERTAIN: &str = r#"name = "report-uncertain"
+description = "A small uncertain grid for the report test."
+[axes]
+accelerator = ["H100-SXM", "GB200"]
+gpu_count = { from = 1000, to = 100000, steps = 12, scale = "log" }
+power_frac = { from = 0.6, to = 1.0, steps = 5 }
+[fixed]
+cost_model = "own"
+[uncertain]
+samples = 200
+seed = 7
+utilization = { triangular = [0.30, 0.40, 0.50] }
+gpu_price_usd = { times = { uniform = [0.8, 1.3] } }
+[constraints]
+max_facility_mw = 80
+confidence = 0.9
+[objective]
+metric = "throughput_pflops"
+statistic = "p10"
+"#;
+
 fn sweep_out(dir: &Path) -> PathBuf {
+    sweep_scenario(dir, SCENARIO, &[])
+}
+
+fn sweep_scenario(dir: &Path, text: &str, extra: &[&str]) -> PathBuf {
     let scen = dir.join("s.toml");
-    std::fs::write(&scen, SCENARIO).unwrap();
+    std::fs::write(&scen, text).unwrap();
     let out = dir.join("out");
-    let o = common::run(&[
+    let mut args = vec![
         "sweep",
         scen.to_str().unwrap(),
         "--backend",
         "cpu",
         "--out",
         out.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let o = common::run(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     out
 }
 
-#[test]
-fn out_dir_has_a_self_contained_report_and_every_plot_as_svg_and_png() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = sweep_out(dir.path());
-    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    for p in PLOTS {
+/// Each plot is a file as SVG and PNG and inline in its figure of the page.
+#[track_caller]
+fn plots_are_files_and_inline(out: &Path, html: &str, plots: &[&str]) {
+    for p in plots {
         let svg = std::fs::read_to_string(out.join(format!("{p}.svg"))).unwrap();
         assert!(svg.contains("<svg"), "{p}.svg");
         let png = std::fs::read(out.join(format!("{p}.png"))).unwrap();
@@ -66,6 +96,21 @@ fn out_dir_has_a_self_contained_report_and_every_plot_as_svg_and_png() {
             "{p} is not inline"
         );
     }
+}
+
+#[test]
+fn out_dir_has_a_self_contained_report_and_every_plot_as_svg_and_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sweep_out(dir.path());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    plots_are_files_and_inline(&out, &html, &PLOTS);
+    // Without uncertainty or --sensitivity: no draws histogram, no tornado, and the page
+    // says how to get the tornado.
+    for p in ["draws", "tornado"] {
+        assert!(!out.join(format!("{p}.svg")).exists(), "{p}.svg");
+        assert!(!html.contains(&format!("id=\"plot-{p}\"")), "{p} figure");
+    }
+    assert!(html.contains("run <code>sweep --sensitivity</code>"));
     // Nothing is fetched: no scripts, stylesheets, images or fonts by address.
     for needle in ["<script", "<link", "<img", "src=", "url(", "@import"] {
         assert!(!html.contains(needle), "report.html contains {needle}");
@@ -152,16 +197,52 @@ fn load(
 }
 
 #[test]
-fn headless_chromium_renders_the_report_without_console_errors() {
-    let Some(chrome) = chromium() else {
-        return;
-    };
+fn an_uncertain_sweep_with_sensitivity_has_the_draws_histogram_and_the_tornado() {
     let dir = tempfile::tempdir().unwrap();
-    let out = sweep_out(dir.path());
-    let page = out.join("report.html");
-    let (dom, errors) = load(&chrome, &page, &dir.path().join("profile"), None);
-    assert!(errors.is_empty(), "console errors: {errors:#?}");
-    for p in PLOTS {
+    let out = sweep_scenario(dir.path(), UNCERTAIN, &["--sensitivity"]);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    plots_are_files_and_inline(&out, &html, &UNCERTAIN_PLOTS);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    // The histogram's caption counts the best's draws as the summary does.
+    let draws = &summary["best"]["uncertainty"];
+    let figure = html[html.find("id=\"plot-draws\"").unwrap()..]
+        .split("</figure>")
+        .next()
+        .unwrap();
+    assert!(
+        figure.contains(&format!(
+            "in each of its {} valid draws of 200 (seed 7)",
+            draws["valid"]
+        )),
+        "{figure}"
+    );
+    // The tornado's rows are the summary's sensitivity rows; each input is in the table.
+    let rows = summary["sensitivity"]["rows"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    let table = html[html.find("id=\"sensitivity\"").unwrap()..]
+        .split("</table>")
+        .next()
+        .unwrap();
+    assert_eq!(table.matches("<tr><td>").count(), rows.len(), "{table}");
+    let tornado = std::fs::read_to_string(out.join("tornado.svg")).unwrap();
+    // utilization (uncertain) moves throughput: drawn with its p10/p90 labels.
+    // (plotters writes each text on a line of its own; triangular(0.3, 0.4, 0.5) has p10
+    // 0.3 + sqrt(0.1 * 0.2 * 0.1) = 0.3447 and p90 0.4553.)
+    let texts: Vec<&str> = tornado.lines().map(str::trim).collect();
+    assert!(texts.contains(&"utilization"), "utilization row");
+    assert!(texts.contains(&"low 0.345"), "utilization's p10 label");
+    assert!(texts.contains(&"high 0.455"), "utilization's p90 label");
+    assert!(
+        texts.iter().any(|t| t.starts_with("base ")),
+        "the base line's label"
+    );
+}
+
+/// Every plot is in the rendered DOM with an SVG that draws something.
+#[track_caller]
+fn plots_in_dom(dom: &str, plots: &[&str]) {
+    for p in plots {
         let at = dom
             .find(&format!("id=\"plot-{p}\""))
             .unwrap_or_else(|| panic!("plot {p} is not in the rendered DOM"));
@@ -172,6 +253,32 @@ fn headless_chromium_renders_the_report_without_console_errors() {
             "plot {p} draws nothing"
         );
     }
+}
+
+#[test]
+fn headless_chromium_renders_the_report_without_console_errors() {
+    let Some(chrome) = chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = sweep_out(dir.path());
+    let page = out.join("report.html");
+    let (dom, errors) = load(&chrome, &page, &dir.path().join("profile"), None);
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    plots_in_dom(&dom, &PLOTS);
+    // An uncertain sweep with --sensitivity: the draws histogram and the tornado too.
+    let udir = dir.path().join("uncertain");
+    std::fs::create_dir(&udir).unwrap();
+    let uout = sweep_scenario(&udir, UNCERTAIN, &["--sensitivity"]);
+    let (udom, errors) = load(
+        &chrome,
+        &uout.join("report.html"),
+        &dir.path().join("profile4"),
+        None,
+    );
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    plots_in_dom(&udom, &UNCERTAIN_PLOTS);
+
     let shot = dir.path().join("shot.png");
     let (_, errors) = load(&chrome, &page, &dir.path().join("profile2"), Some(&shot));
     assert!(errors.is_empty(), "console errors: {errors:#?}");

@@ -48,16 +48,20 @@ fn to_bytes(rows: Vec<Vec<String>>) -> Result<Vec<u8>, csv::Error> {
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
 
-/// `best_by.csv`: group columns (`group_<axis>`), then index, parameters, metrics.
+/// `best_by.csv`: group columns (`group_<axis>`), the group's feasible count
+/// (`feasible`), then index, parameters, metrics.
 pub fn best_by(s: &Summary) -> Result<Vec<u8>, csv::Error> {
-    let names: Vec<String> = s
+    let mut names: Vec<String> = s
         .group_by
         .iter()
         .map(|p| format!("group_{}", p.name()))
         .collect();
+    names.push("feasible".into());
     let mut rows = vec![header(&names, s)];
     for g in &s.best_by {
-        rows.push(row(g.group.iter().map(|(_, v)| cell(v)).collect(), &g.best));
+        let mut first: Vec<String> = g.group.iter().map(|(_, v)| cell(v)).collect();
+        first.push(g.feasible.to_string());
+        rows.push(row(first, &g.best));
     }
     to_bytes(rows)
 }

@@ -1,7 +1,8 @@
 //! `report.html`: one self-contained page per sweep (no scripts, no network: styles inline
 //! and plots as inline SVG) for planners: what to buy (the best configuration with every
-//! parameter, where each value came from, and every metric), the leaders per group, the
-//! plots, the statistics, every assumption (axes, fixed values, defaults with their
+//! parameter, where each value came from, and every metric), the leaders per group with
+//! their feasible counts, the plots (with `--sensitivity` the tornado and a table of every
+//! input; under uncertainty the best's objective over its draws), the statistics, every assumption (axes, fixed values, defaults with their
 //! sources, constraints, the catalog figures of the accelerators in play with their
 //! citations), and the backend and timing.
 
@@ -12,6 +13,7 @@ use crate::model::{Accelerator, Metric};
 use crate::params::{Param, ParamDefault, ParamKind, PARAMS};
 use crate::plan::SweepPlan;
 use crate::scenario::{Scenario, Source};
+use crate::sensitivity::{Sensitivity, Setting};
 use crate::summary::{Reported, Summary};
 use std::fmt::Write;
 
@@ -86,6 +88,7 @@ pub fn report(
     plots: &[Plot],
     d: &Distribution,
     catalog: Option<&Catalog>,
+    tornado: Option<&Sensitivity>,
 ) -> String {
     let sc = &plan.scenario;
     let mut h = String::new();
@@ -158,7 +161,10 @@ pub fn report(
         for m in cols {
             let _ = write!(h, "<th>{}</th>", esc(&with_unit(m)));
         }
-        let _ = writeln!(h, "<th>configuration</th><th>index</th></tr>");
+        let _ = writeln!(
+            h,
+            "<th>configuration</th><th>index</th><th>feasible configurations</th></tr>"
+        );
         for g in &s.best_by {
             h.push_str("<tr>");
             for (_, v) in &g.group {
@@ -176,9 +182,10 @@ pub fn report(
                 .collect();
             let _ = writeln!(
                 h,
-                "<td>{}</td><td class=\"n\">{}</td></tr>",
+                "<td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 esc(&axes.join(", ")),
-                g.best.index
+                g.best.index,
+                num(g.feasible as f64)
             );
         }
         for group in &s.empty_groups {
@@ -188,7 +195,7 @@ pub fn report(
             }
             let _ = writeln!(
                 h,
-                "<td colspan=\"{}\">nothing feasible (0 configurations)</td></tr>",
+                "<td colspan=\"{}\">nothing feasible</td><td class=\"n\">0</td></tr>",
                 cols.len() + 2
             );
         }
@@ -212,10 +219,12 @@ pub fn report(
             p.stem
         );
     }
-    let _ = writeln!(
-        h,
-        "<p class=\"muted\">Tornado (sensitivity of the best to each assumption): not drawn: this build has no sensitivity analysis in its summary.</p>"
-    );
+    match tornado {
+        Some(t) => sensitivity_table(&mut h, t),
+        None => h.push_str(
+            "<p class=\"muted\">Tornado (how far each input moves the best decision's objective, and where the decision changes): not made; run <code>sweep --sensitivity</code> to add it.</p>\n",
+        ),
+    }
 
     // Statistics.
     h.push_str("<h2 id=\"stats\">Statistics</h2>\n");
@@ -535,15 +544,105 @@ fn assumptions(h: &mut String, plan: &SweepPlan, catalog: Option<&Catalog>) {
     );
 }
 
+/// Every input of the tornado: its settings, the base best decision's objective at each,
+/// the swing and the break-evens (the plot draws the largest swings only).
+fn sensitivity_table(h: &mut String, t: &Sensitivity) {
+    use super::sensitivity::{decision_text, input_name, objective_text, with_factor};
+    let obj = t.objective.metric;
+    let _ = writeln!(
+        h,
+        "<h3 id=\"sensitivity\">Sensitivity: every input</h3>\n<p>Base best decision: {} (index {}), {} {} {} with every uncertain input at its median; {} grid sweeps on {} in {:.2} s.</p>",
+        esc(&decision_text(Some(&t.decision))),
+        t.decision.index,
+        obj.name(),
+        num(t.best.metric(obj)),
+        esc(obj.unit()),
+        t.sweeps,
+        esc(&t.backend.name),
+        t.elapsed_s
+    );
+    let _ = writeln!(
+        h,
+        "<table><tr><th>input</th><th>setting</th><th>low</th><th>high</th><th>{} at low &rarr; high (or at each alternative)</th><th>swing</th><th>break-even</th></tr>",
+        esc(obj.name())
+    );
+    for r in &t.rows {
+        let (setting, low, high, objectives) = match r.setting {
+            Setting::Alternatives => (
+                "alternatives",
+                String::new(),
+                String::new(),
+                r.ends
+                    .iter()
+                    .map(|e| format!("{}: {}", e.value, objective_text(e)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            s => (
+                if s == Setting::Uncertain {
+                    "p10 / p90"
+                } else {
+                    "0.9x / 1.1x"
+                },
+                with_factor(&r.ends[0].value, r.ends[0].factor),
+                with_factor(&r.ends[1].value, r.ends[1].factor),
+                format!(
+                    "{} &rarr; {}",
+                    esc(&objective_text(&r.ends[0])),
+                    esc(&objective_text(&r.ends[1]))
+                ),
+            ),
+        };
+        let objectives = if r.setting == Setting::Alternatives {
+            esc(&objectives)
+        } else {
+            objectives
+        };
+        let breaks = if r.break_even.is_empty() {
+            "none in the range".to_string()
+        } else {
+            r.break_even
+                .iter()
+                .map(|b| {
+                    esc(&format!(
+                        "{} (the base holds at {}): {}",
+                        with_factor(&b.value, b.factor),
+                        with_factor(&b.holds, b.holds_factor),
+                        decision_text(b.takes_over.as_ref())
+                    ))
+                })
+                .collect::<Vec<_>>()
+                .join("<br>")
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}{}</td><td>{setting}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{objectives}</td><td class=\"n\">{}</td><td>{breaks}</td></tr>",
+            esc(&input_name(r)),
+            r.distribution
+                .as_ref()
+                .map_or(String::new(), |d| format!("<br><span class=\"muted\">{}</span>", esc(d))),
+            esc(&low),
+            esc(&high),
+            num(r.swing)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
 /// The report's files for `--out`: each plot as `<stem>.svg` and `<stem>.png`, then
 /// `report.html` (names and contents, for writing as one set).
 pub fn report_files(
     plan: &SweepPlan,
     s: &Summary,
     catalog: Option<&Catalog>,
+    tornado: Option<&Sensitivity>,
 ) -> Result<Vec<(String, Vec<u8>)>, super::plots::PlotError> {
     let d = crate::distribution::sample(plan, crate::distribution::SAMPLE);
-    let plots = super::plots::plots(plan, s, &d)?;
+    let mut plots = super::plots::plots(plan, s, &d)?;
+    plots.extend(super::uncertainty_plots::draws(s)?);
+    if let Some(t) = tornado {
+        plots.extend(super::uncertainty_plots::tornado(t)?);
+    }
     let mut files = Vec::new();
     for p in &plots {
         files.push((format!("{}.svg", p.stem), p.svg.clone().into_bytes()));
@@ -551,7 +650,7 @@ pub fn report_files(
     }
     files.push((
         "report.html".into(),
-        report(plan, s, &plots, &d, catalog).into_bytes(),
+        report(plan, s, &plots, &d, catalog, tornado).into_bytes(),
     ));
     Ok(files)
 }

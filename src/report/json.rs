@@ -153,7 +153,9 @@ pub fn summary(s: &Summary) -> Value {
         "best": s.best.as_ref().map_or(Value::Null, reported),
         "best_by": s.best_by.iter().map(|g| {
             let mut v = reported(&g.best);
-            v.as_object_mut().expect("reported is an object").insert("group".into(), params_object(&g.group));
+            let o = v.as_object_mut().expect("reported is an object");
+            o.insert("group".into(), params_object(&g.group));
+            o.insert("feasible".into(), json!(g.feasible));
             v
         }).collect::<Vec<_>>(),
         "empty_groups": s.empty_groups.iter().map(|g| json!({"group": params_object(g), "feasible": 0})).collect::<Vec<_>>(),

@@ -117,6 +117,7 @@ pub fn summary(s: &Summary) -> String {
         let _ = writeln!(o, "\n### Leaders by {}\n", names.join(", "));
         let metrics = key_metrics(&first.best, s.objective.metric);
         let mut columns: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        columns.push("feasible".into());
         columns.push("index".into());
         columns.extend(metrics.iter().map(|m| titled(m.name(), m.unit())));
         columns.push("axes".into());
@@ -128,6 +129,7 @@ pub fn summary(s: &Summary) -> String {
                 .iter()
                 .map(|(p, v)| cell(&super::table::param_short(*p, v)))
                 .collect();
+            cells.push(fmt_count(g.feasible as f64));
             cells.push(g.best.index.to_string());
             cells.extend(
                 metrics
@@ -142,6 +144,7 @@ pub fn summary(s: &Summary) -> String {
                 .iter()
                 .map(|(p, v)| cell(&super::table::param_short(*p, v)))
                 .collect();
+            cells.push("0".into());
             cells.push("none".into());
             cells.extend(metrics.iter().map(|_| String::new()));
             cells.push("nothing feasible (0 configurations)".into());

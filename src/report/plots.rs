@@ -14,13 +14,12 @@ use crate::summary::Summary;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// The font every plot is set in (DejaVu Sans; licence in assets/fonts/LICENSE-DejaVu.txt).
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
-const FAMILY: &str = "sans-serif";
+pub(crate) const FAMILY: &str = "sans-serif";
 /// Plot size in pixels (SVG user units).
-const SIZE: (u32, u32) = (960, 560);
+pub(crate) const SIZE: (u32, u32) = (960, 560);
 
 /// One plot: its file stem, a title, a caption saying what it shows, and both renderings.
 #[derive(Clone, Debug)]
@@ -50,26 +49,41 @@ pub(crate) fn register_font() {
     });
 }
 
-type SvgDrawn =
+pub(crate) type SvgDrawn =
     Result<(), DrawingAreaErrorKind<<SVGBackend<'static> as DrawingBackend>::ErrorType>>;
-type PngDrawn =
+pub(crate) type PngDrawn =
     Result<(), DrawingAreaErrorKind<<BitMapBackend<'static> as DrawingBackend>::ErrorType>>;
 
 /// One drawing as two closures, one per backend (the same code, typed for each).
 macro_rules! on_both_backends {
     (|$root:ident| { $($body:tt)* }) => {
         (
-            |$root: &DrawingArea<SVGBackend, Shift>| -> SvgDrawn { $($body)* },
-            |$root: &DrawingArea<BitMapBackend, Shift>| -> PngDrawn { $($body)* },
+            |$root: &DrawingArea<SVGBackend, plotters::coord::Shift>| -> $crate::report::plots::SvgDrawn { $($body)* },
+            |$root: &DrawingArea<BitMapBackend, plotters::coord::Shift>| -> $crate::report::plots::PngDrawn { $($body)* },
         )
     };
 }
+pub(crate) use on_both_backends;
 
-/// Draw as SVG and as PNG.
+/// Draw as SVG and as PNG at [`SIZE`].
 fn render(
     stem: &str,
     title: String,
     caption: String,
+    draw: (
+        impl Fn(&DrawingArea<SVGBackend, Shift>) -> SvgDrawn,
+        impl Fn(&DrawingArea<BitMapBackend, Shift>) -> PngDrawn,
+    ),
+) -> Result<Plot, PlotError> {
+    render_sized(stem, title, caption, SIZE, draw)
+}
+
+/// Draw as SVG and as PNG, `size` pixels (SVG user units).
+pub(crate) fn render_sized(
+    stem: &str,
+    title: String,
+    caption: String,
+    size: (u32, u32),
     (to_svg, to_png): (
         impl Fn(&DrawingArea<SVGBackend, Shift>) -> SvgDrawn,
         impl Fn(&DrawingArea<BitMapBackend, Shift>) -> PngDrawn,
@@ -81,17 +95,17 @@ fn render(
     };
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         to_svg(&root).map_err(|e| err(e.to_string()))?;
         root.present().map_err(|e| err(e.to_string()))?;
     }
-    let mut rgb = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+    let mut rgb = vec![0u8; (size.0 * size.1 * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
         to_png(&root).map_err(|e| err(e.to_string()))?;
         root.present().map_err(|e| err(e.to_string()))?;
     }
-    let png = encode_png(&rgb, SIZE).map_err(|e| err(e.to_string()))?;
+    let png = encode_png(&rgb, size).map_err(|e| err(e.to_string()))?;
     Ok(Plot {
         stem: stem.to_string(),
         title,
@@ -138,14 +152,14 @@ pub fn short(x: f64) -> String {
 /// An axis of a plot: data `[lo, hi]`, on a log scale or not. Coordinates are ln(value)
 /// on a log scale, so both kinds share one coordinate type with ticks placed by hand.
 #[derive(Clone, Copy, Debug)]
-struct Scale {
-    lo: f64,
-    hi: f64,
+pub(crate) struct Scale {
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
     log: bool,
 }
 
 impl Scale {
-    fn of(lo: f64, hi: f64, log: bool) -> Scale {
+    pub(crate) fn of(lo: f64, hi: f64, log: bool) -> Scale {
         let log = log && lo > 0.0;
         let (lo, hi) = if hi > lo {
             (lo, hi)
@@ -159,7 +173,7 @@ impl Scale {
     }
 
     /// A scale over values with a margin of `pad` of the span on each side.
-    fn padded(lo: f64, hi: f64, log: bool, pad: f64) -> Scale {
+    pub(crate) fn padded(lo: f64, hi: f64, log: bool, pad: f64) -> Scale {
         let s = Scale::of(lo, hi, log);
         let (a, b) = (s.to(s.lo), s.to(s.hi));
         let m = (b - a) * pad;
@@ -170,7 +184,7 @@ impl Scale {
         }
     }
 
-    fn to(&self, v: f64) -> f64 {
+    pub(crate) fn to(&self, v: f64) -> f64 {
         if self.log {
             v.ln()
         } else {
@@ -178,7 +192,7 @@ impl Scale {
         }
     }
 
-    fn from(&self, t: f64) -> f64 {
+    pub(crate) fn from(&self, t: f64) -> f64 {
         if self.log {
             t.exp()
         } else {
@@ -228,7 +242,7 @@ impl Scale {
         self.ticks().into_iter().map(|v| self.to(v)).collect()
     }
 
-    fn coord(&self) -> Coord {
+    pub(crate) fn coord(&self) -> Coord {
         Coord {
             lo: self.to(self.lo),
             hi: self.to(self.hi),
@@ -241,10 +255,10 @@ impl Scale {
 /// given (plotters' own f64 coordinate chooses its ticks and, wrapped to take given ones,
 /// loses its label formatting).
 #[derive(Clone)]
-struct Coord {
-    lo: f64,
-    hi: f64,
-    ticks: Vec<f64>,
+pub(crate) struct Coord {
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
+    pub(crate) ticks: Vec<f64>,
 }
 
 impl Ranged for Coord {
@@ -274,7 +288,7 @@ fn titled(name: &str, unit: &str) -> String {
     }
 }
 
-fn metric_title(m: Metric) -> String {
+pub(crate) fn metric_title(m: Metric) -> String {
     titled(m.name(), m.unit())
 }
 
@@ -299,14 +313,14 @@ pub fn plots(plan: &SweepPlan, s: &Summary, d: &Distribution) -> Result<Vec<Plot
     Ok(out)
 }
 
-type Framed<'a, DB> = Result<
+pub(crate) type Framed<'a, DB> = Result<
     ChartContext<'a, DB, Cartesian2d<Coord, Coord>>,
     DrawingAreaErrorKind<<DB as DrawingBackend>::ErrorType>,
 >;
 
 /// A chart on `root` with a title, both axes on `Scale`s with their descriptions, tick
 /// labels in short numbers, and a light grid.
-fn framed<'a, DB: DrawingBackend>(
+pub(crate) fn framed<'a, DB: DrawingBackend>(
     root: &'a DrawingArea<DB, Shift>,
     title: &str,
     (xs, x_desc): (&Scale, String),
@@ -333,9 +347,9 @@ fn framed<'a, DB: DrawingBackend>(
     Ok(chart)
 }
 
-const BEST: RGBColor = RGBColor(214, 39, 40);
-const LINE: RGBColor = RGBColor(31, 119, 180);
-const BOUND: RGBColor = RGBColor(148, 103, 189);
+pub(crate) const BEST: RGBColor = RGBColor(214, 39, 40);
+pub(crate) const LINE: RGBColor = RGBColor(31, 119, 180);
+pub(crate) const BOUND: RGBColor = RGBColor(148, 103, 189);
 const NONE: RGBColor = RGBColor(215, 215, 215);
 
 fn pareto(plan: &SweepPlan, s: &Summary) -> Result<Plot, PlotError> {
@@ -445,16 +459,15 @@ fn pareto(plan: &SweepPlan, s: &Summary) -> Result<Plot, PlotError> {
             let p = (xs.to(x), ys.to(y));
             chart
                 .draw_series([Circle::new(p, 8, BEST.filled())])?
-                .label(format!("best: {} {}", short(y), obj.unit()))
+                // Named in the legend, not beside the dot, where it would cross the
+                // frontier that rises to it.
+                .label(format!(
+                    "best: {} {} at {} MW",
+                    short(y),
+                    obj.unit(),
+                    short(x)
+                ))
                 .legend(|(x, y)| Circle::new((x + 9, y), 6, BEST.filled()));
-            // The label on the side of the point with more room.
-            let right = p.0 > (xs.to(xs.lo) + xs.to(xs.hi)) / 2.0;
-            let anchor = Pos::new(if right { HPos::Right } else { HPos::Left }, VPos::Top);
-            chart.draw_series([Text::new(
-                format!("best ({} MW, {})  ", short(x), short(y)),
-                p,
-                (FAMILY, 14).into_font().color(&BEST).pos(anchor),
-            )])?;
         }
         chart
             .configure_series_labels()

@@ -104,7 +104,7 @@ pub fn json(s: &Sensitivity) -> Value {
     })
 }
 
-fn decision_text(d: Option<&Decision>) -> String {
+pub(crate) fn decision_text(d: Option<&Decision>) -> String {
     match d {
         None => "nothing feasible".into(),
         Some(d) if d.axes.is_empty() => format!("index {}", d.index),
@@ -117,7 +117,7 @@ fn decision_text(d: Option<&Decision>) -> String {
     }
 }
 
-fn with_factor(v: &ParamValue, factor: Option<f64>) -> String {
+pub(crate) fn with_factor(v: &ParamValue, factor: Option<f64>) -> String {
     match factor {
         Some(f) => format!("{v} (x{})", fmt_num(f)),
         None => v.to_string(),
@@ -125,7 +125,7 @@ fn with_factor(v: &ParamValue, factor: Option<f64>) -> String {
 }
 
 /// An end's objective, marked when the base decision is not feasible there.
-fn objective_text(e: &End) -> String {
+pub(crate) fn objective_text(e: &End) -> String {
     if e.feasible {
         fmt_num(e.objective)
     } else if e.valid {
@@ -135,7 +135,7 @@ fn objective_text(e: &End) -> String {
     }
 }
 
-fn input_name(r: &Row) -> String {
+pub(crate) fn input_name(r: &Row) -> String {
     match &r.accelerator {
         Some(a) => format!("{} [{a}]", r.param.name()),
         None => r.param.name().to_string(),

@@ -277,7 +277,13 @@ pub fn summary(s: &Summary) -> String {
                 g.best.index,
                 key_line(&g.best, s.objective.metric)
             );
-            let _ = writeln!(o, "  {:<16}  {}", "", axis_params(s, &g.best));
+            let _ = writeln!(
+                o,
+                "  {:<16}  {}; {} feasible configurations",
+                "",
+                axis_params(s, &g.best),
+                fmt_count(g.feasible as f64)
+            );
         }
         for group in &s.empty_groups {
             let label: Vec<String> = group.iter().map(|(p, v)| param_short(*p, v)).collect();

@@ -71,6 +71,10 @@ pub struct Emitted {
     pub slots: usize,
     /// Heatmap cells: their feasible counts follow the slot keys in `slot_key`.
     pub cells: usize,
+    /// `best_by` groups counted on the device (the plan's group count with group axes, else
+    /// 0: the one group's count is the feasible count): their feasible counts follow the
+    /// heatmap cells' in `slot_key`.
+    pub groups: usize,
 }
 
 /// The WGSL of the modules around the sweep kernel.
@@ -84,9 +88,10 @@ pub const SLOTS32: &str = include_str!("../../../shaders/slots32.wgsl");
 pub const SLOTS64: &str = include_str!("../../../shaders/slots64.wgsl");
 
 impl Emitted {
-    /// u32 words of `slot_key`: the slots' keys, then the heatmap cells' feasible counts.
+    /// u32 words of `slot_key`: the slots' keys, then the heatmap cells' feasible counts,
+    /// then the groups'.
     pub fn key_words(&self) -> usize {
-        self.slots + self.cells
+        self.slots + self.cells + self.groups
     }
 
     /// The sweep kernel with the given slots module.
@@ -306,8 +311,9 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
             format!("~{k}")
         }
     };
-    let group_expr = {
-        let mut terms = vec![format!("{}u", 1)];
+    // The group's position among the groups (`group_of`), and its slot (after the best).
+    let group_index = {
+        let mut terms = vec!["0u".to_string()];
         let mut mult = 1u64;
         for &k in plan.group_axes.iter().rev() {
             terms.push(format!("d{k} * {mult}u"));
@@ -315,6 +321,7 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         }
         terms.join(" + ")
     };
+    let group_expr = format!("1u + {group_index}");
     let group_inner = plan.group_axes.iter().any(|&k| k >= inner);
     let bin_base = 1 + plan.group_count;
     let bin_expr = format!("{bin_base}u + pareto_bin({})", name(fac_val.slot));
@@ -322,6 +329,13 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     // slots (per tile, or per run of one cell inside a tile), in pass 0 only.
     let heat_base = bin_base + plan.pareto.count;
     let count_base = heat_base + plan.heatmap_cells();
+    // Group feasible counts after the heatmap cells' (only with group axes).
+    let group_count_base = count_base + plan.heatmap_cells();
+    let groups_counted = if plan.group_axes.is_empty() {
+        0
+    } else {
+        plan.group_count
+    };
     let heat = plan.heatmap.map(|h| {
         let cell = format!("d{} * {}u + d{}", h.x, lens[h.y], h.y);
         (cell, h.x >= inner || h.y >= inner)
@@ -338,9 +352,11 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     let maybe = mask(&traced.feasible, Side::Wide);
     let has_band = maybe != mask(&traced.feasible, Side::Narrow);
     let mut after = String::from("            if nf > 0u {\n");
-    let count = |cell: &str, n: &str| {
-        format!("if pass_id == 0u {{ atomicAdd(&slot_key[{count_base}u + {cell}], {n}); }}")
+    let count_at = |base: usize, cell: &str, n: &str| {
+        format!("if pass_id == 0u {{ atomicAdd(&slot_key[{base}u + {cell}], {n}); }}")
     };
+    let count = |cell: &str, n: &str| count_at(count_base, cell, n);
+    let group_count = |cell: &str, n: &str| count_at(group_count_base, cell, n);
     match &heat {
         Some((cell, false)) => {
             let _ = writeln!(after, "                {}", count(cell, "nf"));
@@ -354,6 +370,20 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
             );
         }
         None => {}
+    }
+    // Group feasible counts: per tile when the group is fixed in the tile, else per run of
+    // one group inside the tile (like the heatmap cells).
+    if groups_counted > 0 {
+        if group_inner {
+            inner_start.push_str("            var gr_cell = 0u;\n            var gr_n = 0u;\n");
+            let _ = writeln!(
+                per_config,
+                "{pad}    let gc = {group_index};\n{pad}    if gr_n > 0u && gc != gr_cell {{\n{pad}        {}\n{pad}        gr_n = 0u;\n{pad}    }}\n{pad}    gr_cell = gc;\n{pad}    gr_n += 1u;",
+                group_count("gr_cell", "gr_n")
+            );
+        } else {
+            let _ = writeln!(after, "                {}", group_count(&group_index, "nf"));
+        }
     }
     // Statistics of the metrics that change inside the tile, per configuration. (Skipping
     // them in pass 1 behind `if pass_id == 0u` measured no faster on lavapipe.)
@@ -378,6 +408,13 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
             after,
             "            if hm_n > 0u {{ {} }}",
             count("hm_cell", "hm_n")
+        );
+    }
+    if groups_counted > 0 && group_inner {
+        let _ = writeln!(
+            after,
+            "            if gr_n > 0u {{ {} }}",
+            group_count("gr_cell", "gr_n")
         );
     }
     if is_inner(obj_val) {
@@ -471,6 +508,7 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         row,
         slots: 1 + plan.group_count + plan.pareto.count + plan.heatmap_cells(),
         cells: plan.heatmap_cells(),
+        groups: groups_counted,
     })
 }
 

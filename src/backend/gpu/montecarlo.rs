@@ -472,6 +472,7 @@ fn reduce_rows(plan: &SweepPlan, e: &McEmitted, first: u64, words: &[u32], red: 
         let group = plan.group_of(&digits);
         if let Some(slot) = red.best_by.get_mut(group) {
             offer(slot, c, &s.objective);
+            red.group_feasible[group] += 1;
         }
         let bin = plan.pareto.bin(mean(fac_q));
         offer(&mut red.pareto[bin], c, &s.objective);

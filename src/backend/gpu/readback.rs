@@ -139,7 +139,9 @@ fn decide_band(
             index,
         };
         offer(&mut r.best, candidate, &obj);
-        offer(&mut r.best_by[plan.group_of(&digits)], candidate, &obj);
+        let group = plan.group_of(&digits);
+        offer(&mut r.best_by[group], candidate, &obj);
+        r.group_feasible[group] += 1;
         let bin = plan.pareto.bin(ev.metrics[Metric::FacilityMw.index()]);
         offer(&mut r.pareto[bin], candidate, &obj);
         if let Some(h) = plan.heatmap_cell(&digits) {
@@ -203,10 +205,26 @@ pub(super) fn decode_chunk(
     }
     let slots = e.slots;
     let keys = &words[n_out * row..n_out * row + slots];
-    let counts = &words[n_out * row + slots..n_out * row + e.key_words()];
+    let counts = &words[n_out * row + slots..n_out * row + slots + e.cells];
+    let group_counts = &words[n_out * row + slots + e.cells..n_out * row + e.key_words()];
     let idx_words = &words[n_out * row + e.key_words()..];
     for (cell, &n) in r.heatmap.iter_mut().zip(counts) {
         cell.feasible = n as u64;
+    }
+    if e.groups == 0 {
+        // One group (no group axes): its count is the feasible count.
+        r.group_feasible[0] = r.feasible;
+    } else {
+        for (g, &n) in r.group_feasible.iter_mut().zip(group_counts) {
+            *g = n as u64;
+        }
+        let counted: u64 = group_counts.iter().map(|&n| n as u64).sum();
+        if counted != r.feasible {
+            return Err(GpuError::Inconsistent(format!(
+                "groups count {counted} feasible configurations, the rows {}",
+                r.feasible
+            )));
+        }
     }
     let counted: u64 = counts.iter().map(|&n| n as u64).sum();
     if e.cells > 0 && counted != r.feasible {

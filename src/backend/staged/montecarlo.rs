@@ -233,6 +233,7 @@ impl MonteCarloKernel {
                     let group = plan.group_of(&st.digits);
                     if let Some(slot) = red.best_by.get_mut(group) {
                         offer(slot, c, &s.objective);
+                        red.group_feasible[group] += 1;
                     }
                     let bin = plan.pareto.bin(mean(Metric::FacilityMw as usize));
                     offer(&mut red.pareto[bin], c, &s.objective);

@@ -308,6 +308,7 @@ impl StagedKernel {
         // Per group: constant over the window unless a group axis is inner.
         if plan.group_count == 1 {
             offer(&mut red.best_by[0], window_best, &objective);
+            red.group_feasible[0] += nf as u64;
         } else if !layout.group_inner {
             let g: usize = st
                 .digits
@@ -316,6 +317,7 @@ impl StagedKernel {
                 .map(|(&d, &m)| d as usize * m)
                 .sum();
             offer(&mut red.best_by[g], window_best, &objective);
+            red.group_feasible[g] += nf as u64;
         } else {
             let mut outer = 0usize;
             for (ax, &d) in st.digits.iter().enumerate().take(layout.inner) {
@@ -333,6 +335,7 @@ impl StagedKernel {
                     index: outer_index + self.inner_index(plan, j0 + j as u64),
                 };
                 offer(&mut red.best_by[g], c, &objective);
+                red.group_feasible[g] += 1;
             }
         }
 
