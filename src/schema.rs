@@ -237,7 +237,7 @@ fn summary() -> Value {
             ),
             "constraints": {"type": "object", "additionalProperties": constraint},
             "best": {"oneOf": [{"type": "null"}, reported(json!({}), &[])]},
-            "best_by": {"type": "array", "items": reported(json!({"group": params_map()}), &[])},
+            "best_by": {"type": "array", "items": reported(json!({"group": params_map(), "feasible": count()}), &[])},
             "empty_groups": {"type": "array", "items": object(
                 json!({"group": params_map(), "feasible": {"const": 0}}),
                 &[],
