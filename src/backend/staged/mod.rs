@@ -112,6 +112,14 @@ pub struct StagedKernel {
     /// Column metrics whose statistics follow from another column's (their step is not
     /// run unless that fails).
     derived: Vec<Derived>,
+    /// The column steps only [`Traced::feasible`] reads (the finiteness tests of column
+    /// values and their product), in tape order: run only in the windows where a metric is
+    /// not finite somewhere inside [`Traced::feasible_unless_finite`] (`reduce`).
+    finite_steps: Vec<Step>,
+    /// Whether every column metric's finiteness can be read from the statistics the
+    /// kernel keeps (a column metric or a derived one); where not, every window runs
+    /// `finite_steps`.
+    finite_check_complete: bool,
     /// Per axis of the kernel's plan, its stride in the scenario's flat index (the
     /// contract): configurations are reported by that index whatever order the kernel
     /// walks the axes in ([`StagedKernel::in_order`]).
@@ -152,6 +160,7 @@ impl StagedKernel {
     fn walking(plan: &SweepPlan, scenario_strides: Vec<u64>) -> StagedKernel {
         let layout = Layout::new(plan);
         let traced = trace(plan, layout.inner, &layout.value_ok);
+        let finite_steps = finite_only_steps(&traced);
         let mut runs = Vec::new();
         for k in 0..=layout.inner {
             for span in [false, true] {
@@ -173,8 +182,10 @@ impl StagedKernel {
         }
         let derived = derivable(plan, &traced);
         for run in &mut runs {
-            run.column
-                .retain(|st| !derived.iter().any(|d| d.step.out == st.out));
+            run.column.retain(|st| {
+                !derived.iter().any(|d| d.step.out == st.out)
+                    && !finite_steps.iter().any(|f| f.out == st.out)
+            });
         }
         let (mut scalar_metrics, mut column_metrics) = (Vec::new(), Vec::new());
         for &mi in &layout.metrics {
@@ -188,6 +199,11 @@ impl StagedKernel {
                 None => {}
             }
         }
+        let finite_check_complete = traced.metrics.iter().enumerate().all(|(mi, m)| {
+            !m.is_some_and(|v| matches!(v.slot, Slot::Column(_)))
+                || column_metrics.iter().any(|&(c, _)| c == mi)
+                || derived.iter().any(|d| d.metric == mi)
+        });
         let inner_contiguous = (layout.inner..plan.grid.lens.len())
             .all(|k| scenario_strides[k] == plan.grid.strides[k]);
         StagedKernel {
@@ -197,6 +213,8 @@ impl StagedKernel {
             scalar_metrics,
             column_metrics,
             derived,
+            finite_steps,
+            finite_check_complete,
             scenario_strides,
             inner_contiguous,
         }
@@ -230,9 +248,9 @@ impl StagedKernel {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor supports AVX2 (checked just above).
-            return unsafe { self.eval_avx2::<FULL>(plan, range) };
+            return unsafe { self.eval_avx2::<FULL>(plan, range) }.0;
         }
-        self.eval::<FULL>(plan, range)
+        self.eval::<FULL>(plan, range).0
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -241,12 +259,14 @@ impl StagedKernel {
         &self,
         plan: &SweepPlan,
         range: Range<u64>,
-    ) -> Reductions {
+    ) -> (Reductions, u64) {
         self.eval::<FULL>(plan, range)
     }
 
+    /// The reductions of `range`, and the number of windows that ran the
+    /// per-configuration finiteness tests.
     #[inline(always)]
-    fn eval<const FULL: bool>(&self, plan: &SweepPlan, range: Range<u64>) -> Reductions {
+    fn eval<const FULL: bool>(&self, plan: &SweepPlan, range: Range<u64>) -> (Reductions, u64) {
         let layout = &self.layout;
         let grid = &plan.grid;
         let mut red = Reductions::empty(plan);
@@ -257,6 +277,7 @@ impl StagedKernel {
             pareto_memo: (f64::NAN, 0),
             cache: ReduceCache::default(),
             outer_index: 0,
+            finite_tested_windows: 0,
         };
         let mut idx = range.start;
         grid.decode(idx, &mut st.digits);
@@ -294,7 +315,7 @@ impl StagedKernel {
                 layout.inner
             };
         }
-        red
+        (red, st.finite_tested_windows)
     }
 }
 
@@ -305,6 +326,27 @@ impl Layout {
         let outer = (k..self.inner).fold(0u64, |m, a| m | 1 << a);
         outer | if span { self.inner_bits } else { 0 }
     }
+}
+
+/// The steps of `traced`'s tape that only [`Traced::feasible`] reads: not the metrics,
+/// nor the validity mask, nor [`Traced::feasible_unless_finite`].
+fn finite_only_steps(traced: &Traced) -> Vec<Step> {
+    let t = &traced.tracer;
+    let mut roots: Vec<Slot> = traced.metrics.iter().flatten().map(|v| v.slot).collect();
+    for m in [traced.valid, traced.feasible_unless_finite] {
+        roots.push(m.gate.slot);
+        roots.extend(m.col.map(|c| c.slot));
+    }
+    let read = t.reached(&roots);
+    let steps: Vec<Step> = (0..t.steps.len())
+        .filter(|i| !read.contains(i))
+        .map(|i| t.steps[i])
+        .collect();
+    debug_assert!(
+        steps.iter().all(|st| ScalarStep::of(st).is_none()),
+        "the finiteness tests outside the gate are column steps"
+    );
+    steps
 }
 
 /// Move the outer axes to the next inner block, like an odometer; returns the first
@@ -333,6 +375,8 @@ struct State {
     cache: ReduceCache,
     /// The scenario-index part of the outer axes' positions.
     outer_index: u64,
+    /// Windows that ran the per-configuration finiteness tests.
+    finite_tested_windows: u64,
 }
 
 /// An order to walk `plan`'s axes in that makes the least work for the CPU kernel: the
@@ -343,12 +387,14 @@ pub fn evaluation_order(plan: &SweepPlan) -> Vec<usize> {
     let lens = &plan.grid.lens;
     let n = lens.len();
     let traced = trace(plan, n, &value_ok(plan));
+    // The finiteness tests run only where a metric is not finite: not counted.
+    let finite = finite_only_steps(&traced);
     let readers = |k: usize| {
         traced
             .tracer
             .steps
             .iter()
-            .filter(|st| st.deps & (1 << k) != 0)
+            .filter(|st| st.deps & (1 << k) != 0 && !finite.iter().any(|f| f.out == st.out))
             .count()
     };
     let counts: Vec<usize> = (0..n).map(readers).collect();
@@ -379,6 +425,119 @@ mod tests {
             .iter()
             .map(|d| Metric::ALL[d.metric].name())
             .collect()
+    }
+
+    fn plan_of(text: Option<&str>) -> SweepPlan {
+        let catalog = Catalog::builtin().expect("built-in catalog");
+        let s = match text {
+            Some(t) => Scenario::parse("test.toml", t, &catalog),
+            None => Scenario::builtin_default(&catalog),
+        };
+        SweepPlan::new(s.expect("scenario"), None).expect("plan")
+    }
+
+    /// The kernel's reductions of `range` and the windows that ran the finiteness tests,
+    /// with the window check (`reduce::finite_over`) and with the per-configuration tests
+    /// in every window that has a feasible configuration.
+    fn both_ways(plan: &SweepPlan, range: Range<u64>) -> ((Reductions, u64), (Reductions, u64)) {
+        let checked = StagedKernel::new(plan);
+        let mut tested = StagedKernel::new(plan);
+        assert!(
+            !tested.finite_steps.is_empty(),
+            "the plan has column finiteness tests"
+        );
+        tested.finite_check_complete = false;
+        (
+            checked.eval::<true>(plan, range.clone()),
+            tested.eval::<true>(plan, range),
+        )
+    }
+
+    /// Configurations of `plan` feasible in the f64 model, and its best index.
+    fn model_feasible(plan: &SweepPlan) -> (u64, Option<u64>) {
+        let s = &plan.scenario;
+        let mut feasible = 0;
+        let mut best: Option<(f64, u64)> = None;
+        for i in 0..plan.grid.size {
+            let (c, a) = s.resolve(&s.values_at_index(i));
+            let e = crate::model::evaluate(&c, a, &s.workload);
+            if crate::model::is_feasible(&e, &s.constraints) {
+                feasible += 1;
+                let v = e.metrics[s.objective.metric as usize];
+                if best.is_none_or(|(b, bi)| s.objective.beats(v, i, b, bi)) {
+                    best = Some((v, i));
+                }
+            }
+        }
+        (feasible, best.map(|b| b.1))
+    }
+
+    #[test]
+    fn where_every_metric_is_finite_no_window_runs_the_tests_and_results_are_the_same() {
+        // The default scenario: every window's statistics are finite, so no window runs
+        // the per-configuration tests, and every reduction is bit for bit the one with the
+        // tests run in every window.
+        let plan = plan_of(None);
+        let ((checked, windows), (tested, all)) = both_ways(&plan, 0..3_000_000);
+        assert_eq!(windows, 0);
+        assert!(all > 1000, "{all} windows tested");
+        assert!(checked.feasible > 0);
+        assert_eq!(format!("{checked:?}"), format!("{tested:?}"));
+    }
+
+    #[test]
+    fn where_a_metric_overflows_the_tests_run_and_drop_exactly_those_configurations() {
+        // One accelerator's peak is so large that its fleet's peak, a column over the fleet
+        // sizes, overflows to +inf from 2000 accelerators on (and its FLOP over the
+        // horizon on every size): that accelerator's window fails the check and runs the
+        // tests, the other's does not.
+        let text = r#"
+name = "t"
+[axes]
+accelerator = ["H100-SXM", "B200"]
+gpu_count = [1000, 2000, 3000, 4000]
+utilization = { from = 0.3, to = 0.5, steps = 10 }
+[accelerators.H100-SXM]
+peak_tflops = { bf16 = 1e293 }
+"#;
+        let plan = plan_of(Some(text));
+        let ((checked, windows), (tested, _)) = both_ways(&plan, 0..plan.grid.size);
+        assert_eq!(windows, 1, "the H100's window ran the tests");
+        assert_eq!(format!("{checked:?}"), format!("{tested:?}"));
+        assert_eq!(checked.feasible, 40, "only the B200's configurations");
+        let (feasible, best) = model_feasible(&plan);
+        assert_eq!(checked.feasible, feasible);
+        assert_eq!(checked.best.map(|b| b.index), best);
+    }
+
+    #[test]
+    fn a_window_whose_sum_overflows_runs_the_tests_and_keeps_its_finite_configurations() {
+        // Utilizations so small that the cost per EFLOP (the objective, a column) is near
+        // the largest f64 on every configuration: each value is finite, their sum over a
+        // window is not. The window runs the per-configuration tests, which keep them all.
+        let text = r#"
+name = "t"
+[fixed]
+accelerator = "H100-SXM"
+gpu_count = 1000
+[axes]
+utilization = { from = 4e-308, to = 8e-308, steps = 64 }
+[objective]
+metric = "usd_per_eflop"
+"#;
+        let plan = plan_of(Some(text));
+        let (feasible, best) = model_feasible(&plan);
+        assert_eq!(feasible, plan.grid.size, "every configuration is finite");
+        let ((checked, windows), (tested, _)) = both_ways(&plan, 0..plan.grid.size);
+        assert!(
+            windows > 0,
+            "the overflowing sum sent the window to the tests"
+        );
+        assert_eq!(format!("{checked:?}"), format!("{tested:?}"));
+        assert_eq!(checked.feasible, feasible);
+        assert_eq!(checked.best.map(|b| b.index), best);
+        let sum = checked.stats[Metric::UsdPerEflop as usize].sum;
+        assert!(sum.is_infinite(), "the sum overflows: {sum}");
     }
 
     // Whether the results are right is tested against the scalar model in

@@ -51,10 +51,14 @@ pub(super) fn derivable(plan: &SweepPlan, traced: &Traced) -> Vec<Derived> {
     // Columns read by a step, a mask, the objective or the Pareto bins.
     let mut read: Vec<Slot> = steps.iter().flat_map(|st| [st.a, st.b, st.c]).collect();
     read.extend(
-        [traced.valid.col, traced.feasible.col]
-            .iter()
-            .flatten()
-            .map(|v| v.slot),
+        [
+            traced.valid.col,
+            traced.feasible.col,
+            traced.feasible_unless_finite.col,
+        ]
+        .iter()
+        .flatten()
+        .map(|v| v.slot),
     );
     for m in [plan.scenario.objective.metric, Metric::FacilityMw] {
         read.extend(traced.metrics[m as usize].map(|v| v.slot));
@@ -103,6 +107,9 @@ pub(super) struct ReduceCache {
     pub(super) counts_stale: u64,
     /// Axes changed since the other reductions were last computed.
     pub(super) full_stale: u64,
+    /// Axes changed since the statistics of the column metrics and the derived metrics'
+    /// bases were last computed.
+    pub(super) stats_stale: u64,
     /// Non-zero entries of the validity and feasibility column masks.
     pub(super) valid_col_count: usize,
     pub(super) feasible_col_count: usize,
@@ -112,6 +119,9 @@ pub(super) struct ReduceCache {
     pub(super) best_offset: usize,
     /// Statistics of each derived metric's base column over the feasibility mask.
     pub(super) base_stats: [MetricStats; METRIC_COUNT],
+    /// Per derived metric: whether this window computed its column (the derivation does
+    /// not hold), and then the column's statistics.
+    pub(super) derived_own: [Option<MetricStats>; METRIC_COUNT],
     /// Scratch columns for masked statistics.
     pub(super) masked: [Vec<f64>; 3],
 }
@@ -121,13 +131,25 @@ impl Default for ReduceCache {
         ReduceCache {
             counts_stale: u64::MAX,
             full_stale: u64::MAX,
+            stats_stale: u64::MAX,
             valid_col_count: 0,
             feasible_col_count: 0,
             col_stats: [MetricStats::default(); METRIC_COUNT],
             best_offset: 0,
             base_stats: [MetricStats::default(); METRIC_COUNT],
+            derived_own: [None; METRIC_COUNT],
             masked: [vec![0.0; W], vec![0.0; W], vec![0.0; W]],
         }
+    }
+}
+
+impl ReduceCache {
+    /// Nothing cached is re-used: the next reductions compute everything (after a window
+    /// reduced over another mask).
+    fn stale_all(&mut self) {
+        self.counts_stale = u64::MAX;
+        self.full_stale = u64::MAX;
+        self.stats_stale = u64::MAX;
     }
 }
 
@@ -154,35 +176,26 @@ impl StagedKernel {
         }
     }
 
-    /// Statistics of the derived metrics (before the other reductions clear `full_stale`).
+    /// Bring the statistics over `mask` up to date: each column metric's, each derived
+    /// metric's base's (re-computed only where its column or the mask changed), and for a
+    /// derived metric whose derivation does not hold in this window, its column's.
     #[inline(always)]
-    pub(super) fn reduce_derived(
-        &self,
-        plan: &SweepPlan,
-        st: &mut State,
-        j0: u64,
-        n: usize,
-        red: &mut Reductions,
-    ) {
-        let stale = st.cache.full_stale;
-        let fcol = self.traced.feasible.col;
+    fn refresh_stats(&self, plan: &SweepPlan, st: &mut State, j0: u64, n: usize, mask: Mask) {
+        let stale = st.cache.stats_stale;
+        let fcol = mask.col;
         let fdeps = fcol.map_or(0, |c| c.deps);
         for d in &self.derived {
-            let cache = &mut st.cache;
             if (d.base.deps | fdeps | FIRST) & stale != 0 {
                 let fmask = fcol.map(|c| column_of(&st.cols, c, n));
-                cache.base_stats[d.metric] =
-                    column_stats(column_of(&st.cols, d.base, n), fmask, &mut cache.masked);
+                st.cache.base_stats[d.metric] =
+                    column_stats(column_of(&st.cols, d.base, n), fmask, &mut st.cache.masked);
             }
             let s = st.scalars[d.scale as usize];
-            let b = cache.base_stats[d.metric];
-            let stats = &mut red.stats[d.metric];
+            let b = st.cache.base_stats[d.metric];
             // A non-negative base keeps the sum's error within about n ulps (no
             // cancellation); every base the model has today is non-negative when valid.
             if s > 0.0 && s.is_finite() && b.min >= 0.0 && b.max.is_finite() {
-                stats.min = stats.min.min(d.apply(b.min, s));
-                stats.max = stats.max.max(d.apply(b.max, s));
-                stats.sum += d.apply(b.sum, s);
+                st.cache.derived_own[d.metric] = None;
                 continue;
             }
             self.run_column(plan, st, &d.step, j0, n);
@@ -192,10 +205,79 @@ impl StagedKernel {
                 fmask,
                 &mut st.cache.masked,
             );
-            red.stats[d.metric].merge(&own);
+            st.cache.derived_own[d.metric] = Some(own);
+        }
+        let cols = &st.cols;
+        let cache = &mut st.cache;
+        for &(mi, m) in &self.column_metrics {
+            if (m.deps | fdeps | FIRST) & stale != 0 {
+                let fmask = fcol.map(|c| column_of(cols, c, n));
+                cache.col_stats[mi] = column_stats(column_of(cols, m, n), fmask, &mut cache.masked);
+            }
+        }
+        cache.stats_stale = 0;
+    }
+
+    /// Bring the counts of the validity mask's and `feasible`'s columns up to date.
+    #[inline(always)]
+    fn refresh_counts(st: &mut State, valid: Mask, feasible: Mask, n: usize) {
+        let cols = &st.cols;
+        let cache = &mut st.cache;
+        if cache.counts_stale != 0 {
+            let stale = cache.counts_stale;
+            let recount = |m: Option<Val>, cached: &mut usize| {
+                if let Some(c) = m.filter(|c| c.deps & stale != 0) {
+                    *cached = column_of(cols, c, n).iter().filter(|&&x| x != 0.0).count();
+                }
+            };
+            recount(valid.col, &mut cache.valid_col_count);
+            recount(feasible.col, &mut cache.feasible_col_count);
+            cache.counts_stale = 0;
         }
     }
 
+    /// Whether every metric is finite on every configuration of the window inside
+    /// [`Traced::feasible_unless_finite`], read from the metrics' statistics over it: a
+    /// column's sum is finite only if each of its values is (an infinity or NaN stays in
+    /// the sum; a sum that overflows only sends the window to the per-configuration
+    /// tests). A derived metric `base * s` or `base / s` with `s > 0` is monotone in its
+    /// base, so it is finite where its value at the base's maximum is. Scalar metrics are
+    /// tested in the mask's gate.
+    #[inline(always)]
+    fn finite_over(&self, plan: &SweepPlan, st: &mut State, j0: u64, n: usize) -> bool {
+        let mask = self.traced.feasible_unless_finite;
+        Self::refresh_counts(st, self.traced.valid, mask, n);
+        if Self::mask_count(st, mask, n, st.cache.feasible_col_count) == 0 {
+            return true;
+        }
+        if !self.finite_check_complete {
+            return false;
+        }
+        self.refresh_stats(plan, st, j0, n, mask);
+        let cache = &st.cache;
+        let columns = self
+            .column_metrics
+            .iter()
+            .all(|&(mi, _)| cache.col_stats[mi].sum.is_finite());
+        columns
+            && self
+                .derived
+                .iter()
+                .all(|d| match cache.derived_own[d.metric] {
+                    Some(own) => own.sum.is_finite(),
+                    None => {
+                        let b = cache.base_stats[d.metric];
+                        let s = st.scalars[d.scale as usize];
+                        b.sum.is_finite() && d.apply(b.max, s).is_finite()
+                    }
+                })
+    }
+
+    /// The window's reductions. Over [`Traced::feasible_unless_finite`] where every metric
+    /// is finite on it ([`Self::finite_over`], the usual case: its tests and the caches
+    /// that depend on it are those of a mask without finiteness tests); otherwise the
+    /// per-configuration finiteness tests run and the window is reduced over
+    /// [`Traced::feasible`], with nothing cached re-used before or after.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub(super) fn reduce<const FULL: bool>(
@@ -207,34 +289,42 @@ impl StagedKernel {
         n: usize,
         red: &mut Reductions,
     ) {
-        let Traced {
-            valid,
-            feasible,
-            metrics,
-            ..
-        } = &self.traced;
-        let layout = &self.layout;
-        let outer_index = st.outer_index;
-        let cols = &st.cols;
-        let col = |v: Val| column_of(cols, v, n);
         let cache = &mut st.cache;
         cache.counts_stale |= changed;
         cache.full_stale |= changed;
-        if cache.counts_stale != 0 {
-            let recount = |m: Option<Val>, cached: &mut usize| {
-                if let Some(c) = m.filter(|c| c.deps & cache.counts_stale != 0) {
-                    *cached = col(c).iter().filter(|&&x| x != 0.0).count();
-                }
-            };
-            let (mut v, mut f) = (cache.valid_col_count, cache.feasible_col_count);
-            recount(valid.col, &mut v);
-            recount(feasible.col, &mut f);
-            (cache.valid_col_count, cache.feasible_col_count) = (v, f);
-            cache.counts_stale = 0;
+        cache.stats_stale |= changed;
+        if self.finite_steps.is_empty() || self.finite_over(plan, st, j0, n) {
+            let mask = self.traced.feasible_unless_finite;
+            return self.reduce_over::<FULL>(plan, st, j0, n, red, mask);
         }
+        for step in &self.finite_steps {
+            self.run_column(plan, st, step, j0, n);
+        }
+        st.finite_tested_windows += 1;
+        st.cache.stale_all();
+        self.reduce_over::<FULL>(plan, st, j0, n, red, self.traced.feasible);
+        st.cache.stale_all();
+    }
+
+    /// The window's reductions over the feasibility mask `feasible`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn reduce_over<const FULL: bool>(
+        &self,
+        plan: &SweepPlan,
+        st: &mut State,
+        j0: u64,
+        n: usize,
+        red: &mut Reductions,
+        feasible: Mask,
+    ) {
+        let Traced { valid, metrics, .. } = &self.traced;
+        let layout = &self.layout;
+        let outer_index = st.outer_index;
+        Self::refresh_counts(st, *valid, feasible, n);
         red.evaluated += n as u64;
         red.invalid += (n - Self::mask_count(st, *valid, n, st.cache.valid_col_count)) as u64;
-        let nf = Self::mask_count(st, *feasible, n, st.cache.feasible_col_count);
+        let nf = Self::mask_count(st, feasible, n, st.cache.feasible_col_count);
         if nf == 0 {
             return;
         }
@@ -242,7 +332,20 @@ impl StagedKernel {
         if !FULL {
             return;
         }
-        self.reduce_derived(plan, st, j0, n, red);
+        self.refresh_stats(plan, st, j0, n, feasible);
+        for d in &self.derived {
+            let stats = &mut red.stats[d.metric];
+            match st.cache.derived_own[d.metric] {
+                Some(own) => stats.merge(&own),
+                None => {
+                    let s = st.scalars[d.scale as usize];
+                    let b = st.cache.base_stats[d.metric];
+                    stats.min = stats.min.min(d.apply(b.min, s));
+                    stats.max = stats.max.max(d.apply(b.max, s));
+                    stats.sum += d.apply(b.sum, s);
+                }
+            }
+        }
         let cols = &st.cols;
         let col = |v: Val| column_of(cols, v, n);
         let cache = &mut st.cache;
@@ -263,10 +366,7 @@ impl StagedKernel {
             }
             s.sum += x * nf as f64;
         }
-        for &(mi, m) in &self.column_metrics {
-            if (m.deps | fdeps | FIRST) & stale != 0 {
-                cache.col_stats[mi] = column_stats(col(m), fmask, &mut cache.masked);
-            }
+        for &(mi, _) in &self.column_metrics {
             red.stats[mi].merge(&cache.col_stats[mi]);
         }
 

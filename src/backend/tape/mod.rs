@@ -197,8 +197,8 @@ impl Tracer {
         Mask { gate, col }
     }
 
-    /// Drop the steps that no root reads, directly or through other steps.
-    pub fn keep_only(&mut self, roots: &[Slot]) {
+    /// The indices of the steps that the roots read, directly or through other steps.
+    pub fn reached(&self, roots: &[Slot]) -> std::collections::HashSet<usize> {
         use std::collections::{HashMap, HashSet};
         let by_out: HashMap<Slot, usize> = self
             .steps
@@ -216,6 +216,12 @@ impl Tracer {
                 }
             }
         }
+        live
+    }
+
+    /// Drop the steps that no root reads, directly or through other steps.
+    pub fn keep_only(&mut self, roots: &[Slot]) {
+        let live = self.reached(roots);
         let mut i = 0;
         self.steps.retain(|_| {
             i += 1;

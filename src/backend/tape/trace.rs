@@ -19,6 +19,15 @@ pub struct Traced {
     pub axis_slots: Vec<(u32, u32)>,
     pub valid: Mask,
     pub feasible: Mask,
+    /// [`Traced::feasible`] without the finiteness tests of column values (those of
+    /// scalars are in its gate): `feasible` is this mask times [`Traced::finite_col`]. The
+    /// CPU kernel reduces over this mask and runs the column finiteness tests only in the
+    /// windows where a metric's statistics over it are not finite
+    /// (`backend::staged::reduce`); the GPU and Monte Carlo kernels use `feasible`.
+    pub feasible_unless_finite: Mask,
+    /// The product of the finiteness tests of column values (None when every tested value
+    /// is a scalar).
+    pub finite_col: Option<Val>,
     /// Per metric (None where it does not apply).
     pub metrics: [Option<Val>; METRIC_COUNT],
     /// The constant slot of each constraint's bound, and whether it is an upper bound.
@@ -264,7 +273,15 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
         valid = t.all(&counted);
     }
     tests.push(t.bin(Op::Gt, metric(Metric::ThroughputPflops), ZERO));
-    tests.extend(finite);
+    // The tests of scalars join the gate; those of columns form `finite_col`.
+    let mut finite_cols = Vec::new();
+    for test in finite {
+        if matches!(test.slot, Slot::Column(_)) {
+            finite_cols.push(test);
+        } else {
+            tests.push(test);
+        }
+    }
     let mut bounds = Vec::new();
     for (m, bound, upper) in s.constraints.bounds() {
         let b = t.konst(bound);
@@ -272,10 +289,21 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
         let op = if upper { Op::Le } else { Op::Ge };
         tests.push(t.bin(op, metric(m), b));
     }
-    let feasible = t.all(&tests);
+    let feasible_unless_finite = t.all(&tests);
+    let finite_col = t.all(&finite_cols).col;
+    let feasible = match (feasible_unless_finite.col, finite_col) {
+        (Some(c), Some(f)) => Mask {
+            gate: feasible_unless_finite.gate,
+            col: Some(t.mul(c, f)),
+        },
+        (c, f) => Mask {
+            gate: feasible_unless_finite.gate,
+            col: c.or(f),
+        },
+    };
 
     let mut roots: Vec<Slot> = out.metrics.iter().flatten().map(|v| v.slot).collect();
-    for m in [valid, feasible] {
+    for m in [valid, feasible, feasible_unless_finite] {
         roots.push(m.gate.slot);
         roots.extend(m.col.map(|c| c.slot));
     }
@@ -285,6 +313,8 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
         axis_slots,
         valid,
         feasible,
+        feasible_unless_finite,
+        finite_col,
         metrics: out.metrics,
         bounds,
     }
