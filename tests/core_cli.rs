@@ -213,13 +213,6 @@ fn same(a: f64, b: f64) -> bool {
     a == b || (a - b).abs() <= 4.0 * f64::EPSILON * a.abs().max(b.abs())
 }
 
-/// The summary without its `run` object (date, build, backend, timing, notices): what the
-/// scenario determines.
-fn without_timing(mut v: Value) -> Value {
-    v.as_object_mut().unwrap().remove("run");
-    v
-}
-
 #[test]
 fn sweep_json_has_the_summary_fields_and_the_models_values() {
     let dir = tempfile::tempdir().unwrap();
@@ -441,7 +434,7 @@ fn out_dir_files_parse_and_match_the_json() {
     let file: Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
     assert!(file["run"]["elapsed_s"].is_number());
-    assert_eq!(without_timing(file), without_timing(doc.clone()));
+    assert_eq!(common::without_run(file), common::without_run(doc.clone()));
 
     let metric_names: Vec<&str> = doc["best"]["metrics"]
         .as_object()
@@ -505,11 +498,11 @@ fn group_by_threads_and_backends() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "small.toml", SMALL);
     let p = path.to_str().unwrap();
-    let base = without_timing(json_ok(
+    let base = common::without_run(json_ok(
         &run(&["sweep", p, "--backend", "cpu", "--json", "--threads", "1"]),
         "1 thread",
     ));
-    let two = without_timing(json_ok(
+    let two = common::without_run(json_ok(
         &run(&["sweep", p, "--backend", "cpu", "--json", "--threads", "2"]),
         "2 threads",
     ));

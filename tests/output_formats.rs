@@ -2,7 +2,7 @@
 //! kept as the alias), and `--quiet` silences the `--threads` cap notice (issue 11).
 
 mod common;
-use common::{assert_same_summary, dollars, run, stdout_ok as ok, write};
+use common::{assert_same_summary, dollars, run, stdout_ok as ok, without_run, write};
 
 const SCENARIO: &str = r#"
 name = "formats"
@@ -16,11 +16,6 @@ cost_model = "own"
 [constraints]
 max_facility_mw = 20
 "#;
-
-fn without_run(mut v: serde_json::Value) -> serde_json::Value {
-    v.as_object_mut().unwrap().remove("run");
-    v
-}
 
 #[test]
 fn eval_prints_every_format() {

@@ -162,11 +162,6 @@ cost_model = "own"
 max_facility_mw = 20
 "#;
 
-fn without_timing(mut v: serde_json::Value) -> serde_json::Value {
-    v.as_object_mut().unwrap().remove("run");
-    v
-}
-
 #[test]
 fn every_format_on_stdout_and_json_as_an_alias() {
     let dir = tempfile::tempdir().unwrap();
@@ -179,7 +174,10 @@ fn every_format_on_stdout_and_json_as_an_alias() {
     };
     let json: serde_json::Value = serde_json::from_str(&sweep(&["--format", "json"])).unwrap();
     let alias: serde_json::Value = serde_json::from_str(&sweep(&["--json"])).unwrap();
-    assert_eq!(without_timing(json.clone()), without_timing(alias));
+    assert_eq!(
+        common::without_run(json.clone()),
+        common::without_run(alias)
+    );
     // Every metric's unit (`units`: metric name -> unit).
     assert_eq!(json["units"]["tco_usd"], "$");
     assert_eq!(json["units"]["facility_mw"], "MW provisioned");

@@ -17,6 +17,14 @@ fn cell(text: &str) -> String {
         .replace('|', "\\|")
 }
 
+/// A group's axis values, one cell each.
+fn group_cells(group: &[(crate::params::Param, crate::summary::ParamValue)]) -> Vec<String> {
+    group
+        .iter()
+        .map(|(p, v)| cell(&super::table::param_short(*p, v)))
+        .collect()
+}
+
 /// `` `name` (unit) ``, or `` `name` `` for a ratio.
 fn titled(name: &str, unit: &str) -> String {
     if unit.is_empty() {
@@ -124,11 +132,7 @@ pub fn summary(s: &Summary) -> String {
         let _ = writeln!(o, "| {} |", columns.join(" | "));
         let _ = writeln!(o, "|{}", "---|".repeat(columns.len()));
         for g in &s.best_by {
-            let mut cells: Vec<String> = g
-                .group
-                .iter()
-                .map(|(p, v)| cell(&super::table::param_short(*p, v)))
-                .collect();
+            let mut cells = group_cells(&g.group);
             cells.push(fmt_count(g.feasible as f64));
             cells.push(g.best.index.to_string());
             cells.extend(
@@ -140,10 +144,7 @@ pub fn summary(s: &Summary) -> String {
             row(&mut o, &cells);
         }
         for group in &s.empty_groups {
-            let mut cells: Vec<String> = group
-                .iter()
-                .map(|(p, v)| cell(&super::table::param_short(*p, v)))
-                .collect();
+            let mut cells = group_cells(group);
             cells.push("0".into());
             cells.push("none".into());
             cells.extend(metrics.iter().map(|_| String::new()));
@@ -158,10 +159,7 @@ pub fn summary(s: &Summary) -> String {
         let _ = writeln!(o, "| {} |", columns.join(" | "));
         let _ = writeln!(o, "|{}", "---|".repeat(columns.len()));
         for group in &s.empty_groups {
-            let mut cells: Vec<String> = group
-                .iter()
-                .map(|(p, v)| cell(&super::table::param_short(*p, v)))
-                .collect();
+            let mut cells = group_cells(group);
             cells.push("0".into());
             row(&mut o, &cells);
         }

@@ -107,6 +107,13 @@ pub fn gpu(
     clustersweep::backend::gpu::GpuBackend::for_tests(options)
 }
 
+/// The summary without its `run` object (date, build, backend, timing, notices): what the
+/// scenario determines.
+pub fn without_run(mut v: serde_json::Value) -> serde_json::Value {
+    v.as_object_mut().unwrap().remove("run");
+    v
+}
+
 /// The summary without what may differ between runs (timing, backend, notices) and with the
 /// statistics' means (sums in another order) checked apart.
 pub fn comparable_summary(mut v: serde_json::Value) -> (serde_json::Value, serde_json::Value) {
