@@ -207,9 +207,57 @@ fn leaders_carry_their_feasible_count_and_shards_merge_to_the_same_counts() {
     let mut reader = csv::Reader::from_path(out_dir.join("best_by.csv")).unwrap();
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(&header[..3], &["group_gpu_count", "feasible", "index"]);
-    for (row, leader) in reader.records().map(Result::unwrap).zip(leaders) {
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(
+        rows.len(),
+        leaders.len() + empty.len(),
+        "every group has a row"
+    );
+    for (row, leader) in rows.iter().zip(leaders) {
         assert_eq!(row[1], leader["feasible"].to_string());
+        assert_eq!(row[2], leader["index"].to_string());
     }
+    // The groups with nothing feasible follow: count 0, no configuration.
+    for (row, group) in rows[leaders.len()..].iter().zip(empty) {
+        assert_eq!(row[0], group["group"]["gpu_count"].to_string());
+        assert_eq!(&row[1], "0");
+        assert!(row.iter().skip(2).all(str::is_empty), "{row:?}");
+    }
+
+    // `sweep --format csv`: `group_feasible` beside the group, and one `empty_group` row
+    // per group with nothing feasible.
+    let mut args = vec!["sweep", p, "--format", "csv"];
+    args.extend_from_slice(&base);
+    let csv_text = ok(&run(&args), "csv");
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        &header[..4],
+        &["role", "group_gpu_count", "group_feasible", "index"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let of_role = |role: &str| -> Vec<&csv::StringRecord> {
+        rows.iter().filter(|r| r.get(0) == Some(role)).collect()
+    };
+    let leader_rows = of_role("leader");
+    assert_eq!(leader_rows.len(), leaders.len(), "{csv_text}");
+    for (row, leader) in leader_rows.iter().zip(leaders) {
+        assert_eq!(row[1], leader["group"]["gpu_count"].to_string());
+        assert_eq!(row[2], leader["feasible"].to_string());
+        assert_eq!(row[3], leader["index"].to_string());
+    }
+    let empty_rows = of_role("empty_group");
+    assert_eq!(empty_rows.len(), empty.len(), "{csv_text}");
+    for (row, group) in empty_rows.iter().zip(empty) {
+        assert_eq!(row[1], group["group"]["gpu_count"].to_string());
+        assert_eq!(&row[2], "0");
+        assert!(row.iter().skip(3).all(str::is_empty), "{row:?}");
+    }
+    // The best and the frontier have no group.
+    assert!(of_role("best")
+        .iter()
+        .chain(&of_role("pareto"))
+        .all(|r| r[1].is_empty() && r[2].is_empty()));
 
     // The table says it under each leader.
     let mut args = vec!["sweep", p];

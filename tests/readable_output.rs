@@ -190,14 +190,18 @@ fn every_format_on_stdout_and_json_as_an_alias() {
     let csv = sweep(&["--format", "csv"]);
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(&header[..3], &["role", "group_accelerator", "index"]);
+    assert_eq!(
+        &header[..4],
+        &["role", "group_accelerator", "group_feasible", "index"]
+    );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let roles: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
     let leaders = json["best_by"].as_array().unwrap().len();
+    let empty = json["empty_groups"].as_array().unwrap().len();
     let pareto = json["pareto"].as_array().unwrap().len();
-    assert_eq!(roles.len(), 1 + leaders + pareto, "{csv}");
+    assert_eq!(roles.len(), 1 + leaders + empty + pareto, "{csv}");
     assert_eq!(roles[0], "best");
-    assert_eq!(rows[0][2], json["best"]["index"].to_string());
+    assert_eq!(rows[0][3], json["best"]["index"].to_string());
     let tco = header.iter().position(|h| h == "tco_usd").unwrap();
     assert_eq!(
         rows[0][tco].parse::<f64>().unwrap(),

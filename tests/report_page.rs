@@ -237,6 +237,36 @@ fn an_uncertain_sweep_with_sensitivity_has_the_draws_histogram_and_the_tornado()
         texts.iter().any(|t| t.starts_with("base ")),
         "the base line's label"
     );
+    // The heatmap's cells hold the p10 the sweep ranked by, and every label says so.
+    let heat = std::fs::read_to_string(out.join("heatmap.svg")).unwrap();
+    let texts: Vec<&str> = heat.lines().map(str::trim).collect();
+    assert!(
+        texts.contains(&"p10 of"),
+        "the colour bar names the statistic"
+    );
+    assert!(
+        texts.contains(&"Best p10 of throughput_pflops by gpu_count and power_frac"),
+        "the heatmap's title names the statistic"
+    );
+    let csv = std::fs::read_to_string(out.join("heatmap.csv")).unwrap();
+    assert_eq!(
+        csv.lines().next(),
+        Some("gpu_count,power_frac,feasible,best_index,throughput_pflops_p10")
+    );
+}
+
+/// Without uncertainty the heatmap's labels name the metric alone.
+#[test]
+fn a_plain_heatmap_names_the_metric_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sweep_out(dir.path());
+    let heat = std::fs::read_to_string(out.join("heatmap.svg")).unwrap();
+    let texts: Vec<&str> = heat.lines().map(str::trim).collect();
+    assert!(
+        texts.contains(&"Best throughput_pflops by gpu_count and power_frac"),
+        "{texts:?}"
+    );
+    assert!(!texts.iter().any(|t| t.ends_with(" of")), "{texts:?}");
 }
 
 /// Every plot is in the rendered DOM with an SVG that draws something.

@@ -49,7 +49,8 @@ fn to_bytes(rows: Vec<Vec<String>>) -> Result<Vec<u8>, csv::Error> {
 }
 
 /// `best_by.csv`: group columns (`group_<axis>`), the group's feasible count
-/// (`feasible`), then index, parameters, metrics.
+/// (`feasible`), then index, parameters, metrics; the groups with nothing feasible follow,
+/// with `feasible` 0 and the other cells empty.
 pub fn best_by(s: &Summary) -> Result<Vec<u8>, csv::Error> {
     let mut names: Vec<String> = s
         .group_by
@@ -63,7 +64,18 @@ pub fn best_by(s: &Summary) -> Result<Vec<u8>, csv::Error> {
         first.push(g.feasible.to_string());
         rows.push(row(first, &g.best));
     }
+    for group in &s.empty_groups {
+        let mut first: Vec<String> = group.iter().map(|(_, v)| cell(v)).collect();
+        first.push("0".into());
+        rows.push(padded(first, rows[0].len()));
+    }
     to_bytes(rows)
+}
+
+/// A row with nothing but its first cells: empty cells up to `width`.
+fn padded(mut first: Vec<String>, width: usize) -> Vec<String> {
+    first.resize(width, String::new());
+    first
 }
 
 /// `heatmap.csv`: one row per cell, x fastest-last (the order of the cells): the x and y
@@ -77,7 +89,7 @@ pub fn heatmap(s: &Summary) -> Option<Result<Vec<u8>, csv::Error>> {
         h.y.param.name().to_string(),
         "feasible".into(),
         "best_index".into(),
-        s.objective.metric.name().to_string(),
+        ranked_column(s),
     ]];
     let text = |a: &crate::heatmap::HeatAxis, i: usize| match a.param.kind() {
         crate::params::ParamKind::Categorical => a.labels[i].clone(),
@@ -103,6 +115,15 @@ pub fn heatmap(s: &Summary) -> Option<Result<Vec<u8>, csv::Error>> {
     Some(to_bytes(rows))
 }
 
+/// The name of the column holding what the objective is ranked by: the metric's name, or
+/// under uncertainty the metric and the statistic of its draws (`throughput_pflops_p10`).
+fn ranked_column(s: &Summary) -> String {
+    match &s.uncertainty {
+        Some(u) => format!("{}_{}", s.objective.metric.name(), u.statistic),
+        None => s.objective.metric.name().to_string(),
+    }
+}
+
 /// `pareto.csv`: index, parameters, metrics, ordered by facility power.
 pub fn pareto(s: &Summary) -> Result<Vec<u8>, csv::Error> {
     let mut rows = vec![header(&[], s)];
@@ -114,11 +135,17 @@ pub fn pareto(s: &Summary) -> Result<Vec<u8>, csv::Error> {
 
 /// `sweep --format csv` on stdout: every reported configuration, one row each, with a
 /// `role` column (`best`, `leader`, `pareto`), the group columns (`group_<axis>`, filled for
-/// leaders), then index, parameters and metrics as in the files.
+/// leaders) and, when grouped, `group_feasible` (the leader's group count), then index,
+/// parameters and metrics as in the files; each group with nothing feasible is one
+/// `empty_group` row (its group, `group_feasible` 0, the rest empty).
 pub fn summary(s: &Summary) -> Result<Vec<u8>, csv::Error> {
+    let grouped = !s.group_by.is_empty();
     let mut first: Vec<String> = vec!["role".into()];
     first.extend(s.group_by.iter().map(|p| format!("group_{}", p.name())));
-    let blank = || vec![String::new(); s.group_by.len()];
+    if grouped {
+        first.push("group_feasible".into());
+    }
+    let blank = || vec![String::new(); s.group_by.len() + usize::from(grouped)];
     let mut rows = vec![header(&first, s)];
     let lead = |role: &str, group: Vec<String>| {
         let mut v = vec![role.to_string()];
@@ -129,10 +156,14 @@ pub fn summary(s: &Summary) -> Result<Vec<u8>, csv::Error> {
         rows.push(row(lead("best", blank()), b));
     }
     for g in &s.best_by {
-        rows.push(row(
-            lead("leader", g.group.iter().map(|(_, v)| cell(v)).collect()),
-            &g.best,
-        ));
+        let mut group: Vec<String> = g.group.iter().map(|(_, v)| cell(v)).collect();
+        group.push(g.feasible.to_string());
+        rows.push(row(lead("leader", group), &g.best));
+    }
+    for group in &s.empty_groups {
+        let mut cells: Vec<String> = group.iter().map(|(_, v)| cell(v)).collect();
+        cells.push("0".into());
+        rows.push(padded(lead("empty_group", cells), rows[0].len()));
     }
     for p in &s.pareto {
         rows.push(row(lead("pareto", blank()), p));

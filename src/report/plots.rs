@@ -581,16 +581,22 @@ fn heatmap(s: &Summary, h: &Heatmap) -> Result<Plot, PlotError> {
         ViridisRGB::get_color(t)
     };
     let empty = h.cells.iter().filter(|c| c.best.is_none()).count();
+    // Under uncertainty a cell holds the statistic the objective is ranked by (e.g. the
+    // p10 of its draws), not the metric itself: every label says so.
+    let statistic = s.uncertainty.as_ref().map(|u| u.statistic.as_str());
+    let ranked = match statistic {
+        Some(st) => format!("{st} of {}", obj.name()),
+        None => obj.name().to_string(),
+    };
     let title = format!(
-        "Best {} by {} and {}",
-        obj.name(),
+        "Best {ranked} by {} and {}",
         h.x.param.name(),
         h.y.param.name()
     );
     let caption = format!(
-        "Each cell is the best {} ({}) over every other axis among feasible configurations with that {} and {}; {} of {} cells have no feasible configuration (grey{}). Colour: {} is better (yellow).",
-        obj.name(),
+        "Each cell is the best {ranked} ({}{}) over every other axis among feasible configurations with that {} and {}; {} of {} cells have no feasible configuration (grey{}). Colour: {} is better (yellow).",
         obj.unit(),
+        if statistic.is_some() { ", over each configuration's draws" } else { "" },
         h.x.param.name(),
         h.y.param.name(),
         empty,
@@ -676,16 +682,19 @@ fn heatmap(s: &Summary, h: &Heatmap) -> Result<Plot, PlotError> {
             let b = vlo + (vhi - vlo) * (i + 1) as f64 / steps as f64;
             Rectangle::new([(0.0, a), (1.0, b)], shade((a + b) / 2.0).filled())
         }))?;
-        bar.draw(&Text::new(
-            obj.name().to_string(),
-            (8, 24),
-            (FAMILY, 13).into_font(),
-        ))?;
-        bar.draw(&Text::new(
-            format!("({})", obj.unit()),
-            (8, 40),
-            (FAMILY, 13).into_font(),
-        ))?;
+        // The colour bar's label: the statistic (under uncertainty), the metric, the unit.
+        let label = statistic
+            .map(|st| format!("{st} of"))
+            .into_iter()
+            .chain([obj.name().to_string(), format!("({})", obj.unit())]);
+        let top = if statistic.is_some() { 8 } else { 24 };
+        for (line, text) in label.enumerate() {
+            bar.draw(&Text::new(
+                text,
+                (8, top + 16 * line as i32),
+                (FAMILY, 13).into_font(),
+            ))?;
+        }
         bar.draw(&Rectangle::new(
             [(8, SIZE.1 as i32 - 44), (26, SIZE.1 as i32 - 30)],
             NONE.filled(),
