@@ -368,6 +368,33 @@ fn the_gpu_kernel_agrees_with_the_cpu_kernel() {
         assert_eq!(best(&on_gpu), best(&cpu), "{statistic}");
         let lead = |s: &Summary| s.best_by.iter().map(|g| g.best.index).collect::<Vec<_>>();
         assert_eq!(lead(&on_gpu), lead(&cpu), "{statistic}");
+        // Per-group feasible counts (by p_feasible >= confidence over the draws), with
+        // groups that have nothing feasible, grouped by the fleet size.
+        let by_fleet = {
+            let s = Scenario::parse(
+                "test.toml",
+                &UNCERTAIN.replace("STATISTIC", statistic),
+                &catalog(),
+            )
+            .expect("scenario parses");
+            SweepPlan::new(s, Some(&["gpu_count".to_string()])).expect("plan")
+        };
+        let cpu_groups = cpu_sweep(&by_fleet);
+        let gpu_groups = run_sweep(&by_fleet, &g, None, &|_| {}).expect("gpu sweep");
+        let counts = |s: &Summary| {
+            let leaders: Vec<(u64, u64)> = s
+                .best_by
+                .iter()
+                .map(|g| (g.best.index, g.feasible))
+                .collect();
+            (leaders, s.empty_groups.clone())
+        };
+        let (leaders, empty) = counts(&cpu_groups);
+        assert!(
+            !leaders.is_empty() && !empty.is_empty(),
+            "{statistic}: the test wants groups with and without feasible configurations"
+        );
+        assert_eq!(counts(&gpu_groups), (leaders, empty), "{statistic}");
         for (x, y) in on_gpu.stats.iter().zip(&cpu.stats) {
             for (u, v) in [(x.min, y.min), (x.max, y.max), (x.mean, y.mean)] {
                 assert!(
