@@ -307,6 +307,11 @@ struct SweepArgs {
     /// Exit 4 when no configuration is feasible.
     #[arg(long)]
     require_feasible: bool,
+    /// Append each scenario's summary as markdown (as `--format markdown` prints it, the
+    /// checks included) to FILE, e.g. "$GITHUB_STEP_SUMMARY"; a missing FILE is created,
+    /// `-` is stdout.
+    #[arg(long, value_name = "FILE", conflicts_with = "shard")]
+    markdown: Option<PathBuf>,
     /// Also make the sensitivity tornado (a `sensitivity` section of the summary).
     #[arg(long, conflicts_with = "shard")]
     sensitivity: bool,
@@ -600,6 +605,8 @@ struct SweepOptions {
     checks: CheckSet,
     /// `--sensitivity`: add the tornado.
     sensitivity: bool,
+    /// `--markdown FILE`: where each scenario's markdown section is appended.
+    markdown: Option<PathBuf>,
     /// `--shard`: the part to run, where its partial goes, and the inputs it records.
     shard: Option<ShardRun>,
     /// `--checkpoint`: where progress is saved and resumed from.
@@ -845,6 +852,28 @@ impl SweepOptions {
             _ => None,
         };
         let checkpoint = CheckpointRun::from_args(&args, &plans, shard.as_ref())?;
+        let format = json_alias(args.format, args.json);
+        if let Some(md) = &args.markdown {
+            if std::fs::metadata(md).is_ok_and(|m| m.is_dir()) {
+                return Err(CliError::input(format!(
+                    "--markdown {}: is a folder; give a file to append the markdown to",
+                    md.display()
+                )));
+            }
+        }
+        if args
+            .markdown
+            .as_deref()
+            .is_some_and(clustersweep::output::is_stdout)
+            && format != OutputFormat::Table
+        {
+            return Err(CliError::input(format!(
+                "--markdown -: stdout already gets --format {}; give --markdown a file",
+                format
+                    .to_possible_value()
+                    .map_or("?".into(), |v| v.get_name().to_string())
+            )));
+        }
         for plan in &plans {
             let configs = match &shard {
                 Some(sh) => {
@@ -862,7 +891,7 @@ impl SweepOptions {
             backend: args.backend,
             adapter: args.gpu.choice(args.backend == BackendChoice::Cpu)?,
             threads: capped_threads(args.threads, args.quiet),
-            format: json_alias(args.format, args.json),
+            format,
             quiet: args.quiet,
             out: args.out,
             checks: CheckSet {
@@ -870,6 +899,7 @@ impl SweepOptions {
                 require_feasible: args.require_feasible,
             },
             sensitivity: args.sensitivity,
+            markdown: args.markdown,
             catalog,
         })
     }
@@ -1063,8 +1093,21 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
         shard,
         checkpoint,
         sensitivity,
+        markdown,
         catalog,
     } = opts;
+    // `--markdown -` owns stdout: the table goes to stderr.
+    let markdown_on_stdout = markdown
+        .as_deref()
+        .is_some_and(clustersweep::output::is_stdout);
+    let table_out = |text: &str| -> Result<(), CliError> {
+        if markdown_on_stdout {
+            eprint!("{}", clustersweep::format::printable(text));
+            Ok(())
+        } else {
+            emit(text)
+        }
+    };
     let mut checkpoint = checkpoint;
     if let Some(ck) = checkpoint.as_mut() {
         ck.catch_signals()?;
@@ -1156,30 +1199,27 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
                 wrote_out(dir);
             }
         }
+        let section = (format == OutputFormat::Markdown || markdown.is_some())
+            .then(|| report::markdown::sweep_section(&summary, tornado.as_ref(), &outcomes));
         match format {
             OutputFormat::Json => {}
             OutputFormat::Table => {
                 if several {
-                    emit(&format!(
+                    table_out(&format!(
                         "== {} ({})\n",
                         summary.scenario_name, summary.scenario_file
                     ))?;
                 }
-                emit(&report::table::summary(&summary))?;
+                table_out(&report::table::summary(&summary))?;
                 if let Some(t) = &tornado {
-                    emit(&format!("\n{}", report::sensitivity::table(t)))?;
+                    table_out(&format!("\n{}", report::sensitivity::table(t)))?;
                 }
             }
-            OutputFormat::Markdown => {
-                emit(&report::markdown::summary(&summary))?;
-                if let Some(t) = &tornado {
-                    emit(&format!(
-                        "\n### Sensitivity\n\n```text\n{}```\n",
-                        report::sensitivity::table(t)
-                    ))?;
-                }
-            }
+            OutputFormat::Markdown => emit(section.as_deref().unwrap_or_default())?,
             OutputFormat::Csv => emit_csv(&summary)?,
+        }
+        if let (Some(path), Some(section)) = (&markdown, &section) {
+            append_markdown(path, section, &summary.scenario_name, quiet)?;
         }
         for o in &outcomes {
             let line = format!(
@@ -1190,8 +1230,8 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             if !o.pass {
                 failed_checks += 1;
                 eprintln_escaped!("{line}");
-            } else if matches!(format, OutputFormat::Table | OutputFormat::Markdown) {
-                emit(&format!("{line}\n"))?;
+            } else if format == OutputFormat::Table {
+                table_out(&format!("{line}\n"))?;
             }
         }
         docs.push(doc);
@@ -1208,6 +1248,28 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
         return Ok(EXIT_CHECK);
     }
     Ok(0)
+}
+
+/// `sweep --markdown FILE`: append one scenario's section (control characters escaped as on
+/// stdout) and say so on stderr.
+fn append_markdown(
+    path: &std::path::Path,
+    section: &str,
+    scenario: &str,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let text = clustersweep::format::printable(section);
+    clustersweep::output::append_file(path, text.as_bytes()).map_err(|e| match e {
+        clustersweep::output::OutputError::BrokenPipe => CliError::from(e),
+        e => CliError::runtime(format!("--markdown: {e}")),
+    })?;
+    if !quiet && !clustersweep::output::is_stdout(path) {
+        eprintln_escaped!(
+            "clustersweep: appended the markdown summary of {scenario} to {}",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Run one shard's range and write its partial result.

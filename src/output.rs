@@ -6,6 +6,13 @@
 //! - `-` means stdout; an existing path that is not a regular file (a FIFO, a character
 //!   device, a symbolic link such as `/dev/stdout`) is opened and written to, never renamed
 //!   over.
+//! - Appending ([`append_file`], `sweep --markdown FILE`, which CI step summaries such as
+//!   `$GITHUB_STEP_SUMMARY` are made of) never replaces a file: a missing file is created
+//!   exclusively (`O_CREAT|O_EXCL`, never through a symbolic link); an existing regular
+//!   file is opened `O_APPEND` with `O_NOFOLLOW` (on Unix), so a symbolic link planted in its
+//!   place between the check and the open fails the write instead of being followed; an
+//!   existing non-regular file (a FIFO, a device) or a symbolic link that was there before
+//!   (`/dev/stdout`) is appended to through, as [`write_file`] writes through it.
 //! - A set of files (the `--out` folder) is written whole into an exclusively created
 //!   temporary folder inside the target folder and only then moved into place, so a failure
 //!   on any file (a full disk) leaves the previous set as it was. [`write_set`]
@@ -133,6 +140,66 @@ pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
     }
     result?;
     sync_dir(dir);
+    Ok(())
+}
+
+/// Append `contents` to `path`: `-` is stdout; a missing file is created exclusively; an
+/// existing regular file is appended to (`O_APPEND`, and `O_NOFOLLOW` on Unix: a symbolic
+/// link put in its place after the check is refused, not followed); an existing
+/// non-regular file or symbolic link is appended to through; a folder is
+/// [`OutputError::NotUsable`]. The old contents are never touched. An append is not atomic
+/// as a replacement is: a reader may see part of it while it is written, as with any log.
+pub fn append_file(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
+    catch_file_size_signal();
+    if is_stdout(path) {
+        return stdout_write(contents);
+    }
+    let mut options = OpenOptions::new();
+    options.append(true);
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(OutputError::NotUsable {
+                path: path.to_path_buf(),
+                reason: "is a folder".into(),
+            })
+        }
+        Ok(m) if m.is_file() => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.custom_flags(libc::O_NOFOLLOW);
+            }
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // Exclusive creation; another process creating it meanwhile makes this an
+            // append to that file (still never through a symbolic link).
+            match OpenOptions::new().append(true).create_new(true).open(path) {
+                Ok(f) => return finish_write(path, f, contents),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    #[cfg(unix)]
+                    {
+                        use std::os::unix::fs::OpenOptionsExt;
+                        options.custom_flags(libc::O_NOFOLLOW);
+                    }
+                }
+                Err(e) => return Err(OutputError::file(path, e)),
+            }
+        }
+        Err(e) => return Err(OutputError::file(path, e)),
+    }
+    let f = options.open(path).map_err(|e| OutputError::file(path, e))?;
+    finish_write(path, f, contents)
+}
+
+/// Write `contents` to an opened file and flush it (synced when it is a regular file).
+fn finish_write(path: &Path, mut f: File, contents: &[u8]) -> Result<(), OutputError> {
+    f.write_all(contents)
+        .and_then(|_| f.flush())
+        .map_err(|e| OutputError::file(path, e))?;
+    if f.metadata().is_ok_and(|m| m.is_file()) {
+        f.sync_all().map_err(|e| OutputError::file(path, e))?;
+    }
     Ok(())
 }
 
@@ -321,6 +388,36 @@ mod tests {
         std::os::unix::fs::symlink(&victim, &planted).unwrap();
         assert!(write_new(&planted, b"new").is_err());
         assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+    }
+
+    #[test]
+    fn append_creates_then_keeps_what_was_there() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("summary.md");
+        append_file(&p, b"one\n").unwrap();
+        append_file(&p, b"two\n").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"one\ntwo\n");
+        assert_eq!(names(d.path()), vec!["summary.md"]);
+        assert!(matches!(
+            append_file(d.path(), b"x"),
+            Err(OutputError::NotUsable { .. })
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn append_goes_through_a_symlink_that_was_there_and_keeps_it() {
+        let d = tempfile::tempdir().unwrap();
+        let target = d.path().join("target.md");
+        std::fs::write(&target, b"old\n").unwrap();
+        let link = d.path().join("link.md");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        append_file(&link, b"new\n").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"old\nnew\n");
     }
 
     #[test]

@@ -207,6 +207,56 @@ pub fn summary(s: &Summary) -> String {
     o
 }
 
+/// The checks of a run (`--check`, `--require-feasible`, a scenario's `[checks]`) as a
+/// table: pass or FAIL, the check, the value found (null when the field is null), the bound
+/// and where the check came from; empty text when there are none.
+pub fn checks(outcomes: &[crate::checks::CheckOutcome]) -> String {
+    if outcomes.is_empty() {
+        return String::new();
+    }
+    let failed = outcomes.iter().filter(|o| !o.pass).count();
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "\n### Checks: {} passed, {failed} failed\n",
+        outcomes.len() - failed
+    );
+    head(&mut o, &["result", "check", "value", "bound", "from"]);
+    for c in outcomes {
+        row(
+            &mut o,
+            &[
+                if c.pass { "pass" } else { "**FAIL**" }.into(),
+                format!("`{}`", cell(&c.check.to_string())),
+                c.value.map_or("null".into(), crate::format::fmt_num),
+                crate::format::fmt_num(c.check.bound),
+                cell(&c.check.origin),
+            ],
+        );
+    }
+    o
+}
+
+/// One scenario's section of `sweep --format markdown` and of `sweep --markdown FILE`: the
+/// summary (headed by the scenario's name), the tornado when one was made
+/// (`--sensitivity`), and the checks when there are any.
+pub fn sweep_section(
+    s: &Summary,
+    tornado: Option<&crate::sensitivity::Sensitivity>,
+    outcomes: &[crate::checks::CheckOutcome],
+) -> String {
+    let mut o = summary(s);
+    if let Some(t) = tornado {
+        let _ = write!(
+            o,
+            "\n### Sensitivity\n\n```text\n{}```\n",
+            super::sensitivity::table(t)
+        );
+    }
+    o.push_str(&checks(outcomes));
+    o
+}
+
 /// The `eval --format markdown` output: whether the configuration is valid and feasible
 /// (with the reasons when not), then every parameter and metric (under uncertainty the
 /// metrics are the means over the draws, after a line with the draws' counts).
