@@ -530,7 +530,7 @@ pub fn report(
 ) -> BenchReport {
     BenchReport {
         schema: BENCH_SCHEMA.into(),
-        date: utc_now(),
+        date: crate::provenance::utc_now(),
         build: crate::machine::build_description(),
         machine: crate::machine::describe_machine(),
         workload,
@@ -538,30 +538,6 @@ pub fn report(
         repeats,
         results,
     }
-}
-
-/// The current UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn utc_now() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (days, rem) = ((secs / 86400) as i64, secs % 86400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 #[cfg(test)]
@@ -582,13 +558,6 @@ mod tests {
             assert!(x == y || (x.is_nan() && y.is_nan()), "{p}");
         }
         assert_eq!(b[Param::CarbonKgPerKwh.index()], CARBON_FROM);
-    }
-
-    #[test]
-    fn dates() {
-        let d = utc_now();
-        assert_eq!(d.len(), 20);
-        assert!(d.starts_with("20"), "{d}");
     }
 
     #[test]

@@ -1,9 +1,15 @@
 //! Where a result came from: SHA-256 digests of input files (scenario, catalog, any
 //! document a result is computed from) and the build that produced it (version, git commit,
 //! whether the tree was dirty). Summaries, bench documents and shard partials all use these
-//! so the same input always yields the same digest.
+//! so the same input always yields the same digest; and when it was made (the UTC date
+//! they record).
 
 use sha2::{Digest, Sha256};
+
+/// The current UTC time as RFC 3339 to the second, `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn utc_now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
 
 /// Lower-case hex SHA-256 of `bytes` (64 characters).
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -48,6 +54,19 @@ pub fn build_info() -> BuildInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_date_is_rfc3339_utc_to_the_second_and_now() {
+        let before = std::time::SystemTime::now();
+        let d = utc_now();
+        assert_eq!(d.len(), 20, "{d}");
+        assert!(d.ends_with('Z') && d.as_bytes()[10] == b'T', "{d}");
+        let parsed = humantime::parse_rfc3339(&d).expect("RFC 3339");
+        let drift = before
+            .duration_since(parsed)
+            .unwrap_or_else(|e| e.duration());
+        assert!(drift.as_secs() <= 2, "{d} is not now");
+    }
 
     #[test]
     fn sha256_matches_the_fips_180_2_examples() {

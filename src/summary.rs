@@ -349,7 +349,7 @@ pub fn summarise(
         constraints: s.constraints,
         scenario_sha256: s.sha256.clone(),
         catalog_sha256: s.catalog_sha256.clone(),
-        date: crate::bench::utc_now(),
+        date: crate::provenance::utc_now(),
         requested_backend: None,
     }
 }
