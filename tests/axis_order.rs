@@ -10,6 +10,8 @@ use clustersweep::model::{evaluate, is_feasible};
 use clustersweep::plan::SweepPlan;
 use clustersweep::scenario::Scenario;
 
+mod common;
+
 /// Axes of a small grid; `carbon_kg_per_kwh` does not move the objective, so every
 /// configuration ties with the others of its carbon values.
 const AXES: [&str; 5] = [
@@ -21,12 +23,7 @@ const AXES: [&str; 5] = [
 ];
 
 fn scenario(order: &[usize], objective: &str) -> Scenario {
-    let axes: Vec<&str> = order.iter().map(|&i| AXES[i]).collect();
-    let text = format!(
-        "name = \"order\"\n[axes]\n{}\n[fixed]\ncost_model = \"rent\"\ngpu_hour_usd = 3.0\n[constraints]\nmax_facility_mw = 150\n[objective]\nmetric = \"{objective}\"\n",
-        axes.join("\n")
-    );
-    Scenario::parse("order.toml", &text, &Catalog::builtin().unwrap()).unwrap()
+    common::axes_scenario("order", &AXES, order, 150.0, objective)
 }
 
 /// The lowest index with the best objective, by evaluating every configuration.

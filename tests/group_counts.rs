@@ -49,22 +49,14 @@ fn brute_force(plan: &SweepPlan) -> Vec<u64> {
     counts
 }
 
-/// Axes of a small grid with a binding facility cap.
-const AXES: [&str; 5] = [
-    "gpu_count = { from = 1000, to = 200000, steps = 12, scale = \"log\" }",
-    "carbon_kg_per_kwh = [0.2, 0.4, 0.1]",
-    "accelerator = [\"H100-SXM\", \"GB200\", \"B200\"]",
-    "power_frac = { from = 0.5, to = 1.0, steps = 6 }",
-    "job_gpus = [0, 8192, 16384]",
-];
-
 fn scenario(order: &[usize]) -> Scenario {
-    let axes: Vec<&str> = order.iter().map(|&i| AXES[i]).collect();
-    let text = format!(
-        "name = \"groups\"\n[axes]\n{}\n[fixed]\ncost_model = \"rent\"\ngpu_hour_usd = 3.0\n[constraints]\nmax_facility_mw = 60\n",
-        axes.join("\n")
-    );
-    Scenario::parse("groups.toml", &text, &Catalog::builtin().unwrap()).unwrap()
+    common::axes_scenario(
+        "groups",
+        &common::SMALL_AXES,
+        order,
+        60.0,
+        "throughput_pflops",
+    )
 }
 
 #[test]
@@ -111,26 +103,7 @@ fn cpu_group_counts_match_brute_force_in_any_axis_order() {
 
 #[test]
 fn monte_carlo_group_counts_match_the_draws_of_each_configuration() {
-    let text = r#"
-name = "uncertain-groups"
-[axes]
-accelerator = ["H100-SXM", "B200"]
-gpu_count = { from = 1000, to = 20000, steps = 5 }
-power_frac = { from = 0.5, to = 1.0, steps = 3 }
-[fixed]
-cost_model = "own"
-years = 5
-[uncertain]
-samples = 50
-seed = 3
-utilization = { triangular = [0.3, 0.4, 0.5] }
-gpu_price_usd = { times = { uniform = [0.8, 1.3] } }
-[constraints]
-max_tco_usd = 5e8
-confidence = 0.8
-[objective]
-metric = "throughput_pflops"
-"#;
+    let text = common::UNCERTAIN_SMALL;
     let s = Scenario::parse("u.toml", text, &Catalog::builtin().unwrap()).unwrap();
     let cpu = CpuBackend::new(1).unwrap();
     for group_by in [["accelerator"], ["gpu_count"], ["power_frac"]] {

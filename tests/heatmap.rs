@@ -82,23 +82,8 @@ fn check(plan: &SweepPlan, r: &Reductions, ctx: &str) {
     assert!(feasible_cells > 0, "{ctx}: no feasible cell");
 }
 
-/// Axes of a small grid with a binding facility cap; `carbon_kg_per_kwh` does not move the
-/// objective (ties within a cell).
-const AXES: [&str; 5] = [
-    "gpu_count = { from = 1000, to = 200000, steps = 12, scale = \"log\" }",
-    "carbon_kg_per_kwh = [0.2, 0.4, 0.1]",
-    "accelerator = [\"H100-SXM\", \"GB200\", \"B200\"]",
-    "power_frac = { from = 0.5, to = 1.0, steps = 6 }",
-    "job_gpus = [0, 8192, 16384]",
-];
-
 fn scenario(order: &[usize], objective: &str) -> Scenario {
-    let axes: Vec<&str> = order.iter().map(|&i| AXES[i]).collect();
-    let text = format!(
-        "name = \"heat\"\n[axes]\n{}\n[fixed]\ncost_model = \"rent\"\ngpu_hour_usd = 3.0\n[constraints]\nmax_facility_mw = 60\n[objective]\nmetric = \"{objective}\"\n",
-        axes.join("\n")
-    );
-    Scenario::parse("heat.toml", &text, &Catalog::builtin().unwrap()).unwrap()
+    common::axes_scenario("heat", &common::SMALL_AXES, order, 60.0, objective)
 }
 
 fn names(list: &[&str]) -> Vec<String> {
@@ -226,7 +211,7 @@ fn cli_writes_heatmap_csv_with_one_row_per_cell() {
     let scen = dir.path().join("heat.toml");
     let text = format!(
         "name = \"heat\"\n[axes]\n{}\n{}\n{}\n[fixed]\ncost_model = \"rent\"\ngpu_hour_usd = 3.0\n[constraints]\nmax_facility_mw = 60\n[objective]\nmetric = \"throughput_pflops\"\n",
-        AXES[0], AXES[2], AXES[3]
+        common::SMALL_AXES[0], common::SMALL_AXES[2], common::SMALL_AXES[3]
     );
     std::fs::write(&scen, &text).unwrap();
     let out = dir.path().join("out");
@@ -276,25 +261,7 @@ fn cli_writes_heatmap_csv_with_one_row_per_cell() {
 /// leads its cell, and the cells' counts add up to the feasible count.
 #[test]
 fn monte_carlo_sweeps_fill_the_heatmap() {
-    let text = r#"
-name = "uncertain-heat"
-[axes]
-accelerator = ["H100-SXM", "B200"]
-gpu_count = { from = 1000, to = 20000, steps = 5 }
-power_frac = { from = 0.5, to = 1.0, steps = 3 }
-[fixed]
-cost_model = "own"
-years = 5
-[uncertain]
-samples = 50
-seed = 3
-utilization = { triangular = [0.3, 0.4, 0.5] }
-[constraints]
-max_tco_usd = 5e8
-confidence = 0.8
-[objective]
-metric = "throughput_pflops"
-"#;
+    let text = common::UNCERTAIN_SMALL;
     let s = Scenario::parse("u.toml", text, &Catalog::builtin().unwrap()).unwrap();
     let plan = SweepPlan::new(s, None).unwrap();
     let h = plan.heatmap.expect("gpu_count by power_frac");

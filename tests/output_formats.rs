@@ -2,25 +2,14 @@
 //! kept as the alias), and `--quiet` silences the `--threads` cap notice (issue 11).
 
 mod common;
-use common::{assert_same_summary, dollars, run, stdout_ok as ok, without_run, write};
-
-const SCENARIO: &str = r#"
-name = "formats"
-description = "two accelerators"
-[axes]
-accelerator = ["H100-SXM", "B200"]
-gpu_count = { from = 1000, to = 20000, steps = 7, scale = "log" }
-power_frac = [0.6, 1.0]
-[fixed]
-cost_model = "own"
-[constraints]
-max_facility_mw = 20
-"#;
+use common::{
+    assert_same_summary, dollars, run, stdout_ok as ok, without_run, write, FORMATS_SCENARIO,
+};
 
 #[test]
 fn eval_prints_every_format() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "s.toml", SCENARIO);
+    let p = write(dir.path(), "s.toml", FORMATS_SCENARIO);
     let p = p.to_str().unwrap();
     // 50,000 GPUs cannot fit under 20 MW: infeasible with a reason.
     let eval = |extra: &[&str]| {
@@ -104,7 +93,7 @@ fn eval_prints_every_format() {
 #[test]
 fn merge_prints_every_format_as_sweep_does() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "s.toml", SCENARIO);
+    let p = write(dir.path(), "s.toml", FORMATS_SCENARIO);
     let p = p.to_str().unwrap();
     let base = ["--backend", "cpu", "--group-by", "accelerator"];
     let sweep = |format: &str| {
@@ -168,7 +157,7 @@ fn merge_prints_every_format_as_sweep_does() {
 #[test]
 fn quiet_drops_the_threads_cap_notice() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "s.toml", SCENARIO);
+    let p = write(dir.path(), "s.toml", FORMATS_SCENARIO);
     let p = p.to_str().unwrap();
     let args = [
         "sweep",

@@ -149,23 +149,10 @@ fn no_xdg_runtime_dir_lines_on_stderr() {
     }
 }
 
-const FORMATS: &str = r#"
-name = "formats"
-description = "two accelerators | a pipe in the text"
-[axes]
-accelerator = ["H100-SXM", "B200"]
-gpu_count = { from = 1000, to = 20000, steps = 7, scale = "log" }
-power_frac = [0.6, 1.0]
-[fixed]
-cost_model = "own"
-[constraints]
-max_facility_mw = 20
-"#;
-
 #[test]
 fn every_format_on_stdout_and_json_as_an_alias() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "formats.toml", FORMATS);
+    let p = write(dir.path(), "formats.toml", common::FORMATS_SCENARIO);
     let p = p.to_str().unwrap();
     let sweep = |extra: &[&str]| {
         let mut args = vec!["sweep", p, "--backend", "cpu", "--group-by", "accelerator"];
@@ -230,7 +217,7 @@ fn every_format_on_stdout_and_json_as_an_alias() {
 #[test]
 fn quiet_leaves_stderr_empty_and_stdout_has_only_the_summary() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write(dir.path(), "formats.toml", FORMATS);
+    let p = write(dir.path(), "formats.toml", common::FORMATS_SCENARIO);
     let out_dir = dir.path().join("out");
     // auto on a machine without a real GPU prints a notice; --quiet drops it, and the
     // `wrote` line; stdout is the JSON document alone.

@@ -186,3 +186,70 @@ pub fn stdout_ok(out: &Output, what: &str) -> String {
     assert!(!stderr.contains("panicked"), "{what}: {stderr}");
     String::from_utf8(out.stdout.clone()).expect("stdout is UTF-8")
 }
+
+/// A small scenario for the output-format tests: two accelerators, a facility cap, and a
+/// pipe in its description (markdown must escape it).
+pub const FORMATS_SCENARIO: &str = r#"
+name = "formats"
+description = "two accelerators | a pipe in the text"
+[axes]
+accelerator = ["H100-SXM", "B200"]
+gpu_count = { from = 1000, to = 20000, steps = 7, scale = "log" }
+power_frac = [0.6, 1.0]
+[fixed]
+cost_model = "own"
+[constraints]
+max_facility_mw = 20
+"#;
+
+/// A small uncertain scenario (50 draws) whose TCO cap leaves some fleet sizes with
+/// nothing feasible: for the Monte Carlo reductions (groups, heatmap).
+pub const UNCERTAIN_SMALL: &str = r#"
+name = "uncertain-small"
+[axes]
+accelerator = ["H100-SXM", "B200"]
+gpu_count = { from = 1000, to = 20000, steps = 5 }
+power_frac = { from = 0.5, to = 1.0, steps = 3 }
+[fixed]
+cost_model = "own"
+years = 5
+[uncertain]
+samples = 50
+seed = 3
+utilization = { triangular = [0.3, 0.4, 0.5] }
+gpu_price_usd = { times = { uniform = [0.8, 1.3] } }
+[constraints]
+max_tco_usd = 5e8
+confidence = 0.8
+[objective]
+metric = "throughput_pflops"
+"#;
+
+/// Axes of a small grid (3,888 configurations) whose 60 MW facility cap binds;
+/// `carbon_kg_per_kwh` does not move the objective (ties).
+pub const SMALL_AXES: [&str; 5] = [
+    "gpu_count = { from = 1000, to = 200000, steps = 12, scale = \"log\" }",
+    "carbon_kg_per_kwh = [0.2, 0.4, 0.1]",
+    "accelerator = [\"H100-SXM\", \"GB200\", \"B200\"]",
+    "power_frac = { from = 0.5, to = 1.0, steps = 6 }",
+    "job_gpus = [0, 8192, 16384]",
+];
+
+/// A scenario of `axes[order[0]], axes[order[1]], ...` (TOML lines) in that order, renting
+/// at $3/h under a facility cap, ranked by `objective`: for the tests that permute axes.
+pub fn axes_scenario(
+    name: &str,
+    axes: &[&str],
+    order: &[usize],
+    max_facility_mw: f64,
+    objective: &str,
+) -> clustersweep::scenario::Scenario {
+    let axes: Vec<&str> = order.iter().map(|&i| axes[i]).collect();
+    let text = format!(
+        "name = \"{name}\"\n[axes]\n{}\n[fixed]\ncost_model = \"rent\"\ngpu_hour_usd = 3.0\n[constraints]\nmax_facility_mw = {max_facility_mw}\n[objective]\nmetric = \"{objective}\"\n",
+        axes.join("\n")
+    );
+    let catalog = clustersweep::catalog::Catalog::builtin().expect("built-in catalog");
+    clustersweep::scenario::Scenario::parse(&format!("{name}.toml"), &text, &catalog)
+        .expect("scenario parses")
+}
