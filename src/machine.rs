@@ -281,6 +281,16 @@ impl AdapterDescription {
             api: format!("{:?}", i.backend),
         }
     }
+
+    /// The driver and its information in one line (`unknown` when the API says nothing).
+    pub fn driver_line(&self) -> String {
+        match (self.driver.is_empty(), self.driver_info.is_empty()) {
+            (false, false) => format!("{} {}", self.driver, self.driver_info),
+            (false, true) => self.driver.clone(),
+            (true, false) => self.driver_info.clone(),
+            (true, true) => "unknown".into(),
+        }
+    }
 }
 
 /// One line for people: model, cores/threads, ISA, memory, OS, kernel, hypervisor.

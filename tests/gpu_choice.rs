@@ -19,12 +19,14 @@ fn listed_adapters() -> Option<Vec<Value>> {
     let list = doc["adapters"].as_array().expect("adapters array").clone();
     for (i, a) in list.iter().enumerate() {
         assert_eq!(a["index"].as_u64(), Some(i as u64), "{a}");
-        for id in ["vendor", "device"] {
-            let v = a[id].as_str().expect("id string");
-            assert!(
-                v.starts_with("0x") && u32::from_str_radix(&v[2..], 16).is_ok(),
-                "{id}: {v}"
-            );
+        // The same description a bench document records: integer PCI ids, the driver
+        // and its information apart.
+        for id in ["vendor_id", "device_id"] {
+            let v = a[id].as_u64().expect("integer id");
+            assert!(u32::try_from(v).is_ok(), "{id}: {v}");
+        }
+        for text in ["name", "device_type", "driver", "driver_info", "api"] {
+            assert!(a[text].is_string(), "{text}: {a}");
         }
     }
     if list.is_empty() {

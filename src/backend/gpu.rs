@@ -36,7 +36,6 @@ mod montecarlo;
 mod pipelines;
 mod readback;
 
-use adapter::driver_string;
 pub use adapter::{
     adapters, instance, pick_adapter, summarize, AdapterChoice, AdapterSummary, DeviceRequirement,
 };
@@ -328,7 +327,7 @@ impl Backend for GpuBackend {
             name: self.info.name.clone(),
             api: Some(format!("{:?}", self.info.backend)),
             device_type: Some(format!("{:?}", self.info.device_type)),
-            driver: Some(driver_string(&self.info)),
+            driver: Some(crate::machine::AdapterDescription::from_wgpu(&self.info).driver_line()),
         }
     }
 

@@ -18,22 +18,28 @@ pub fn table(list: &[AdapterSummary]) -> String {
         let _ = writeln!(o, "no GPU adapters found; for a Vulkan CPU adapter install Mesa's lavapipe (apt-get install mesa-vulkan-drivers)");
         return o;
     }
-    for a in list {
-        let _ = writeln!(o, "{}: {}", a.index, a.name);
-        let _ = writeln!(o, "  vendor       {}  device {}", a.vendor, a.device);
+    for summary in list {
+        let a = &summary.adapter;
+        let _ = writeln!(o, "{}: {}", summary.index, a.name);
+        let _ = writeln!(
+            o,
+            "  vendor       0x{:04x}  device 0x{:04x}",
+            a.vendor_id, a.device_id
+        );
         let _ = writeln!(o, "  device type  {}", a.device_type);
-        let _ = writeln!(o, "  driver       {}", a.driver);
+        let _ = writeln!(o, "  driver       {}", a.driver_line());
         let _ = writeln!(o, "  api          {}", a.api);
+        let l = &summary.limits;
         let _ = writeln!(
             o,
             "  limits       max_buffer_size {} B, max_storage_buffer_binding_size {} B, \
              max_compute_workgroups_per_dimension {}, max_compute_invocations_per_workgroup {}, \
              max_compute_workgroup_storage_size {} B",
-            a.max_buffer_size,
-            a.max_storage_buffer_binding_size,
-            a.max_compute_workgroups_per_dimension,
-            a.max_compute_invocations_per_workgroup,
-            a.max_compute_workgroup_storage_size
+            l.max_buffer_size,
+            l.max_storage_buffer_binding_size,
+            l.max_compute_workgroups_per_dimension,
+            l.max_compute_invocations_per_workgroup,
+            l.max_compute_workgroup_storage_size
         );
     }
     o

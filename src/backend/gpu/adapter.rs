@@ -4,18 +4,22 @@
 
 use super::GpuError;
 
-/// A description of one adapter (for `clustersweep adapters`).
+/// A description of one adapter (for `clustersweep adapters`): its number, what wgpu
+/// reports of it (the same description a bench document records), and the limits that
+/// size a sweep.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct AdapterSummary {
     /// Its number in [`adapters`]' order (`--adapter-index`).
     pub index: usize,
-    pub name: String,
-    pub vendor: String,
-    /// The PCI device id (or the backend's equivalent), `0x....`.
-    pub device: String,
-    pub device_type: String,
-    pub driver: String,
-    pub api: String,
+    #[serde(flatten)]
+    pub adapter: crate::machine::AdapterDescription,
+    #[serde(flatten)]
+    pub limits: AdapterLimits,
+}
+
+/// The limits of an adapter that size a sweep (bytes, workgroups, invocations).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct AdapterLimits {
     pub max_buffer_size: u64,
     pub max_storage_buffer_binding_size: u64,
     pub max_compute_workgroups_per_dimension: u32,
@@ -37,30 +41,17 @@ pub fn adapters() -> Vec<wgpu::Adapter> {
 
 /// Describe the adapter numbered `index` in [`adapters`]' order.
 pub fn summarize(index: usize, a: &wgpu::Adapter) -> AdapterSummary {
-    let i = a.get_info();
     let l = a.limits();
     AdapterSummary {
         index,
-        name: i.name.clone(),
-        vendor: format!("0x{:04x}", i.vendor),
-        device: format!("0x{:04x}", i.device),
-        device_type: format!("{:?}", i.device_type),
-        driver: driver_string(&i),
-        api: format!("{:?}", i.backend),
-        max_buffer_size: l.max_buffer_size,
-        max_storage_buffer_binding_size: l.max_storage_buffer_binding_size,
-        max_compute_workgroups_per_dimension: l.max_compute_workgroups_per_dimension,
-        max_compute_invocations_per_workgroup: l.max_compute_invocations_per_workgroup,
-        max_compute_workgroup_storage_size: l.max_compute_workgroup_storage_size,
-    }
-}
-
-pub(super) fn driver_string(i: &wgpu::AdapterInfo) -> String {
-    match (i.driver.is_empty(), i.driver_info.is_empty()) {
-        (false, false) => format!("{} {}", i.driver, i.driver_info),
-        (false, true) => i.driver.clone(),
-        (true, false) => i.driver_info.clone(),
-        (true, true) => "unknown".into(),
+        adapter: crate::machine::AdapterDescription::from_wgpu(&a.get_info()),
+        limits: AdapterLimits {
+            max_buffer_size: l.max_buffer_size,
+            max_storage_buffer_binding_size: l.max_storage_buffer_binding_size,
+            max_compute_workgroups_per_dimension: l.max_compute_workgroups_per_dimension,
+            max_compute_invocations_per_workgroup: l.max_compute_invocations_per_workgroup,
+            max_compute_workgroup_storage_size: l.max_compute_workgroup_storage_size,
+        },
     }
 }
 
