@@ -30,7 +30,7 @@ mod run;
 pub use montecarlo::MonteCarloKernel;
 
 use super::tape::trace::{trace, value_ok, Traced};
-use super::tape::{Slot, Step, Val};
+use super::tape::{bounds, Mask, Slot, Step, Val};
 use crate::grid::Grid;
 use crate::model::Metric;
 use crate::plan::SweepPlan;
@@ -114,8 +114,26 @@ pub struct StagedKernel {
     derived: Vec<Derived>,
     /// The column steps only [`Traced::feasible`] reads (the finiteness tests of column
     /// values and their product), in tape order: run only in the windows where a metric is
-    /// not finite somewhere inside [`Traced::feasible_unless_finite`] (`reduce`).
+    /// not finite somewhere inside [`Traced::feasible_unless_finite`] (`reduce`). The
+    /// scalar steps only it reads (the finiteness tests of scalars) never run: the kernel
+    /// reads the scalar metrics' values instead (`scalar_metric_slots`).
     finite_steps: Vec<Step>,
+    /// The mask the windows that run `finite_steps` are reduced over: the gate of
+    /// [`Traced::feasible_unless_finite`] and the column of [`Traced::feasible`].
+    tested: Mask,
+    /// The slots of the scalar metrics not proven finite, whose finiteness is read from
+    /// their values once whenever an axis in `scalar_metric_deps` changed (a window where
+    /// one is not finite has nothing feasible).
+    scalar_metric_slots: Vec<u32>,
+    /// The axes the scalar metrics depend on, and [`reduce::FIRST`].
+    scalar_metric_deps: u64,
+    /// Bit `m` set where metric `m` is finite at every configuration of the plan, proven
+    /// at plan time from interval bounds over the tape ([`bounds::proven_finite`]): its
+    /// finiteness is never read.
+    proven_finite: u64,
+    /// Whether every column metric is proven finite: no window reads their statistics for
+    /// it, nor runs `finite_steps`.
+    columns_proven_finite: bool,
     /// Whether every column metric's finiteness can be read from the statistics the
     /// kernel keeps (a column metric or a derived one); where not, every window runs
     /// `finite_steps`.
@@ -158,9 +176,25 @@ impl StagedKernel {
     }
 
     fn walking(plan: &SweepPlan, scenario_strides: Vec<u64>) -> StagedKernel {
+        StagedKernel::walking_with(plan, scenario_strides, true)
+    }
+
+    /// [`Self::walking`], proving metrics finite from interval bounds where `bounds` (tests
+    /// compare with the kernel that does not).
+    fn walking_with(plan: &SweepPlan, scenario_strides: Vec<u64>, bounds: bool) -> StagedKernel {
         let layout = Layout::new(plan);
         let traced = trace(plan, layout.inner, &layout.value_ok);
-        let finite_steps = finite_only_steps(&traced);
+        let proven_finite = if bounds {
+            proven_finite_metrics(plan, &traced)
+        } else {
+            0
+        };
+        let finite_only = finite_only_steps(&traced);
+        let finite_steps: Vec<Step> = finite_only
+            .iter()
+            .filter(|st| ScalarStep::of(st).is_none())
+            .copied()
+            .collect();
         let mut runs = Vec::new();
         for k in 0..=layout.inner {
             for span in [false, true] {
@@ -172,7 +206,11 @@ impl StagedKernel {
                     .filter(|st| st.deps & changed != 0);
                 runs.push(Run {
                     changed,
-                    scalar: steps.clone().filter_map(ScalarStep::of).collect(),
+                    scalar: steps
+                        .clone()
+                        .filter(|st| !finite_only.iter().any(|f| f.out == st.out))
+                        .filter_map(ScalarStep::of)
+                        .collect(),
                     column: steps
                         .filter(|st| ScalarStep::of(st).is_none())
                         .copied()
@@ -199,11 +237,36 @@ impl StagedKernel {
                 None => {}
             }
         }
+        let column_metric = |m: &Option<Val>| m.is_some_and(|v| matches!(v.slot, Slot::Column(_)));
+        let proven = |mi: usize| proven_finite & 1 << mi != 0;
         let finite_check_complete = traced.metrics.iter().enumerate().all(|(mi, m)| {
-            !m.is_some_and(|v| matches!(v.slot, Slot::Column(_)))
+            !column_metric(m)
+                || proven(mi)
                 || column_metrics.iter().any(|&(c, _)| c == mi)
                 || derived.iter().any(|d| d.metric == mi)
         });
+        let columns_proven_finite = traced
+            .metrics
+            .iter()
+            .enumerate()
+            .all(|(mi, m)| !column_metric(m) || proven(mi));
+        let mut scalar_metric_slots = Vec::new();
+        let mut scalar_metric_deps = reduce::FIRST;
+        for (mi, m) in traced.metrics.iter().enumerate() {
+            let Some(v) = m.filter(|_| !proven(mi)) else {
+                continue;
+            };
+            if let Slot::Scalar(i) = v.slot {
+                if !scalar_metric_slots.contains(&i) {
+                    scalar_metric_slots.push(i);
+                }
+                scalar_metric_deps |= v.deps;
+            }
+        }
+        let tested = Mask {
+            gate: traced.feasible_unless_finite.gate,
+            col: traced.feasible.col,
+        };
         let inner_contiguous = (layout.inner..plan.grid.lens.len())
             .all(|k| scenario_strides[k] == plan.grid.strides[k]);
         StagedKernel {
@@ -214,6 +277,11 @@ impl StagedKernel {
             column_metrics,
             derived,
             finite_steps,
+            tested,
+            scalar_metric_slots,
+            scalar_metric_deps,
+            proven_finite,
+            columns_proven_finite,
             finite_check_complete,
             scenario_strides,
             inner_contiguous,
@@ -278,6 +346,8 @@ impl StagedKernel {
             cache: ReduceCache::default(),
             outer_index: 0,
             finite_tested_windows: 0,
+            scalar_metrics_finite: true,
+            scalar_metrics_stale: u64::MAX,
         };
         let mut idx = range.start;
         grid.decode(idx, &mut st.digits);
@@ -328,25 +398,39 @@ impl Layout {
     }
 }
 
-/// The steps of `traced`'s tape that only [`Traced::feasible`] reads: not the metrics,
-/// nor the validity mask, nor [`Traced::feasible_unless_finite`].
+/// The steps of `traced`'s tape that only [`Traced::feasible`] reads (its finiteness
+/// tests, of scalars and of columns, and their products): not the metrics, nor the
+/// validity mask, nor [`Traced::feasible_unless_finite`].
 fn finite_only_steps(traced: &Traced) -> Vec<Step> {
     let t = &traced.tracer;
+    let read = read_by(traced, traced.feasible_unless_finite);
+    (0..t.steps.len())
+        .filter(|i| !read.contains(i))
+        .map(|i| t.steps[i])
+        .collect()
+}
+
+/// The indices of the steps that the metrics, the validity mask and `feasible` read.
+fn read_by(traced: &Traced, feasible: Mask) -> std::collections::HashSet<usize> {
     let mut roots: Vec<Slot> = traced.metrics.iter().flatten().map(|v| v.slot).collect();
-    for m in [traced.valid, traced.feasible_unless_finite] {
+    for m in [traced.valid, feasible] {
         roots.push(m.gate.slot);
         roots.extend(m.col.map(|c| c.slot));
     }
-    let read = t.reached(&roots);
-    let steps: Vec<Step> = (0..t.steps.len())
-        .filter(|i| !read.contains(i))
-        .map(|i| t.steps[i])
-        .collect();
-    debug_assert!(
-        steps.iter().all(|st| ScalarStep::of(st).is_none()),
-        "the finiteness tests outside the gate are column steps"
-    );
-    steps
+    traced.tracer.reached(&roots)
+}
+
+/// Bit `m` set for each metric `m` that interval bounds over `traced` prove finite at every
+/// configuration of `plan` ([`bounds::proven_finite`]).
+fn proven_finite_metrics(plan: &SweepPlan, traced: &Traced) -> u64 {
+    let v = bounds::intervals(plan, traced);
+    let mut bits = 0u64;
+    for (mi, m) in traced.metrics.iter().enumerate() {
+        if m.is_some_and(|m| bounds::proven_finite(&traced.tracer, &v, m.slot)) {
+            bits |= 1 << mi;
+        }
+    }
+    bits
 }
 
 /// Move the outer axes to the next inner block, like an odometer; returns the first
@@ -377,6 +461,9 @@ struct State {
     outer_index: u64,
     /// Windows that ran the per-configuration finiteness tests.
     finite_tested_windows: u64,
+    /// Whether every scalar metric is finite, and the axes changed since that was read.
+    scalar_metrics_finite: bool,
+    scalar_metrics_stale: u64,
 }
 
 /// An order to walk `plan`'s axes in that makes the least work for the CPU kernel: the
@@ -387,14 +474,16 @@ pub fn evaluation_order(plan: &SweepPlan) -> Vec<usize> {
     let lens = &plan.grid.lens;
     let n = lens.len();
     let traced = trace(plan, n, &value_ok(plan));
-    // The finiteness tests run only where a metric is not finite: not counted.
-    let finite = finite_only_steps(&traced);
+    // The steps of the metrics, the validity mask and `feasible`: with every axis outer,
+    // the finiteness tests are all in `feasible`'s gate, and counting them keeps the order
+    // (so the order in which the statistics are summed, so the summaries) of the kernel
+    // that ran them in every window. `feasible_unless_finite`'s own gate is not counted.
+    let t = &traced.tracer;
+    let counted = read_by(&traced, traced.feasible);
     let readers = |k: usize| {
-        traced
-            .tracer
-            .steps
+        counted
             .iter()
-            .filter(|st| st.deps & (1 << k) != 0 && !finite.iter().any(|f| f.out == st.out))
+            .filter(|&&i| t.steps[i].deps & (1 << k) != 0)
             .count()
     };
     let counts: Vec<usize> = (0..n).map(readers).collect();
@@ -437,11 +526,11 @@ mod tests {
     }
 
     /// The kernel's reductions of `range` and the windows that ran the finiteness tests,
-    /// with the window check (`reduce::finite_over`) and with the per-configuration tests
-    /// in every window that has a feasible configuration.
+    /// with the bounds and the window check (`reduce::finite_over`), and with neither: the
+    /// per-configuration tests in every window that has a feasible configuration.
     fn both_ways(plan: &SweepPlan, range: Range<u64>) -> ((Reductions, u64), (Reductions, u64)) {
         let checked = StagedKernel::new(plan);
-        let mut tested = StagedKernel::new(plan);
+        let mut tested = StagedKernel::walking_with(plan, plan.grid.strides.clone(), false);
         assert!(
             !tested.finite_steps.is_empty(),
             "the plan has column finiteness tests"
@@ -472,6 +561,17 @@ mod tests {
         (feasible, best.map(|b| b.1))
     }
 
+    /// A scenario of two accelerators over four fleet sizes and the axis `third` (its line),
+    /// the H100's peak so large that its fleet's FLOP overflows (from 2000 accelerators
+    /// on; over the horizon, on every size).
+    fn huge_h100_peak(third: &str) -> String {
+        format!(
+            "name = \"t\"\n[axes]\naccelerator = [\"H100-SXM\", \"B200\"]\n\
+             gpu_count = [1000, 2000, 3000, 4000]\n{third}\n\
+             [accelerators.H100-SXM]\npeak_tflops = {{ bf16 = 1e293 }}\n"
+        )
+    }
+
     #[test]
     fn where_every_metric_is_finite_no_window_runs_the_tests_and_results_are_the_same() {
         // The default scenario: every window's statistics are finite, so no window runs
@@ -491,16 +591,8 @@ mod tests {
         // sizes, overflows to +inf from 2000 accelerators on (and its FLOP over the
         // horizon on every size): that accelerator's window fails the check and runs the
         // tests, the other's does not.
-        let text = r#"
-name = "t"
-[axes]
-accelerator = ["H100-SXM", "B200"]
-gpu_count = [1000, 2000, 3000, 4000]
-utilization = { from = 0.3, to = 0.5, steps = 10 }
-[accelerators.H100-SXM]
-peak_tflops = { bf16 = 1e293 }
-"#;
-        let plan = plan_of(Some(text));
+        let text = huge_h100_peak("utilization = { from = 0.3, to = 0.5, steps = 10 }");
+        let plan = plan_of(Some(&text));
         let ((checked, windows), (tested, _)) = both_ways(&plan, 0..plan.grid.size);
         assert_eq!(windows, 1, "the H100's window ran the tests");
         assert_eq!(format!("{checked:?}"), format!("{tested:?}"));
@@ -508,6 +600,33 @@ peak_tflops = { bf16 = 1e293 }
         let (feasible, best) = model_feasible(&plan);
         assert_eq!(checked.feasible, feasible);
         assert_eq!(checked.best.map(|b| b.index), best);
+    }
+
+    #[test]
+    fn a_scalar_metric_that_overflows_closes_its_windows_without_the_tests() {
+        // The inner axis (the carbon intensity) changes only the CO2 metrics, so the
+        // throughput is a scalar per window: on the H100, whose peak is huge, it overflows
+        // to +inf from 2000 accelerators on (its FLOP over the horizon, also a scalar, on
+        // every count). Those windows hold nothing feasible (and the infinite throughput is
+        // not the best), read from the scalars' values: no window runs the
+        // per-configuration tests.
+        let text = huge_h100_peak("carbon_kg_per_kwh = { from = 0.1, to = 0.5, steps = 40 }");
+        let plan = plan_of(Some(&text));
+        let kernel = StagedKernel::new(&plan);
+        assert_eq!(kernel.layout.inner, 2, "only the carbon intensity is inner");
+        let tput = kernel.traced.metrics[Metric::ThroughputPflops as usize];
+        assert!(matches!(tput.map(|v| v.slot), Some(Slot::Scalar(_))));
+        let (red, windows) = kernel.eval::<true>(&plan, 0..plan.grid.size);
+        assert_eq!(windows, 0);
+        let (feasible, best) = model_feasible(&plan);
+        // The H100's FLOP over the horizon overflows at every count.
+        assert_eq!(feasible, 4 * 40, "only the B200's configurations");
+        assert_eq!(red.feasible, feasible);
+        assert_eq!(red.best.map(|b| b.index), best);
+        let best = red.best.expect("a best configuration");
+        assert!(best.objective.is_finite(), "{best:?}");
+        let max = red.stats[Metric::ThroughputPflops as usize].max;
+        assert!(max.is_finite(), "{max}");
     }
 
     #[test]
@@ -528,6 +647,9 @@ metric = "usd_per_eflop"
         let plan = plan_of(Some(text));
         let (feasible, best) = model_feasible(&plan);
         assert_eq!(feasible, plan.grid.size, "every configuration is finite");
+        // Finite, but beyond the margin the bounds accept: not proven.
+        let proven = StagedKernel::new(&plan).proven_finite;
+        assert_eq!(proven & 1 << Metric::UsdPerEflop as usize, 0);
         let ((checked, windows), (tested, _)) = both_ways(&plan, 0..plan.grid.size);
         assert!(
             windows > 0,
@@ -538,6 +660,91 @@ metric = "usd_per_eflop"
         assert_eq!(checked.best.map(|b| b.index), best);
         let sum = checked.stats[Metric::UsdPerEflop as usize].sum;
         assert!(sum.is_infinite(), "the sum overflows: {sum}");
+    }
+
+    #[test]
+    fn metrics_proven_finite_by_the_bounds_are_finite_everywhere_and_change_no_result() {
+        // Small grids, tame and hostile: every metric the kernel proves finite at plan time
+        // is finite at every configuration of the f64 model (valid or not), and the
+        // kernel's reductions equal those without the bounds (the per-configuration tests
+        // in every window) bit for bit, and the f64 model's feasible count and best.
+        let huge_peak = huge_h100_peak("utilization = { from = 0.3, to = 0.5, steps = 10 }");
+        let grids = [
+            // Tame: every value in range.
+            r#"
+name = "t"
+[axes]
+accelerator = ["H100-SXM", "B200"]
+gpu_count = [1000, 2000, 3000, 4000]
+utilization = { from = 0.3, to = 0.5, steps = 10 }
+"#,
+            // Capital cost overflows from 2000 accelerators on (a scalar per window here).
+            r#"
+name = "t"
+[fixed]
+gpu_price_usd = 1e305
+[axes]
+accelerator = ["H100-SXM", "B200"]
+gpu_count = [1000, 2000, 3000, 4000]
+utilization = { from = 0.3, to = 0.5, steps = 40 }
+"#,
+            // The fleet's FLOP overflows on one accelerator (columns).
+            huge_peak.as_str(),
+            // Values that are finite but beyond the margin, and utilizations through 0.
+            r#"
+name = "t"
+[fixed]
+accelerator = "H100-SXM"
+[axes]
+gpu_count = [1, 1000]
+utilization = { from = 0.0, to = 1e-300, steps = 40 }
+"#,
+        ];
+        let (mut proven, mut unproven) = (0, 0);
+        for text in grids {
+            let plan = plan_of(Some(text));
+            let kernel = StagedKernel::new(&plan);
+            let s = &plan.scenario;
+            for i in 0..plan.grid.size {
+                let (c, a) = s.resolve(&s.values_at_index(i));
+                let e = crate::model::evaluate(&c, a, &s.workload);
+                for (mi, m) in kernel.traced.metrics.iter().enumerate() {
+                    if m.is_some() && kernel.proven_finite & 1 << mi != 0 {
+                        let x = e.metrics[mi];
+                        let name = Metric::ALL[mi].name();
+                        assert!(x.is_finite(), "{name} = {x} at {i}, proven finite:\n{text}");
+                    }
+                }
+            }
+            let metrics = kernel.traced.metrics.iter().flatten().count() as u32;
+            proven += kernel.proven_finite.count_ones();
+            unproven += metrics - kernel.proven_finite.count_ones();
+            let without = StagedKernel::walking_with(&plan, plan.grid.strides.clone(), false);
+            let (with, _) = kernel.eval::<true>(&plan, 0..plan.grid.size);
+            let (without, _) = without.eval::<true>(&plan, 0..plan.grid.size);
+            assert_eq!(format!("{with:?}"), format!("{without:?}"), "{text}");
+            let (feasible, best) = model_feasible(&plan);
+            assert_eq!(with.feasible, feasible, "{text}");
+            assert_eq!(with.best.map(|b| b.index), best, "{text}");
+        }
+        assert!(
+            proven > 0 && unproven > 0,
+            "{proven} proven, {unproven} not"
+        );
+    }
+
+    #[test]
+    fn the_default_scenario_reads_no_scalar_finiteness_per_window() {
+        // The bounds prove every scalar metric of the default scenario finite; the cost per
+        // EFLOP divides by a FLOP that is 0 where the goodput is, so it is not proven and
+        // its statistics are still read (`reduce::finite_over`).
+        let plan = plan_of(None);
+        let kernel = StagedKernel::new(&plan);
+        assert!(kernel.scalar_metric_slots.is_empty());
+        assert_eq!(kernel.proven_finite & 1 << Metric::UsdPerEflop as usize, 0);
+        assert!(!kernel.columns_proven_finite);
+        let without = StagedKernel::walking_with(&plan, plan.grid.strides.clone(), false);
+        assert!(!without.scalar_metric_slots.is_empty());
     }
 
     // Whether the results are right is tested against the scalar model in

@@ -25,15 +25,20 @@ pub(super) struct Derived {
     pub(super) step: Step,
     pub(super) base: Val,
     pub(super) scale: u32,
+    /// Whether the step divides by the scalar (else it multiplies).
+    pub(super) divides: bool,
 }
 
 impl Derived {
-    /// The derived step's operation on a base value and the scalar.
-    #[inline]
+    /// The derived step's operation on a base value and the scalar, where the derivation
+    /// holds (`s` positive and finite, so [`Op::DivOrInf`] is the division): the same
+    /// operation as the step's, inline.
+    #[inline(always)]
     fn apply(&self, base: f64, scalar: f64) -> f64 {
-        match self.step.op {
-            TapeOp::Arith(op) => op.apply(base, scalar),
-            other => unreachable!("a derived step is arithmetic: {other:?}"),
+        if self.divides {
+            base / scalar
+        } else {
+            base * scalar
         }
     }
 
@@ -92,10 +97,14 @@ pub(super) fn derivable(plan: &SweepPlan, traced: &Traced) -> Vec<Derived> {
             step: *step,
             base,
             scale,
+            divides: step.op != TapeOp::Arith(Op::Mul),
         });
     }
     derived
 }
+
+// [`ReduceCache::not_finite`] has a bit per metric.
+const _: () = assert!(METRIC_COUNT <= 64);
 
 /// A bit no axis uses, set in the staleness of a fresh cache: a cached reduction is
 /// computed at least once, even when it depends on no axis (a constant metric).
@@ -122,6 +131,9 @@ pub(super) struct ReduceCache {
     /// Per derived metric: whether this window computed its column (the derivation does
     /// not hold), and then the column's statistics.
     pub(super) derived_own: [Option<MetricStats>; METRIC_COUNT],
+    /// Bit `m` set where metric `m` (a column or derived metric) is not finite somewhere
+    /// inside the mask of the statistics: read from them when they are computed.
+    pub(super) not_finite: u64,
     /// Scratch columns for masked statistics.
     pub(super) masked: [Vec<f64>; 3],
 }
@@ -138,6 +150,7 @@ impl Default for ReduceCache {
             best_offset: 0,
             base_stats: [MetricStats::default(); METRIC_COUNT],
             derived_own: [None; METRIC_COUNT],
+            not_finite: 0,
             masked: [vec![0.0; W], vec![0.0; W], vec![0.0; W]],
         }
     }
@@ -178,10 +191,19 @@ impl StagedKernel {
 
     /// Bring the statistics over `mask` up to date: each column metric's, each derived
     /// metric's base's (re-computed only where its column or the mask changed), and for a
-    /// derived metric whose derivation does not hold in this window, its column's.
+    /// derived metric whose derivation does not hold in this window, its column's; and
+    /// with them [`ReduceCache::not_finite`]: a column's sum is finite only if each of its
+    /// values is (an infinity or NaN stays in the sum; a sum that overflows only sends the
+    /// window to the per-configuration tests), and a derived metric `base * s` or
+    /// `base / s` with `s > 0` is monotone in its base, so it is finite where its value at
+    /// the base's maximum is. Nothing is done when no axis changed since the last call (the
+    /// same window, the same mask).
     #[inline(always)]
     fn refresh_stats(&self, plan: &SweepPlan, st: &mut State, j0: u64, n: usize, mask: Mask) {
         let stale = st.cache.stats_stale;
+        if stale == 0 {
+            return;
+        }
         let fcol = mask.col;
         let fdeps = fcol.map_or(0, |c| c.deps);
         for d in &self.derived {
@@ -194,8 +216,11 @@ impl StagedKernel {
             let b = st.cache.base_stats[d.metric];
             // A non-negative base keeps the sum's error within about n ulps (no
             // cancellation); every base the model has today is non-negative when valid.
+            let bit = 1u64 << d.metric;
             if s > 0.0 && s.is_finite() && b.min >= 0.0 && b.max.is_finite() {
                 st.cache.derived_own[d.metric] = None;
+                let finite = b.sum.is_finite() && d.apply(b.max, s).is_finite();
+                st.cache.not_finite = st.cache.not_finite & !bit | if finite { 0 } else { bit };
                 continue;
             }
             self.run_column(plan, st, &d.step, j0, n);
@@ -206,13 +231,19 @@ impl StagedKernel {
                 &mut st.cache.masked,
             );
             st.cache.derived_own[d.metric] = Some(own);
+            let finite = own.sum.is_finite();
+            st.cache.not_finite = st.cache.not_finite & !bit | if finite { 0 } else { bit };
         }
         let cols = &st.cols;
         let cache = &mut st.cache;
         for &(mi, m) in &self.column_metrics {
             if (m.deps | fdeps | FIRST) & stale != 0 {
                 let fmask = fcol.map(|c| column_of(cols, c, n));
-                cache.col_stats[mi] = column_stats(column_of(cols, m, n), fmask, &mut cache.masked);
+                let stats = column_stats(column_of(cols, m, n), fmask, &mut cache.masked);
+                cache.col_stats[mi] = stats;
+                let bit = 1u64 << mi;
+                let finite = stats.sum.is_finite();
+                cache.not_finite = cache.not_finite & !bit | if finite { 0 } else { bit };
             }
         }
         cache.stats_stale = 0;
@@ -236,13 +267,10 @@ impl StagedKernel {
         }
     }
 
-    /// Whether every metric is finite on every configuration of the window inside
-    /// [`Traced::feasible_unless_finite`], read from the metrics' statistics over it: a
-    /// column's sum is finite only if each of its values is (an infinity or NaN stays in
-    /// the sum; a sum that overflows only sends the window to the per-configuration
-    /// tests). A derived metric `base * s` or `base / s` with `s > 0` is monotone in its
-    /// base, so it is finite where its value at the base's maximum is. Scalar metrics are
-    /// tested in the mask's gate.
+    /// Whether every column metric is finite on every configuration of the window inside
+    /// [`Traced::feasible_unless_finite`], read from the metrics' statistics over it
+    /// ([`Self::refresh_stats`], [`ReduceCache::not_finite`]). Scalar metrics are read
+    /// from their values (`reduce`).
     #[inline(always)]
     fn finite_over(&self, plan: &SweepPlan, st: &mut State, j0: u64, n: usize) -> bool {
         let mask = self.traced.feasible_unless_finite;
@@ -254,30 +282,17 @@ impl StagedKernel {
             return false;
         }
         self.refresh_stats(plan, st, j0, n, mask);
-        let cache = &st.cache;
-        let columns = self
-            .column_metrics
-            .iter()
-            .all(|&(mi, _)| cache.col_stats[mi].sum.is_finite());
-        columns
-            && self
-                .derived
-                .iter()
-                .all(|d| match cache.derived_own[d.metric] {
-                    Some(own) => own.sum.is_finite(),
-                    None => {
-                        let b = cache.base_stats[d.metric];
-                        let s = st.scalars[d.scale as usize];
-                        b.sum.is_finite() && d.apply(b.max, s).is_finite()
-                    }
-                })
+        st.cache.not_finite & !self.proven_finite == 0
     }
 
-    /// The window's reductions. Over [`Traced::feasible_unless_finite`] where every metric
-    /// is finite on it ([`Self::finite_over`], the usual case: its tests and the caches
-    /// that depend on it are those of a mask without finiteness tests); otherwise the
-    /// per-configuration finiteness tests run and the window is reduced over
-    /// [`Traced::feasible`], with nothing cached re-used before or after.
+    /// The window's reductions. Nothing is feasible where a scalar metric is not finite
+    /// (read from the scalar metrics' values, again only when an axis they depend on
+    /// changed). Otherwise over [`Traced::feasible_unless_finite`] where every column
+    /// metric is finite on it ([`Self::finite_over`], the usual case: its tests and the
+    /// caches that depend on it are those of a mask without finiteness tests); otherwise
+    /// the per-configuration finiteness tests run and the window is reduced over
+    /// [`Traced::feasible`]'s column (`StagedKernel::tested`), with nothing cached re-used
+    /// before or after.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub(super) fn reduce<const FULL: bool>(
@@ -293,20 +308,36 @@ impl StagedKernel {
         cache.counts_stale |= changed;
         cache.full_stale |= changed;
         cache.stats_stale |= changed;
-        if self.finite_steps.is_empty() || self.finite_over(plan, st, j0, n) {
-            let mask = self.traced.feasible_unless_finite;
-            return self.reduce_over::<FULL>(plan, st, j0, n, red, mask);
+        st.scalar_metrics_stale |= changed;
+        if st.scalar_metrics_stale & self.scalar_metric_deps != 0 {
+            let scalars = &st.scalars;
+            st.scalar_metrics_finite = self
+                .scalar_metric_slots
+                .iter()
+                .all(|&i| scalars[i as usize].is_finite());
+            st.scalar_metrics_stale = 0;
+        }
+        let mask = self.traced.feasible_unless_finite;
+        if !st.scalar_metrics_finite {
+            return self.reduce_over::<FULL>(plan, st, j0, n, red, mask, false);
+        }
+        if self.finite_steps.is_empty()
+            || self.columns_proven_finite
+            || self.finite_over(plan, st, j0, n)
+        {
+            return self.reduce_over::<FULL>(plan, st, j0, n, red, mask, true);
         }
         for step in &self.finite_steps {
             self.run_column(plan, st, step, j0, n);
         }
         st.finite_tested_windows += 1;
         st.cache.stale_all();
-        self.reduce_over::<FULL>(plan, st, j0, n, red, self.traced.feasible);
+        self.reduce_over::<FULL>(plan, st, j0, n, red, self.tested, true);
         st.cache.stale_all();
     }
 
-    /// The window's reductions over the feasibility mask `feasible`.
+    /// The window's reductions over the feasibility mask `feasible`; nothing is feasible
+    /// unless `open`.
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn reduce_over<const FULL: bool>(
@@ -317,6 +348,7 @@ impl StagedKernel {
         n: usize,
         red: &mut Reductions,
         feasible: Mask,
+        open: bool,
     ) {
         let Traced { valid, metrics, .. } = &self.traced;
         let layout = &self.layout;
@@ -324,6 +356,9 @@ impl StagedKernel {
         Self::refresh_counts(st, *valid, feasible, n);
         red.evaluated += n as u64;
         red.invalid += (n - Self::mask_count(st, *valid, n, st.cache.valid_col_count)) as u64;
+        if !open {
+            return;
+        }
         let nf = Self::mask_count(st, feasible, n, st.cache.feasible_col_count);
         if nf == 0 {
             return;

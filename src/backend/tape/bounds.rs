@@ -3,7 +3,9 @@
 //! computed once at plan time from the axes' values, the tables and the distributions'
 //! supports. Where an operation's range is not known (a NaN, a power of a negative base) it
 //! is `[-inf, inf]`. `backend::gpu::f32_range` uses the bounds to find plans whose
-//! intermediate values can overflow f32 although every input fits.
+//! intermediate values can overflow f32 although every input fits; the CPU kernel
+//! (`backend::staged`) uses them to skip the finiteness tests of metrics they prove finite
+//! ([`proven_finite`]).
 
 use super::trace::Traced;
 use super::{Slot, TapeOp, Tracer};
@@ -153,6 +155,29 @@ pub fn intervals(plan: &SweepPlan, traced: &Traced) -> Vec<Interval> {
         v[t.point_index(st.out)] = out;
     }
     v
+}
+
+/// The largest magnitude [`proven_finite`] accepts: far enough below `f64::MAX` that the
+/// last-place wobble of the library's exponentials, logarithms and powers (not monotone to
+/// the last bit) cannot carry a value past its interval into overflow.
+pub const FINITE_MARGIN: f64 = 1e300;
+
+/// Whether `slot` is finite at every point `v` (the [`intervals`] of `t`'s plan) bounds:
+/// the slot and every operand and result of every step it is computed from lie within
+/// `[-FINITE_MARGIN, FINITE_MARGIN]`. Then no step sees an infinity, and none makes a NaN
+/// (a division by a range through 0, a root, logarithm or power outside its domain, a NaN
+/// in a table or among an axis's values all give a range beyond the margin). Every step is
+/// checked, not only the slot: a clamp or a select can hide a NaN behind a finite range.
+pub fn proven_finite(t: &Tracer, v: &[Interval], slot: Slot) -> bool {
+    let within = |s: Slot| {
+        let i = v[t.point_index(s)];
+        i.lo >= -FINITE_MARGIN && i.hi <= FINITE_MARGIN
+    };
+    within(slot)
+        && t.reached(&[slot]).into_iter().all(|i| {
+            let st = &t.steps[i];
+            [st.a, st.b, st.c, st.out].into_iter().all(within)
+        })
 }
 
 /// The whole numbers in `x` below `len` (a table's rows or columns); all of them when `x`

@@ -19,11 +19,13 @@ pub struct Traced {
     pub axis_slots: Vec<(u32, u32)>,
     pub valid: Mask,
     pub feasible: Mask,
-    /// [`Traced::feasible`] without the finiteness tests of column values (those of
-    /// scalars are in its gate): `feasible` is this mask times [`Traced::finite_col`]. The
-    /// CPU kernel reduces over this mask and runs the column finiteness tests only in the
-    /// windows where a metric's statistics over it are not finite
-    /// (`backend::staged::reduce`); the GPU and Monte Carlo kernels use `feasible`.
+    /// [`Traced::feasible`] without the finiteness tests: its gate is the product of the
+    /// same tests as `feasible`'s but those of scalars' finiteness (a product of its own),
+    /// and `feasible`'s column is this mask's times [`Traced::finite_col`]. The CPU kernel
+    /// reduces over this mask, reads the finiteness of scalar metrics from their values,
+    /// and runs the column finiteness tests only in the windows where a metric's
+    /// statistics over it are not finite (`backend::staged::reduce`); the GPU and Monte
+    /// Carlo kernels use `feasible`, whose steps are those they had before this mask.
     pub feasible_unless_finite: Mask,
     /// The product of the finiteness tests of column values (None when every tested value
     /// is a scalar).
@@ -275,11 +277,13 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
     tests.push(t.bin(Op::Gt, metric(Metric::ThroughputPflops), ZERO));
     // The tests of scalars join the gate; those of columns form `finite_col`.
     let mut finite_cols = Vec::new();
+    let mut finite_scalars = Vec::new();
     for test in finite {
         if matches!(test.slot, Slot::Column(_)) {
             finite_cols.push(test);
         } else {
             tests.push(test);
+            finite_scalars.push(test.slot);
         }
     }
     let mut bounds = Vec::new();
@@ -289,17 +293,29 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
         let op = if upper { Op::Le } else { Op::Ge };
         tests.push(t.bin(op, metric(m), b));
     }
-    let feasible_unless_finite = t.all(&tests);
+    let with_scalar_tests = t.all(&tests);
     let finite_col = t.all(&finite_cols).col;
-    let feasible = match (feasible_unless_finite.col, finite_col) {
+    let feasible = match (with_scalar_tests.col, finite_col) {
         (Some(c), Some(f)) => Mask {
-            gate: feasible_unless_finite.gate,
+            gate: with_scalar_tests.gate,
             col: Some(t.mul(c, f)),
         },
         (c, f) => Mask {
-            gate: feasible_unless_finite.gate,
+            gate: with_scalar_tests.gate,
             col: c.or(f),
         },
+    };
+    // The gate again without the scalars' finiteness tests: a product of its own, so that
+    // `feasible`'s steps stay those of the tape before (the GPU's code, the CPU kernel's
+    // walking order), and its column (column tests only: no column step twice).
+    let scalar_tests: Vec<Val> = tests
+        .iter()
+        .filter(|v| matches!(v.slot, Slot::Scalar(_)) && !finite_scalars.contains(&v.slot))
+        .copied()
+        .collect();
+    let feasible_unless_finite = Mask {
+        gate: t.all(&scalar_tests).gate,
+        col: with_scalar_tests.col,
     };
 
     let mut roots: Vec<Slot> = out.metrics.iter().flatten().map(|v| v.slot).collect();
