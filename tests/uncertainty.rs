@@ -344,66 +344,74 @@ fn the_cli_reports_uncertain_sweeps_and_single_configurations() {
 }
 
 /// The GPU kernel (lavapipe in CI) on the same draws: the same best index, counts and
-/// per-configuration statistics within 1e-4, for the mean and for percentiles.
+/// per-configuration statistics within 1e-4, for the mean and for percentiles, with the
+/// draws read from the sweep's draw table (the default) and generated per draw (the path
+/// for tables too large for the device).
 #[test]
 fn the_gpu_kernel_agrees_with_the_cpu_kernel() {
-    let Some(g) = common::gpu(clustersweep::backend::gpu::GpuOptions::default()) else {
-        return;
-    };
-    for statistic in [
-        "",
-        "statistic = \"p10\"",
-        "statistic = \"p90\"\nsense = \"min\"",
-    ] {
-        let plan = plan_of(&UNCERTAIN.replace("STATISTIC", statistic));
-        let cpu = cpu_sweep(&plan);
-        let on_gpu = run_sweep(&plan, &g, None, &|_| {}).expect("gpu sweep");
-        assert_eq!(on_gpu.backend.kind, "gpu", "{statistic}");
-        assert_eq!(
-            (on_gpu.invalid, on_gpu.feasible),
-            (cpu.invalid, cpu.feasible),
-            "{statistic}"
-        );
-        let best = |s: &Summary| s.best.as_ref().map(|b| b.index);
-        assert_eq!(best(&on_gpu), best(&cpu), "{statistic}");
-        let lead = |s: &Summary| s.best_by.iter().map(|g| g.best.index).collect::<Vec<_>>();
-        assert_eq!(lead(&on_gpu), lead(&cpu), "{statistic}");
-        // Per-group feasible counts (by p_feasible >= confidence over the draws), with
-        // groups that have nothing feasible, grouped by the fleet size.
-        let by_fleet = {
-            let s = Scenario::parse(
-                "test.toml",
-                &UNCERTAIN.replace("STATISTIC", statistic),
-                &catalog(),
-            )
-            .expect("scenario parses");
-            SweepPlan::new(s, Some(&["gpu_count".to_string()])).expect("plan")
+    for table in [u64::MAX, 0] {
+        let Some(g) = common::gpu(clustersweep::backend::gpu::GpuOptions {
+            mc_draw_table_bytes: table,
+            ..Default::default()
+        }) else {
+            return;
         };
-        let cpu_groups = cpu_sweep(&by_fleet);
-        let gpu_groups = run_sweep(&by_fleet, &g, None, &|_| {}).expect("gpu sweep");
-        let counts = |s: &Summary| {
-            let leaders: Vec<(u64, u64)> = s
-                .best_by
-                .iter()
-                .map(|g| (g.best.index, g.feasible))
-                .collect();
-            (leaders, s.empty_groups.clone())
-        };
-        let (leaders, empty) = counts(&cpu_groups);
-        assert!(
-            !leaders.is_empty() && !empty.is_empty(),
-            "{statistic}: the test wants groups with and without feasible configurations"
-        );
-        assert_eq!(counts(&gpu_groups), (leaders, empty), "{statistic}");
-        for (x, y) in on_gpu.stats.iter().zip(&cpu.stats) {
-            for (u, v) in [(x.min, y.min), (x.max, y.max), (x.mean, y.mean)] {
-                assert!(
-                    (u - v).abs() <= 1e-4 * v.abs().max(1e-9),
-                    "{statistic} {:?}: {u} vs {v}",
-                    x.metric
-                );
+        for statistic in [
+            "",
+            "statistic = \"p10\"",
+            "statistic = \"p90\"\nsense = \"min\"",
+        ] {
+            let ctx = format!("{statistic} (draw table bytes {table})");
+            let plan = plan_of(&UNCERTAIN.replace("STATISTIC", statistic));
+            let cpu = cpu_sweep(&plan);
+            let on_gpu = run_sweep(&plan, &g, None, &|_| {}).expect("gpu sweep");
+            assert_eq!(on_gpu.backend.kind, "gpu", "{ctx}");
+            assert_eq!(
+                (on_gpu.invalid, on_gpu.feasible),
+                (cpu.invalid, cpu.feasible),
+                "{ctx}"
+            );
+            let best = |s: &Summary| s.best.as_ref().map(|b| b.index);
+            assert_eq!(best(&on_gpu), best(&cpu), "{ctx}");
+            let lead = |s: &Summary| s.best_by.iter().map(|g| g.best.index).collect::<Vec<_>>();
+            assert_eq!(lead(&on_gpu), lead(&cpu), "{ctx}");
+            // Per-group feasible counts (by p_feasible >= confidence over the draws), with
+            // groups that have nothing feasible, grouped by the fleet size.
+            let by_fleet = {
+                let s = Scenario::parse(
+                    "test.toml",
+                    &UNCERTAIN.replace("STATISTIC", statistic),
+                    &catalog(),
+                )
+                .expect("scenario parses");
+                SweepPlan::new(s, Some(&["gpu_count".to_string()])).expect("plan")
+            };
+            let cpu_groups = cpu_sweep(&by_fleet);
+            let gpu_groups = run_sweep(&by_fleet, &g, None, &|_| {}).expect("gpu sweep");
+            let counts = |s: &Summary| {
+                let leaders: Vec<(u64, u64)> = s
+                    .best_by
+                    .iter()
+                    .map(|g| (g.best.index, g.feasible))
+                    .collect();
+                (leaders, s.empty_groups.clone())
+            };
+            let (leaders, empty) = counts(&cpu_groups);
+            assert!(
+                !leaders.is_empty() && !empty.is_empty(),
+                "{ctx}: the test wants groups with and without feasible configurations"
+            );
+            assert_eq!(counts(&gpu_groups), (leaders, empty), "{ctx}");
+            for (x, y) in on_gpu.stats.iter().zip(&cpu.stats) {
+                for (u, v) in [(x.min, y.min), (x.max, y.max), (x.mean, y.mean)] {
+                    assert!(
+                        (u - v).abs() <= 1e-4 * v.abs().max(1e-9),
+                        "{ctx} {:?}: {u} vs {v}",
+                        x.metric
+                    );
+                }
             }
+            assert!(on_gpu.notices.is_empty(), "{:?}", on_gpu.notices);
         }
-        assert!(on_gpu.notices.is_empty(), "{:?}", on_gpu.notices);
     }
 }

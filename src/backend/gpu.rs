@@ -112,6 +112,11 @@ pub struct GpuOptions {
     /// Run the sweep kernel in one pass with 64-bit atomics where the device has
     /// `SHADER_INT64_ATOMIC_MIN_MAX` (else two passes with 32-bit atomics).
     pub int64_atomics: bool,
+    /// Largest draw table (bytes: drawn parameters x accelerators x samples x 4) that a
+    /// Monte Carlo sweep generates on the device once and reads per draw; beyond it, or
+    /// beyond the device's largest storage binding, each draw is generated where the
+    /// kernel uses it. 0: always per draw (tests).
+    pub mc_draw_table_bytes: u64,
 }
 
 impl Default for GpuOptions {
@@ -122,6 +127,7 @@ impl Default for GpuOptions {
             timeout: Duration::from_secs(60),
             fail_at_chunk: None,
             int64_atomics: true,
+            mc_draw_table_bytes: u64::MAX,
         }
     }
 }

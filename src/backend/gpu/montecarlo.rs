@@ -1,12 +1,18 @@
 //! Monte Carlo sweeps on the GPU: the tape of `trace_draws` (every axis outer, the draw as
 //! the one column) emitted into `shaders/montecarlo.wgsl`, one workgroup per configuration
-//! with its draws across the invocations; each draw of an uncertain input is generated on
-//! the device (`shaders/draws.wgsl`, records from `draws`); the per-draw sums, counts and,
-//! for a percentile statistic, the exact nearest-rank key (a radix select in workgroup
-//! memory) are computed on the device. Each configuration's row (valid and feasible draws, statistic, sums) is
-//! read back and reduced on the host into the same [`Reductions`] as the CPU kernel
-//! (best, groups, Pareto bins over the mean facility power, statistics of the means), with
-//! the f32 row values widened to f64.
+//! with its draws across the invocations. The draws of uncertain inputs are generated on
+//! the device (`shaders/draws.wgsl`, records from `draws`): once per sweep into a draw
+//! table (`shaders/draw_table.wgsl`; draw k is the same for every configuration) that the
+//! kernel reads, or, where that table would exceed [`GpuOptions::mc_draw_table_bytes`] or
+//! the device's largest storage binding, per draw where the kernel uses it. The per-draw
+//! sums, counts and, for a percentile statistic, the exact nearest-rank key (histogram
+//! passes over a shrinking key range, then a rank among at most 64 candidates;
+//! `shaders/mc_select.wgsl`) are computed on the device. Each configuration's row (valid
+//! and feasible draws, statistic, sums) is read back and reduced on the host into the same
+//! [`Reductions`] as the CPU kernel (best, groups, Pareto bins over the mean facility
+//! power, statistics of the means), with the f32 row values widened to f64.
+//!
+//! [`GpuOptions::mc_draw_table_bytes`]: super::GpuOptions::mc_draw_table_bytes
 
 use super::chunks::ChunkParams;
 use super::draws::{device_draws, DRAWS_WGSL, RECORD_WORDS};
@@ -26,6 +32,8 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 const TEMPLATE: &str = include_str!("../../../shaders/montecarlo.wgsl");
+const SELECT: &str = include_str!("../../../shaders/mc_select.wgsl");
+const DRAW_TABLE: &str = include_str!("../../../shaders/draw_table.wgsl");
 const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 /// Most configurations per dispatch (one workgroup each).
 const MAX_DISPATCH: u64 = 1 << 16;
@@ -38,6 +46,9 @@ pub struct McEmitted {
     /// The words the device's generator reads (`shaders/draws.wgsl`); empty when nothing
     /// is drawn (every distribution has one value).
     pub draw_words: Vec<u32>,
+    /// The generator of the sweep's draw table, when the kernel reads one (binding 5)
+    /// instead of generating each draw (binding 4: `draw_words`).
+    pub draw_table: Option<DrawTable>,
     /// The metrics whose sums a row carries, in row order.
     pub metrics: Vec<Metric>,
     /// u32 words per configuration row.
@@ -47,8 +58,18 @@ pub struct McEmitted {
     pub samples: u64,
 }
 
-/// Emit the Monte Carlo kernel for `plan` (a scenario with uncertain inputs).
-pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
+/// The kernel that fills a Monte Carlo sweep's draw table (`shaders/draw_table.wgsl`).
+#[derive(Debug, Clone)]
+pub struct DrawTable {
+    pub source: String,
+    /// Records (drawn parameter x accelerator); the table has `records x samples` f32.
+    pub records: u64,
+}
+
+/// Emit the Monte Carlo kernel for `plan` (a scenario with uncertain inputs), reading its
+/// draws from a table generated once per sweep when that table has at most
+/// `max_table_bytes`, else generating each draw where it is used.
+pub fn emit_montecarlo(plan: &SweepPlan, max_table_bytes: u64) -> Result<McEmitted, Unsupported> {
     let s = &plan.scenario;
     let lens = &plan.grid.lens;
     super::emit::check_plan(plan)?;
@@ -74,6 +95,15 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
     } else {
         device_draws(s, &drawn)
     };
+    let n_records = (drawn.len() * s.accelerators.len()) as u64;
+    let draw_table = (!draw_words.is_empty() && n_records * n * 4 <= max_table_bytes).then(|| {
+        DrawTable {
+            source: format!(
+                "const SAMPLES: u32 = {n}u;\nconst RECORDS: u32 = {n_records}u;\nconst RECORD_WORDS: u32 = {RECORD_WORDS}u;\n{DRAWS_WGSL}{DRAW_TABLE}"
+            ),
+            records: n_records,
+        }
+    });
     // The 0-based nearest rank for each count of valid draws (exact, from f64).
     let rank_off = data_f.len();
     let percentile = match s.statistic {
@@ -113,6 +143,18 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
                 table_off[table as usize]
             ),
             TapeOp::Fill { ax, .. } if ax as usize == lens.len() => "f32(k)".into(),
+            TapeOp::Draw { param } if draw_table.is_some() => {
+                // The parameter's draws on accelerator a start at record first + a.
+                let d = records
+                    .iter()
+                    .find(|d| d.param.index() == param as usize)
+                    .expect("a record for every drawn parameter");
+                let first = (d.first - 2) / RECORD_WORDS;
+                format!(
+                    "draw_table[{}u + u32({a}) * {n}u + u32({b})]",
+                    first as u64 * n
+                )
+            }
             TapeOp::Draw { param } => {
                 // The record and the stream key, once per configuration (before the first
                 // draw of the parameter); the quantile per draw.
@@ -166,78 +208,32 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
         let _ = writeln!(draw, "{pad}    sm[{q}] += {};", name(v.slot));
     }
     let obj = traced.metrics[s.objective.metric as usize].expect("the objective applies");
-    let mut select = String::new();
+    let (mut select, mut range) = (String::new(), String::new());
     if percentile.is_some() {
         let _ = writeln!(
             draw,
-            "{pad}    keys[kb + k] = ordered_key({});\n{pad}}} else {{\n{pad}    keys[kb + k] = 0u;\n{pad}}}",
+            "{pad}    let key = ordered_key({});\n{pad}    keys[kb + k] = key;\n{pad}    kmin = min(kmin, key);\n{pad}    kmax = max(kmax, key);\n{pad}}} else {{\n{pad}    keys[kb + k] = 0u;\n{pad}}}",
             name(obj.slot)
         );
-        let _ = writeln!(
-            select,
-            "    // Nearest-rank percentile of the valid draws' keys: radix select, 8 bits a pass.
-    if lid == 0u {{
-        w_sel = vec2<u32>(valid_draws, 0u);
-    }}
-    let nvalid = workgroupUniformLoad(&w_sel).x;
-    if nvalid == 0u {{
-        if lid == 0u {{
-            rows[rb + 2u] = 0u;
-        }}
-        return;
-    }}
-    var prefix = 0u;
-    var mask = 0u;
-    var r = u32(data_f[{rank_off}u + nvalid]);
-    for (var round = 0u; round < 4u; round++) {{
-        let shift = 24u - 8u * round;
-        for (var b = lid; b < 256u; b += WG) {{
-            atomicStore(&w_hist[b], 0u);
-        }}
-        workgroupBarrier();
-        for (var k = lid; k < SAMPLES; k += WG) {{
-            let key = keys[kb + k];
-            if key != 0u && (key & mask) == prefix {{
-                atomicAdd(&w_hist[(key >> shift) & 255u], 1u);
-            }}
-        }}
-        workgroupBarrier();
-        if lid == 0u {{
-            var rr = r;
-            var bin = 255u;
-            for (var b = 0u; b < 256u; b++) {{
-                let c = atomicLoad(&w_hist[b]);
-                if rr < c {{
-                    bin = b;
-                    break;
-                }}
-                rr -= c;
-            }}
-            w_sel = vec2<u32>(prefix | (bin << shift), rr);
-        }}
-        let sel = workgroupUniformLoad(&w_sel);
-        prefix = sel.x;
-        r = sel.y;
-        mask = mask | (255u << shift);
-    }}
-    if lid == 0u {{
-        rows[rb + 2u] = prefix;
-    }}"
-        );
+        range.push_str("    atomicMax(&w_nkmin, ~kmin);\n    atomicMax(&w_kmax, kmax);\n");
+        select.push_str(SELECT);
     } else {
         let _ = writeln!(draw, "{pad}}}");
     }
     let nm = metrics.len() as u64;
     let row = 3 + nm;
     let consts = format!(
-        "// Generated for scenario `{}`: draws and the row layout.\nconst SAMPLES: u32 = {n}u;\nconst NM: u32 = {nm}u;\nconst MC_ROW: u32 = {row}u;\n",
+        "// Generated for scenario `{}`: draws, the row layout, the nearest ranks' offset.\nconst SAMPLES: u32 = {n}u;\nconst NM: u32 = {nm}u;\nconst MC_ROW: u32 = {row}u;\nconst RANK_OFF: u32 = {rank_off}u;\n",
         s.name.replace('\n', " ")
     );
     let body = TEMPLATE
         .replace("{{OUTER}}\n", &outer)
         .replace("{{DRAW}}\n", &draw)
+        .replace("{{RANGE}}\n", &range)
         .replace("{{SELECT}}\n", &select);
-    let draws_module = if draw_words.is_empty() {
+    let draws_module = if draw_table.is_some() {
+        "// The sweep's draw table (shaders/draw_table.wgsl): draw k of record rec at rec * SAMPLES + k.\n@group(0) @binding(5) var<storage, read> draw_table: array<f32>;\n"
+    } else if draw_words.is_empty() {
         ""
     } else {
         DRAWS_WGSL
@@ -246,6 +242,7 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
         source: format!("{consts}{COMMON}{draws_module}{body}"),
         data_f,
         draw_words,
+        draw_table,
         metrics,
         row,
         percentile: percentile.is_some(),
@@ -253,7 +250,116 @@ pub fn emit_montecarlo(plan: &SweepPlan) -> Result<McEmitted, Unsupported> {
     })
 }
 
+/// A compiled Monte Carlo kernel with its buffers, for dispatches of up to `cap`
+/// configurations.
+struct McKernel {
+    pipeline: wgpu::ComputePipeline,
+    bg: wgpu::BindGroup,
+    chunk_buf: wgpu::Buffer,
+    rows: wgpu::Buffer,
+    staging: wgpu::Buffer,
+    /// The valid draws' keys (percentile only; read back by tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    keys: wgpu::Buffer,
+    cap: u64,
+}
+
 impl GpuBackend {
+    /// The Monte Carlo kernel of `plan`, its draw table (when it has one) filled.
+    fn mc_kernel(&self, plan: &SweepPlan, longest: u64) -> Result<(McEmitted, McKernel), GpuError> {
+        use wgpu::BufferUsages as U;
+        let bytes = self
+            .limits
+            .max_buffer_size
+            .min(self.limits.max_storage_buffer_binding_size);
+        let e = emit_montecarlo(plan, bytes.min(self.options.mc_draw_table_bytes))?;
+        let per_cfg_keys = if e.percentile { e.samples * 4 } else { 0 };
+        let cap = (bytes / (e.row * 4).max(per_cfg_keys))
+            .clamp(1, MAX_DISPATCH)
+            .min(longest.max(1));
+        let d = &self.device;
+        let k = self.scoped(|| {
+            let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("montecarlo.wgsl"),
+                source: wgpu::ShaderSource::Wgsl(e.source.as_str().into()),
+            });
+            let pipeline = d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some("montecarlo"),
+                layout: None,
+                module: &module,
+                entry_point: Some("montecarlo"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &[],
+                    zero_initialize_workgroup_memory: true,
+                },
+                cache: None,
+            });
+            let f_buf = self.buffer_init("mc_data_f", bytemuck::cast_slice(&e.data_f), U::STORAGE);
+            let chunk_buf = self.buffer(
+                "mc_chunk",
+                std::mem::size_of::<ChunkParams>() as u64,
+                U::UNIFORM | U::COPY_DST,
+            );
+            let rows = self.buffer("mc_rows", cap * e.row * 4, U::STORAGE | U::COPY_SRC);
+            let keys = self.buffer("mc_keys", cap * per_cfg_keys, U::STORAGE | U::COPY_SRC);
+            let staging = self.buffer("mc_staging", cap * e.row * 4, U::MAP_READ | U::COPY_DST);
+            let layout = pipeline.get_bind_group_layout(0);
+            let draw_buf = (!e.draw_words.is_empty()).then(|| {
+                self.buffer_init(
+                    "mc_draw_words",
+                    bytemuck::cast_slice(&e.draw_words),
+                    U::STORAGE,
+                )
+            });
+            let table = match (&e.draw_table, &draw_buf) {
+                (Some(t), Some(words)) => Some(self.fill_draw_table(t, e.samples, words)),
+                _ => None,
+            };
+            let mut entries = vec![bind(0, &chunk_buf), bind(1, &f_buf), bind(2, &rows)];
+            if e.percentile {
+                entries.push(bind(3, &keys));
+            }
+            match (&table, &draw_buf) {
+                (Some(t), _) => entries.push(bind(5, t)),
+                (None, Some(b)) => entries.push(bind(4, b)),
+                (None, None) => {}
+            }
+            let bg = d.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("montecarlo"),
+                layout: &layout,
+                entries: &entries,
+            });
+            McKernel {
+                pipeline,
+                bg,
+                chunk_buf,
+                rows,
+                staging,
+                keys,
+                cap,
+            }
+        })?;
+        Ok((e, k))
+    }
+
+    /// The chunk parameters and workgroup counts of configurations `at .. at + len`.
+    fn mc_chunk(plan: &SweepPlan, at: u64, len: u64) -> (ChunkParams, (u32, u32)) {
+        let mut digits = vec![0u64; plan.grid.lens.len()];
+        plan.grid.decode(at, &mut digits);
+        let (x, y) = dispatch_dims(len);
+        let mut params = ChunkParams {
+            n_outer: len as u32,
+            nwg_x: x,
+            lo: 0,
+            hi: 0,
+            base: [0; MAX_AXES],
+        };
+        for (b, &dg) in params.base.iter_mut().zip(&digits) {
+            *b = dg as u32;
+        }
+        (params, (x, y))
+    }
+
     /// Run a Monte Carlo sweep of `range` (configurations) and reduce it on the host.
     pub(super) fn run_montecarlo(
         &self,
@@ -262,94 +368,23 @@ impl GpuBackend {
         progress: &(dyn Fn(u64) + Sync),
         done: &mut Reductions,
     ) -> Result<(), (GpuError, u64)> {
-        use wgpu::BufferUsages as U;
         let start = range.start;
-        let e = emit_montecarlo(plan).map_err(|e| (e.into(), start))?;
-        let bytes = self
-            .limits
-            .max_buffer_size
-            .min(self.limits.max_storage_buffer_binding_size);
-        let per_cfg_keys = if e.percentile { e.samples * 4 } else { 0 };
-        let cap = (bytes / (e.row * 4).max(per_cfg_keys))
-            .clamp(1, MAX_DISPATCH)
-            .min(range.end - range.start);
-        let d = &self.device;
-        let built = self
-            .scoped(|| {
-                let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some("montecarlo.wgsl"),
-                    source: wgpu::ShaderSource::Wgsl(e.source.as_str().into()),
-                });
-                let pipeline = d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                    label: Some("montecarlo"),
-                    layout: None,
-                    module: &module,
-                    entry_point: Some("montecarlo"),
-                    compilation_options: wgpu::PipelineCompilationOptions {
-                        constants: &[],
-                        zero_initialize_workgroup_memory: true,
-                    },
-                    cache: None,
-                });
-                let f_buf =
-                    self.buffer_init("mc_data_f", bytemuck::cast_slice(&e.data_f), U::STORAGE);
-                let chunk_buf = self.buffer(
-                    "mc_chunk",
-                    std::mem::size_of::<ChunkParams>() as u64,
-                    U::UNIFORM | U::COPY_DST,
-                );
-                let rows = self.buffer("mc_rows", cap * e.row * 4, U::STORAGE | U::COPY_SRC);
-                let keys = self.buffer("mc_keys", cap * per_cfg_keys, U::STORAGE);
-                let staging = self.buffer("mc_staging", cap * e.row * 4, U::MAP_READ | U::COPY_DST);
-                let layout = pipeline.get_bind_group_layout(0);
-                let draw_buf = (!e.draw_words.is_empty()).then(|| {
-                    self.buffer_init(
-                        "mc_draw_words",
-                        bytemuck::cast_slice(&e.draw_words),
-                        U::STORAGE,
-                    )
-                });
-                let mut entries = vec![bind(0, &chunk_buf), bind(1, &f_buf), bind(2, &rows)];
-                if e.percentile {
-                    entries.push(bind(3, &keys));
-                }
-                if let Some(b) = &draw_buf {
-                    entries.push(bind(4, b));
-                }
-                let bg = d.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("montecarlo"),
-                    layout: &layout,
-                    entries: &entries,
-                });
-                (pipeline, bg, chunk_buf, rows, staging)
-            })
+        let (e, k) = self
+            .mc_kernel(plan, range.end - range.start)
             .map_err(|err| (err, start))?;
-        let (pipeline, bg, chunk_buf, rows, staging) = built;
         let mut at = start;
-        let mut digits = vec![0u64; plan.grid.lens.len()];
         while at < range.end {
-            let len = cap.min(range.end - at);
-            plan.grid.decode(at, &mut digits);
-            let (x, y) = dispatch_dims(len);
-            let mut params = ChunkParams {
-                n_outer: len as u32,
-                nwg_x: x,
-                lo: 0,
-                hi: 0,
-                base: [0; MAX_AXES],
-            };
-            for (b, &dg) in params.base.iter_mut().zip(&digits) {
-                *b = dg as u32;
-            }
+            let len = k.cap.min(range.end - at);
+            let (params, dims) = Self::mc_chunk(plan, at, len);
             let words = self
                 .dispatch_rows(
-                    &pipeline,
-                    &bg,
-                    &chunk_buf,
-                    &rows,
-                    &staging,
+                    &k.pipeline,
+                    &k.bg,
+                    &k.chunk_buf,
+                    &k.rows,
+                    &k.staging,
                     &params,
-                    (x, y),
+                    dims,
                     len * e.row,
                 )
                 .map_err(|err| (err, at))?;
@@ -358,6 +393,44 @@ impl GpuBackend {
             at += len;
         }
         Ok(())
+    }
+
+    /// Create the draw table of `t` and submit the kernel that fills it (once per sweep,
+    /// before the Monte Carlo dispatches, which the queue orders after it).
+    fn fill_draw_table(&self, t: &DrawTable, samples: u64, words: &wgpu::Buffer) -> wgpu::Buffer {
+        let d = &self.device;
+        let entries = t.records * samples;
+        let table = self.buffer("mc_draw_table", entries * 4, wgpu::BufferUsages::STORAGE);
+        let module = d.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("draw_table.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(t.source.as_str().into()),
+        });
+        let pipeline = d.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("draw_table"),
+            layout: None,
+            module: &module,
+            entry_point: Some("draw_table_main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        let bg = d.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("draw_table"),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &[bind(4, words), bind(5, &table)],
+        });
+        let (x, y) = dispatch_dims(entries.div_ceil(64));
+        let mut enc = d.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("draw_table"),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bg, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        self.queue.submit([enc.finish()]);
+        table
     }
 
     /// One dispatch of `dims` workgroups; returns the first `words` of `rows`.
@@ -482,6 +555,125 @@ fn reduce_rows(plan: &SweepPlan, e: &McEmitted, first: u64, words: &[u32], red: 
             st.min = st.min.min(x);
             st.max = st.max.max(x);
             st.sum += x;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::gpu::GpuOptions;
+    use crate::catalog::Catalog;
+    use crate::scenario::Scenario;
+
+    /// Every configuration's row and valid keys from the device, for the whole grid.
+    fn rows_and_keys(g: &GpuBackend, plan: &SweepPlan) -> (McEmitted, Vec<u32>, Vec<u32>) {
+        let n = plan.grid.size;
+        let (e, k) = g.mc_kernel(plan, n).expect("kernel");
+        assert_eq!(k.cap, n, "one dispatch");
+        let (params, dims) = GpuBackend::mc_chunk(plan, 0, n);
+        let run = |out: &wgpu::Buffer, words: u64| {
+            let staging = g.buffer(
+                "keys_staging",
+                words * 4,
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            );
+            g.dispatch_rows(
+                &k.pipeline,
+                &k.bg,
+                &k.chunk_buf,
+                out,
+                &staging,
+                &params,
+                dims,
+                words,
+            )
+            .expect("dispatch")
+        };
+        let rows = run(&k.rows, n * e.row);
+        let keys = run(&k.keys, n * e.samples);
+        (e, rows, keys)
+    }
+
+    /// The percentile's select on the device gives, for every configuration, exactly the
+    /// key at the nearest rank of the valid draws' keys the device computed (read back and
+    /// sorted on the host): continuous objectives, objectives with a few values (many equal
+    /// keys: the histogram passes shrink to one value), more draws than one histogram pass
+    /// resolves (several passes), few valid draws (no pass), invalid draws, with the draw
+    /// table and with draws generated per draw.
+    #[test]
+    fn the_device_select_finds_the_exact_nearest_rank_key() {
+        let catalog = Catalog::builtin().expect("catalog");
+        let base = r#"
+[axes]
+accelerator = ["H100-SXM", "B200"]
+gpu_count = { from = 1000, to = 20000, steps = 3 }
+power_frac = { from = 0.5, to = 1.0, steps = 2 }
+[fixed]
+cost_model = "own"
+[uncertain]
+samples = SAMPLES
+seed = 5
+UTILIZATION
+dvfs_exponent = { uniform = [1.5, 4.0] }
+[accelerators.B200.uncertain]
+idle_w = { choice = [80, 120, 700], weights = [2, 2, 1] }
+[objective]
+metric = "throughput_pflops"
+statistic = "STAT"
+"#;
+        let continuous = "utilization = { triangular = [0.3, 0.4, 0.5] }";
+        let few =
+            "utilization = { choice = [0.3, 0.4, 0.5] }\nmtbf_hours = { choice = [40000, 90000] }";
+        let cases = [
+            (continuous, 1000, "p10"),
+            (continuous, 20_000, "p50"),
+            (continuous, 50, "p90"),
+            (few, 4000, "p10"),
+            (few, 300, "p99"),
+            (continuous, 3000, "p1"),
+        ];
+        for table in [u64::MAX, 0] {
+            let Some(g) = GpuBackend::for_tests(GpuOptions {
+                mc_draw_table_bytes: table,
+                ..GpuOptions::default()
+            }) else {
+                return;
+            };
+            for (util, samples, stat) in cases {
+                let text = base
+                    .replace("SAMPLES", &samples.to_string())
+                    .replace("UTILIZATION", util)
+                    .replace("STAT", stat);
+                let s = Scenario::parse("select.toml", &text, &catalog).expect("scenario");
+                let plan = SweepPlan::new(s, None).expect("plan");
+                let (e, rows, keys) = rows_and_keys(&g, &plan);
+                assert_eq!(e.draw_table.is_some(), table > 0);
+                let q = match plan.scenario.statistic {
+                    Statistic::Percentile(q) => q,
+                    Statistic::Mean => unreachable!(),
+                };
+                let mut distinct_seen = 0;
+                for (c, row) in rows.chunks_exact(e.row as usize).enumerate() {
+                    let mut valid: Vec<u32> = keys[c * samples..(c + 1) * samples]
+                        .iter()
+                        .copied()
+                        .filter(|&k| k != 0)
+                        .collect();
+                    valid.sort_unstable();
+                    let ctx = format!("{util} {samples} {stat} table {table}: configuration {c}");
+                    assert_eq!(row[0] as usize, valid.len(), "{ctx}");
+                    if valid.is_empty() {
+                        assert_eq!(row[2], 0, "{ctx}");
+                        continue;
+                    }
+                    let mut d = valid.clone();
+                    d.dedup();
+                    distinct_seen = distinct_seen.max(d.len());
+                    assert_eq!(row[2], valid[nearest_rank(q, valid.len())], "{ctx}");
+                }
+                assert!(distinct_seen > 1, "{util} {samples}: keys vary");
+            }
         }
     }
 }
