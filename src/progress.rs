@@ -4,8 +4,16 @@
 //! to stdout. Backends report finished configurations per chunk through
 //! [`SweepProgress::tick`] (one atomic add; the bar redraws at most 10 times a second).
 
+use crate::format::fmt_count;
+use std::fmt::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// The bar's line: the bar takes what the terminal's width leaves (so the line never wraps);
+/// counts and the rate are written as everywhere else for people (`format::fmt_count`:
+/// `14,048/s`, `1.23 T`), not with indicatif's four decimals.
+const BAR_TEMPLATE: &str =
+    "{wide_bar} {percent:>3}% {done}/{total} configurations, {rate}, eta {eta}";
 
 /// A sweep shorter than this shows no bar at all.
 pub const SHOW_AFTER: Duration = Duration::from_secs(1);
@@ -27,10 +35,23 @@ impl SweepProgress {
             Some(total),
             indicatif::ProgressDrawTarget::hidden(),
         );
-        if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:30} {percent:>3}% {human_pos}/{human_len} configurations, {per_sec}, eta {eta}",
-        ) {
-            bar.set_style(style);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(BAR_TEMPLATE) {
+            bar.set_style(
+                style
+                    .with_key("done", |s: &indicatif::ProgressState, w: &mut dyn Write| {
+                        let _ = w.write_str(&fmt_count(s.pos() as f64));
+                    })
+                    .with_key(
+                        "total",
+                        |s: &indicatif::ProgressState, w: &mut dyn Write| {
+                            let _ =
+                                w.write_str(&s.len().map_or("?".into(), |n| fmt_count(n as f64)));
+                        },
+                    )
+                    .with_key("rate", |s: &indicatif::ProgressState, w: &mut dyn Write| {
+                        let _ = write!(w, "{}/s", fmt_count(s.per_sec()));
+                    }),
+            );
         }
         SweepProgress {
             bar,
@@ -98,6 +119,30 @@ mod tests {
         p.tick(50);
         assert_eq!(p.done(), 130);
         assert_eq!(p.bar.length(), Some(130));
+    }
+
+    /// The line as a terminal of 80 columns shows it: one line, human counts and rate.
+    #[test]
+    fn the_line_fits_the_terminal_and_counts_as_people_read_them() {
+        let p = SweepProgress::new(100_050, false);
+        let term = indicatif::InMemoryTerm::new(4, 80);
+        p.bar
+            .set_draw_target(indicatif::ProgressDrawTarget::term_like(Box::new(
+                term.clone(),
+            )));
+        p.tick(14_148);
+        p.bar.force_draw();
+        let screen = term.contents();
+        let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{screen:?}");
+        let line = lines[0];
+        assert!(line.chars().count() <= 80, "{line:?}");
+        assert!(
+            line.contains(" 14% 14,148/100,050 configurations, "),
+            "{line:?}"
+        );
+        let rate = line.split(", ").nth(1).expect("a rate");
+        assert!(rate.ends_with("/s") && !rate.contains('.'), "{line:?}");
     }
 
     #[test]
