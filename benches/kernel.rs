@@ -6,13 +6,19 @@
 //!   all reductions included (the model is traced once, outside the timed loop);
 //! - `cpu_kernel/counts_only_1_thread`: the same kernel reducing only the counts, to show
 //!   what the other reductions cost;
-//! - `cpu_kernel/run_{N}_threads`: `CpuBackend::run` on one thread per core (N of them);
-//! - `gpu_kernel/timestamps` (or `gpu_kernel/wall`): a [`PreparedSweep`] on the first adapter
-//!   wgpu picks (discrete before integrated before CPU-type ones such as lavapipe). Pipelines
-//!   and tables are prepared outside the timed loop; each iteration is timed by the device's
+//! - `cpu_kernel/run_all_threads`: `CpuBackend::run` on one thread per core (the count is
+//!   printed, not put in the id);
+//! - `gpu_kernel/prepared_sweep`: a [`PreparedSweep`] on the first adapter wgpu picks
+//!   (discrete before integrated before CPU-type ones such as lavapipe). Pipelines and
+//!   tables are prepared outside the timed loop; each iteration is timed by the device's
 //!   timestamp queries (summed kernel time of every pass) where it has them, by wall time
-//!   otherwise. Without an adapter the GPU benchmarks are skipped with a message. On a
-//!   CPU-type adapter the 2^24 case is skipped (it takes seconds per iteration there).
+//!   otherwise (the adapter and which time are printed, not put in the id). Without an
+//!   adapter the GPU benchmarks are skipped with a message. On a CPU-type adapter the 2^24
+//!   case is skipped (it takes seconds per iteration there).
+//!
+//! Benchmark ids hold nothing of the machine (no thread count, adapter name or timing
+//! method), so that `cargo bench --bench kernel -- --save-baseline NAME` on one machine and
+//! `-- --baseline NAME` on another compare the same ids (docs/benchmarks.md, criterion).
 //!
 //! Samples are few and short (`sample_size(10)`, flat sampling) so that `cargo bench`
 //! finishes in a few minutes on a 2-core machine with lavapipe. Run with
@@ -34,6 +40,11 @@ use std::time::{Duration, Instant};
 /// Range sizes benchmarked.
 const SIZES: [u64; 2] = [1 << 20, 1 << 24];
 
+/// Benchmark ids that are the same on every machine (the thread count, adapter and timing
+/// method are printed instead).
+const CPU_ALL_THREADS_ID: &str = "run_all_threads";
+const GPU_ID: &str = "prepared_sweep";
+
 fn default_plan() -> SweepPlan {
     let catalog = Catalog::builtin().expect("built-in catalog");
     let scenario = Scenario::builtin_default(&catalog).expect("built-in default scenario");
@@ -50,6 +61,10 @@ fn cpu_kernel(c: &mut Criterion) {
     let plan = default_plan();
     let cpu = CpuBackend::new(0).expect("CPU threads");
     let kernel = StagedKernel::new(&plan);
+    println!(
+        "CPU benchmarks: run_all_threads uses {} threads",
+        cpu.threads()
+    );
     let mut g = c.benchmark_group("cpu_kernel");
     g.sample_size(10)
         .sampling_mode(SamplingMode::Flat)
@@ -63,16 +78,12 @@ fn cpu_kernel(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("counts_only_1_thread", n), &n, |b, &n| {
             b.iter(|| black_box(kernel.eval_range_counts_only(&plan, 0..n)))
         });
-        g.bench_with_input(
-            BenchmarkId::new(format!("run_{}_threads", cpu.threads()), n),
-            &n,
-            |b, &n| {
-                b.iter(|| match cpu.run(&plan, 0..n, &|_| {}) {
-                    Ok(r) => black_box(r),
-                    Err(e) => panic!("CPU backend failed: {}", e.message),
-                })
-            },
-        );
+        g.bench_with_input(BenchmarkId::new(CPU_ALL_THREADS_ID, n), &n, |b, &n| {
+            b.iter(|| match cpu.run(&plan, 0..n, &|_| {}) {
+                Ok(r) => black_box(r),
+                Err(e) => panic!("CPU backend failed: {}", e.message),
+            })
+        });
     }
     g.finish();
 }
@@ -137,7 +148,6 @@ fn gpu_kernel(c: &mut Criterion) {
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    let id = if timestamps { "timestamps" } else { "wall" };
     for n in SIZES {
         if cpu_type && n > SIZES[0] {
             println!(
@@ -147,7 +157,7 @@ fn gpu_kernel(c: &mut Criterion) {
             continue;
         }
         g.throughput(Throughput::Elements(n));
-        g.bench_with_input(BenchmarkId::new(id, n), &n, |b, &n| {
+        g.bench_with_input(BenchmarkId::new(GPU_ID, n), &n, |b, &n| {
             b.iter_custom(|iters| timed_runs(&mut prepared, n, iters, timestamps))
         });
     }

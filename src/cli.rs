@@ -206,6 +206,8 @@ enum SchemaChoice {
     Diff,
     /// The bench document: bench --json FILE.
     Bench,
+    /// `clustersweep.bench-compare/1`: bench compare --json.
+    BenchCompare,
 }
 
 impl From<SchemaChoice> for clustersweep::schema::Document {
@@ -216,6 +218,7 @@ impl From<SchemaChoice> for clustersweep::schema::Document {
             SchemaChoice::Sensitivity => Document::Sensitivity,
             SchemaChoice::Diff => Document::Diff,
             SchemaChoice::Bench => Document::Bench,
+            SchemaChoice::BenchCompare => Document::BenchCompare,
         }
     }
 }
@@ -246,6 +249,23 @@ enum BenchAction {
         /// Print the comparison as markdown.
         #[arg(long)]
         markdown: bool,
+    },
+    /// One table of every `clustersweep.bench/2` file in a folder (e.g. results kept from
+    /// many machines): markdown on stdout unless an output is `-`; other files are skipped
+    /// with a notice.
+    Collect {
+        /// The folder; its `*.json` files are read in name order (sub-folders are not).
+        dir: PathBuf,
+        /// Also write the table as CSV (a header with units; `-`: stdout).
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        /// Also write the markdown table (`-`: stdout).
+        #[arg(long, value_name = "FILE")]
+        markdown: Option<PathBuf>,
+        /// Also write an SVG bar chart of the median rates with their 95% intervals (`-`:
+        /// stdout).
+        #[arg(long, value_name = "FILE")]
+        svg: Option<PathBuf>,
     },
 }
 
@@ -560,6 +580,16 @@ pub fn main() -> Result<i32, CliError> {
                 }),
             ..
         } => bench_compare(files, threshold, json, markdown),
+        Command::Bench {
+            action:
+                Some(BenchAction::Collect {
+                    dir,
+                    csv,
+                    markdown,
+                    svg,
+                }),
+            ..
+        } => bench_collect(&dir, csv, markdown, svg),
         Command::Bench { action: None, args } => bench(BenchCommandOptions::from_args(args)?),
     }
 }
@@ -1788,6 +1818,68 @@ fn bench_compare(
             "clustersweep: bench compare: slower than the baseline beyond the threshold and the noise (exit {EXIT_CHECK})"
         );
         return Ok(EXIT_CHECK);
+    }
+    Ok(0)
+}
+
+/// `bench collect`: read the folder, say which files were skipped, write the outputs.
+fn bench_collect(
+    dir: &std::path::Path,
+    csv: Option<PathBuf>,
+    markdown: Option<PathBuf>,
+    svg: Option<PathBuf>,
+) -> Result<i32, CliError> {
+    use clustersweep::output::{is_stdout, write_file, OutputError};
+    let outputs = [("--csv", &csv), ("--markdown", &markdown), ("--svg", &svg)];
+    if outputs
+        .iter()
+        .filter(|(_, p)| p.as_deref().is_some_and(is_stdout))
+        .count()
+        > 1
+    {
+        return Err(CliError::input(
+            "bench collect: only one of --csv, --markdown, --svg can be `-` (stdout)",
+        ));
+    }
+    let collected =
+        clustersweep::bench_collect::collect(dir).map_err(|e| CliError::input(e.to_string()))?;
+    for s in &collected.skipped {
+        eprintln_escaped!(
+            "clustersweep: bench collect: skipped {}: {}",
+            s.file,
+            s.reason
+        );
+    }
+    collected
+        .require_rows(dir)
+        .map_err(|e| CliError::input(e.to_string()))?;
+    let rows = &collected.rows;
+    let table = report::bench_collect::markdown(rows);
+    if !outputs
+        .iter()
+        .any(|(_, p)| p.as_deref().is_some_and(is_stdout))
+    {
+        emit(&table)?;
+    }
+    for (flag, path) in outputs {
+        let Some(path) = path else { continue };
+        let bytes = match flag {
+            "--csv" => report::bench_collect::csv(rows)
+                .map_err(|e| CliError::runtime(format!("--csv: {e}")))?,
+            "--svg" => report::bench_collect::svg(rows)
+                .map_err(|e| CliError::runtime(format!("--svg: {e}")))?
+                .into_bytes(),
+            _ => clustersweep::format::printable(&table)
+                .into_owned()
+                .into_bytes(),
+        };
+        write_file(path, &bytes).map_err(|e| match e {
+            OutputError::BrokenPipe => CliError::from(e),
+            e => CliError::runtime(format!("{flag}: {e}")),
+        })?;
+        if !is_stdout(path) {
+            eprintln_escaped!("clustersweep: wrote {}", path.display());
+        }
     }
     Ok(0)
 }

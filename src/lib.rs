@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod bench;
+pub mod bench_collect;
 pub mod bench_compare;
 pub mod calibrate;
 pub mod catalog;

@@ -1,7 +1,8 @@
 //! The JSON Schemas (draft 2020-12) of the documents the tool writes, printed by
 //! `clustersweep schema NAME`: the sweep summary (`clustersweep.summary/2`), the tornado
-//! (`clustersweep.sensitivity/1`), the summary comparison (`clustersweep.diff/1`), and the
-//! bench results. They are built from the same lists the writers use (metric names,
+//! (`clustersweep.sensitivity/1`), the summary comparison (`clustersweep.diff/1`), the
+//! bench results (`clustersweep.bench/2`) and their comparison
+//! (`clustersweep.bench-compare/1`). They are built from the same lists the writers use (metric names,
 //! parameter names, senses, backends), so a metric added to the model is in the schema at
 //! once; every object is closed (`additionalProperties: false`), so a field a writer adds
 //! without describing it here fails the validation tests. Field meanings: docs/json.md.
@@ -21,15 +22,18 @@ pub enum Document {
     Diff,
     /// `bench --json FILE`.
     Bench,
+    /// `bench compare A B... --json`.
+    BenchCompare,
 }
 
 impl Document {
     /// Every document, in the order `schema --help` lists them.
-    pub const ALL: [Document; 4] = [
+    pub const ALL: [Document; 5] = [
         Document::Summary,
         Document::Sensitivity,
         Document::Diff,
         Document::Bench,
+        Document::BenchCompare,
     ];
 
     /// The name `clustersweep schema` takes.
@@ -39,6 +43,7 @@ impl Document {
             Document::Sensitivity => "sensitivity",
             Document::Diff => "diff",
             Document::Bench => "bench",
+            Document::BenchCompare => "bench-compare",
         }
     }
 
@@ -49,6 +54,7 @@ impl Document {
             Document::Sensitivity => sensitivity(),
             Document::Diff => diff(),
             Document::Bench => bench(),
+            Document::BenchCompare => bench_compare(),
         }
     }
 }
@@ -399,20 +405,7 @@ fn bench() -> Value {
         "description": "Kernel speed per backend on one named workload, every repetition kept, with the machine and build (docs/json.md, docs/benchmarks.md).",
     });
     let optional_count = json!({"type": ["integer", "null"], "minimum": 0});
-    let timing = object(
-        json!({
-            "n": count(),
-            "min": number(),
-            "median": number(),
-            "mean": number(),
-            "sd": number(),
-            "ci95": {"oneOf": [
-                {"type": "null"},
-                {"type": "array", "items": number(), "minItems": 2, "maxItems": 2},
-            ]},
-        }),
-        &[],
-    );
+    let timing = timing_stats();
     let times = json!({"type": "array", "items": number()});
     let adapter = object(
         json!({
@@ -519,6 +512,71 @@ fn bench() -> Value {
             "warmup": count(),
             "repeats": count(),
             "results": {"type": "array", "items": result},
+        }),
+        &[],
+    );
+    merge_into(&mut schema, body);
+    schema
+}
+
+/// Statistics of repeated times ([`crate::timing_stats::TimingStats`]).
+fn timing_stats() -> Value {
+    object(
+        json!({
+            "n": count(),
+            "min": number(),
+            "median": number(),
+            "mean": number(),
+            "sd": number(),
+            "ci95": {"oneOf": [
+                {"type": "null"},
+                {"type": "array", "items": number(), "minItems": 2, "maxItems": 2},
+            ]},
+        }),
+        &[],
+    )
+}
+
+/// `bench compare --json` ([`crate::bench_compare::BenchComparison`]).
+fn bench_compare() -> Value {
+    let mut schema = json!({
+        "$schema": DIALECT,
+        "$id": "https://clustersweep.invalid/schema/bench-compare-1.json",
+        "title": crate::bench_compare::COMPARE_SCHEMA,
+        "description": "Bench results against a baseline's: per backend the wall time per configuration, the change and the verdict by the rule, warnings for what makes two files unlike (docs/json.md, docs/benchmarks.md).",
+    });
+    let result = object(
+        json!({
+            "kind": {"enum": ["cpu", "gpu"]},
+            "baseline_name": text(),
+            "name": text(),
+            "baseline_s_per_config": timing_stats(),
+            "s_per_config": timing_stats(),
+            "baseline_configs_per_s": number(),
+            "configs_per_s": number(),
+            "change": number(),
+            "verdict": {"enum": ["slower", "faster", "same"]},
+        }),
+        &[],
+    );
+    let file = object(
+        json!({
+            "file": text(),
+            "results": {"type": "array", "items": result},
+            "unmatched": {"type": "array", "items": text()},
+            "warnings": {"type": "array", "items": text()},
+            "regressed": {"type": "boolean"},
+        }),
+        &[],
+    );
+    let body = object(
+        json!({
+            "schema": {"const": crate::bench_compare::COMPARE_SCHEMA},
+            "baseline": text(),
+            "threshold": {"type": "number", "minimum": 0},
+            "rule": text(),
+            "comparisons": {"type": "array", "items": file},
+            "regressed": {"type": "boolean"},
         }),
         &[],
     );

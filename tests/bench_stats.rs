@@ -15,23 +15,15 @@ use std::path::{Path, PathBuf};
 fn tiny_bench(dir: &Path) -> (Value, String) {
     let j = dir.join("tiny.json");
     let m = dir.join("tiny.md");
-    let out = run(&[
-        "bench",
-        "--backend",
-        "cpu",
-        "--configs",
+    let out = common::tiny_cpu_bench(
         "2000",
-        "--repeats",
-        "3",
-        "--warmup",
-        "1",
-        "--threads",
-        "1",
-        "--json",
-        j.to_str().unwrap(),
-        "--markdown",
-        m.to_str().unwrap(),
-    ]);
+        &[
+            "--json",
+            j.to_str().unwrap(),
+            "--markdown",
+            m.to_str().unwrap(),
+        ],
+    );
     let table = stdout_ok(&out, "bench");
     assert!(table.contains("nominal GF/s"), "{table}");
     let doc = serde_json::from_slice(&std::fs::read(&j).unwrap()).unwrap();

@@ -258,3 +258,63 @@ fn the_summary_schema_rejects_what_the_tool_never_writes() {
         );
     }
 }
+
+#[test]
+fn a_bench_comparison_satisfies_its_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<String> = ["a.json", "b.json"]
+        .iter()
+        .map(|name| {
+            let p = dir.path().join(name);
+            let out = common::tiny_cpu_bench("20000", &["--json", path(&p)]);
+            stdout_ok(&out, "bench");
+            path(&p).to_string()
+        })
+        .collect();
+    // A third run of one repetition: no interval, a warning that the repeats differ.
+    let one = dir.path().join("one.json");
+    let out = run(&[
+        "bench",
+        "--backend",
+        "cpu",
+        "--configs",
+        "20000",
+        "--repeats",
+        "1",
+        "--json",
+        path(&one),
+    ]);
+    stdout_ok(&out, "bench --repeats 1");
+    let c = json_of(
+        &[
+            "bench",
+            "compare",
+            &files[0],
+            &files[1],
+            path(&one),
+            "--threshold",
+            "1000%",
+            "--json",
+        ],
+        0,
+    );
+    assert_eq!(c["schema"], "clustersweep.bench-compare/1");
+    assert_eq!(c["comparisons"].as_array().map(Vec::len), Some(2), "{c}");
+    assert!(c["comparisons"][1]["results"][0]["s_per_config"]["ci95"].is_null());
+    let s = schema("bench-compare");
+    assert_valid(&s, &c, "bench compare --json");
+    let mutations: [(&str, Mutation); 3] = [
+        ("an undescribed field", |d| d["surprise"] = json!(1)),
+        ("an unknown verdict", |d| {
+            d["comparisons"][0]["results"][0]["verdict"] = json!("worse")
+        }),
+        ("no regressed", |d| {
+            d.as_object_mut().unwrap().remove("regressed");
+        }),
+    ];
+    for (what, mutate) in mutations {
+        let mut bad = c.clone();
+        mutate(&mut bad);
+        assert!(!violations(&s, &bad).is_empty(), "{what} passed the schema");
+    }
+}

@@ -10,6 +10,7 @@
 pub mod adapters;
 pub mod backtest;
 pub mod bench;
+pub mod bench_collect;
 pub mod catalog;
 pub mod csv;
 pub mod html;

@@ -253,3 +253,24 @@ pub fn axes_scenario(
     clustersweep::scenario::Scenario::parse(&format!("{name}.toml"), &text, &catalog)
         .expect("scenario parses")
 }
+
+/// `clustersweep bench` on the CPU backend, one thread, over the first `configs`
+/// configurations of the default workload, 3 timed repetitions after 1 warm-up, with
+/// `extra` arguments (`--json FILE`, ...).
+pub fn tiny_cpu_bench(configs: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "bench",
+        "--backend",
+        "cpu",
+        "--configs",
+        configs,
+        "--repeats",
+        "3",
+        "--warmup",
+        "1",
+        "--threads",
+        "1",
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
