@@ -289,6 +289,10 @@ pub struct Saving<'a> {
     pub path: &'a Path,
     /// The interval between saves ([`SAVE_EVERY`] by default; zero saves after every segment).
     pub every: Duration,
+    /// Fixed segments of this many configurations (`None`: sized by time).
+    pub segment: Option<u64>,
+    /// Testing: stop as if by SIGINT after this many segments of this run.
+    pub stop_after_segments: Option<u64>,
 }
 
 /// Evaluate `range` of `plan` with checkpoints saved as `saving` says, resuming from the
@@ -321,8 +325,12 @@ pub fn run_checkpointed(
     let started = Instant::now();
     let spent_before = state.elapsed_s;
     let mut last_save = Instant::now();
-    let mut segment = FIRST_SEGMENT;
+    let mut segment = saving.segment.unwrap_or(FIRST_SEGMENT);
+    let mut segments = 0u64;
     while state.done < range.end {
+        if saving.stop_after_segments == Some(segments) {
+            stop.request(2);
+        }
         if let Some(signal) = stop.signal() {
             state.elapsed_s = spent_before + started.elapsed().as_secs_f64();
             save(path, &state)?;
@@ -352,7 +360,10 @@ pub fn run_checkpointed(
         }
         state.backend = Some(r.backend);
         state.done += size;
-        segment = next_segment(size, took, range.end - state.done);
+        segments += 1;
+        if saving.segment.is_none() {
+            segment = next_segment(size, took, range.end - state.done);
+        }
         if last_save.elapsed() >= saving.every && state.done < range.end {
             state.elapsed_s = spent_before + started.elapsed().as_secs_f64();
             save(path, &state)?;

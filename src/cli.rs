@@ -357,6 +357,13 @@ struct SweepArgs {
         requires = "checkpoint"
     )]
     checkpoint_every: f64,
+    /// Testing (hidden): configurations per unit of work, the same for the CPU's pieces,
+    /// the GPU's chunks and checkpoint segments (results do not depend on it).
+    #[arg(long, value_name = "N", hide = true)]
+    chunk: Option<u64>,
+    /// Testing (hidden): a --checkpoint run stops after N segments as if by SIGINT.
+    #[arg(long, value_name = "N", hide = true, requires = "checkpoint")]
+    stop_after_segments: Option<u64>,
 }
 
 // The `sensitivity` arguments as parsed.
@@ -643,12 +650,17 @@ struct SweepOptions {
     checkpoint: Option<CheckpointRun>,
     /// The catalog the scenarios were read with (its citations go into report.html).
     catalog: Catalog,
+    /// `--chunk` (hidden): configurations per CPU piece and GPU chunk.
+    chunk: Option<u64>,
 }
 
 /// A validated `--checkpoint`: the file and how often it is saved.
 struct CheckpointRun {
     path: PathBuf,
     every: std::time::Duration,
+    /// `--chunk`: fixed segments; `--stop-after-segments` (both hidden, for tests).
+    segment: Option<u64>,
+    stop_after_segments: Option<u64>,
     /// Set by SIGINT/SIGTERM once [`CheckpointRun::catch_signals`] has run.
     stop: checkpoint::StopRequest,
 }
@@ -684,6 +696,8 @@ impl CheckpointRun {
         Ok(Some(CheckpointRun {
             path,
             every: std::time::Duration::from_secs_f64(args.checkpoint_every),
+            segment: args.chunk.filter(|&c| c > 0),
+            stop_after_segments: args.stop_after_segments,
             stop: checkpoint::StopRequest::default(),
         }))
     }
@@ -746,6 +760,8 @@ fn run_range(
         &checkpoint::Saving {
             path: &ck.path,
             every: ck.every,
+            segment: ck.segment,
+            stop_after_segments: ck.stop_after_segments,
         },
         &ck.stop,
     )
@@ -931,6 +947,7 @@ impl SweepOptions {
             sensitivity: args.sensitivity,
             markdown: args.markdown,
             catalog,
+            chunk: args.chunk.filter(|&c| c > 0),
         })
     }
 }
@@ -980,20 +997,28 @@ struct Backends {
 }
 
 impl Backends {
-    /// `quiet`: no notice when `auto` finds no GPU.
+    /// `quiet`: no notice when `auto` finds no GPU; `chunk`: fixed CPU pieces and GPU
+    /// chunks (configurations).
     fn open(
         choice: BackendChoice,
         adapter: &AdapterChoice,
         threads: usize,
         quiet: bool,
+        chunk: Option<u64>,
     ) -> Result<Backends, CliError> {
-        let cpu = CpuBackend::new(threads).map_err(|e| CliError::runtime(e.message))?;
+        let cpu = CpuBackend::new(threads)
+            .map_err(|e| CliError::runtime(e.message))?
+            .with_piece(chunk);
+        let gpu_options = GpuOptions {
+            chunk,
+            ..GpuOptions::default()
+        };
         let mut auto_notice = None;
         let (gpu, fallback) = match (choice, adapter.require) {
             (BackendChoice::Cpu, _) => (None, false),
             (BackendChoice::Gpu, _) | (BackendChoice::Auto, Some(_)) => {
                 let g =
-                    GpuBackend::open_chosen(adapter, true, GpuOptions::default()).map_err(|e| {
+                    GpuBackend::open_chosen(adapter, true, gpu_options.clone()).map_err(|e| {
                         CliError {
                             code: EXIT_GPU,
                             message: match adapter.require {
@@ -1006,8 +1031,7 @@ impl Backends {
             }
             // A named adapter is used even when it is CPU-type; otherwise only real GPUs.
             (BackendChoice::Auto, None) => {
-                match GpuBackend::open_chosen(adapter, adapter.is_explicit(), GpuOptions::default())
-                {
+                match GpuBackend::open_chosen(adapter, adapter.is_explicit(), gpu_options.clone()) {
                     Ok(g) => (Some(g), true),
                     Err(e) => {
                         let why = format!("no usable GPU ({e}); running on the CPU");
@@ -1086,7 +1110,13 @@ fn sensitivity(args: SensitivityArgs) -> Result<i32, CliError> {
             refuse_outside_f32(&[plan])?;
         }
     }
-    let backends = Backends::open(args.backend, &adapter, args.threads.unwrap_or(0), false)?;
+    let backends = Backends::open(
+        args.backend,
+        &adapter,
+        args.threads.unwrap_or(0),
+        false,
+        None,
+    )?;
     let t = make_tornado(&scenario, &backends, false)?;
     if args.json {
         print_json(&report::sensitivity::json(&t))?;
@@ -1125,6 +1155,7 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
         sensitivity,
         markdown,
         catalog,
+        chunk,
     } = opts;
     // `--markdown -` owns stdout: the table goes to stderr.
     let markdown_on_stdout = markdown
@@ -1151,7 +1182,7 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
     if backend == BackendChoice::Gpu || adapter.require.is_some() {
         refuse_outside_f32(&plans)?;
     }
-    let backends = Backends::open(backend, &adapter, threads, quiet)?;
+    let backends = Backends::open(backend, &adapter, threads, quiet, chunk)?;
     let (primary, fallback) = (backends.primary(), backends.fallback());
     if let Some(shard) = shard {
         return sweep_shard(

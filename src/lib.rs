@@ -18,6 +18,7 @@ pub mod diff;
 pub mod distribution;
 pub mod document;
 pub mod draws;
+pub mod exact_sum;
 pub mod format;
 pub mod grid;
 pub mod heatmap;

@@ -3,13 +3,16 @@
 //! bin, the best and the
 //! feasible count per heatmap cell, and min/max/sum of every metric over feasible
 //! configurations. Each is a monoid: threads, GPU chunks and
-//! shards produce [`Reductions`] that [`Reductions::merge`] combines; merging in a fixed
-//! order makes results independent of scheduling.
+//! shards produce [`Reductions`] that [`Reductions::merge`] combines. Every reduction is
+//! independent of how the grid was split and in what order parts merge: counts are
+//! integers, the best configurations break ties by the lowest index, and metric sums are
+//! exact ([`ExactSum`]), rounded once when reported.
 //!
 //! [`Reductions`] is (de)serializable so that shard partials and checkpoints carry every
 //! reduction: a field added here flows into them; an `f64` that may be non-finite needs
 //! `#[serde(with = "crate::json_float")]` to read back.
 
+use crate::exact_sum::ExactSum;
 use crate::model::{Objective, METRIC_COUNT};
 use crate::plan::SweepPlan;
 use serde::{Deserialize, Serialize};
@@ -22,15 +25,14 @@ pub struct Candidate {
     pub index: u64,
 }
 
-/// Min, max and sum of one metric over feasible configurations.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+/// Min, max and exact sum of one metric over feasible configurations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricStats {
     #[serde(with = "crate::json_float")]
     pub min: f64,
     #[serde(with = "crate::json_float")]
     pub max: f64,
-    #[serde(with = "crate::json_float")]
-    pub sum: f64,
+    pub sum: ExactSum,
 }
 
 impl Default for MetricStats {
@@ -38,7 +40,7 @@ impl Default for MetricStats {
         MetricStats {
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
-            sum: 0.0,
+            sum: ExactSum::default(),
         }
     }
 }
@@ -47,7 +49,15 @@ impl MetricStats {
     pub fn merge(&mut self, o: &MetricStats) {
         self.min = self.min.min(o.min);
         self.max = self.max.max(o.max);
-        self.sum += o.sum;
+        self.sum.merge(&o.sum);
+    }
+
+    /// Add one configuration's value.
+    #[inline]
+    pub fn add(&mut self, x: f64) {
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+        self.sum.add(x);
     }
 }
 
@@ -111,7 +121,7 @@ impl Reductions {
             best_by: vec![None; plan.group_count],
             group_feasible: vec![0; plan.group_count],
             pareto: vec![None; plan.pareto.count],
-            stats: vec![MetricStats::default(); METRIC_COUNT],
+            stats: (0..METRIC_COUNT).map(|_| MetricStats::default()).collect(),
             heatmap: vec![HeatCell::default(); plan.heatmap_cells()],
             on_cpu: 0,
         }

@@ -319,10 +319,13 @@ fn compare(plan: &SweepPlan, range: Range<u64>, cpu: &Reductions, gpu: &Reductio
                 .iter()
                 .filter(|m| m.applies(&plan.scenario.workload))
             {
-                let (c, g) = (cpu.stats[m.index()], gpu.stats[m.index()]);
+                let (c, g) = (&cpu.stats[m.index()], &gpu.stats[m.index()]);
                 assert!(rel(c.min, g.min) <= 1e-4, "{ctx}: {m} min {c:?} vs {g:?}");
                 assert!(rel(c.max, g.max) <= 1e-4, "{ctx}: {m} max {c:?} vs {g:?}");
-                assert!(rel(c.sum, g.sum) <= 1e-4, "{ctx}: {m} sum {c:?} vs {g:?}");
+                assert!(
+                    rel(c.sum.value(), g.sum.value()) <= 1e-4,
+                    "{ctx}: {m} sum {c:?} vs {g:?}"
+                );
             }
         }
         let _ = obj;

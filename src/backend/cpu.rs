@@ -18,6 +18,9 @@ const PIECE: u64 = 1 << 18;
 /// The CPU backend.
 pub struct CpuBackend {
     pool: rayon::ThreadPool,
+    /// Configurations per piece when fixed (`None`: [`PIECE`], or about as many evaluations
+    /// under uncertainty). Results do not depend on it (tests/determinism.rs).
+    piece: Option<u64>,
 }
 
 impl CpuBackend {
@@ -31,7 +34,13 @@ impl CpuBackend {
                 done: None,
                 remaining: 0..0,
             })?;
-        Ok(CpuBackend { pool })
+        Ok(CpuBackend { pool, piece: None })
+    }
+
+    /// The same backend with pieces of `piece` configurations (`None` or 0: the default).
+    pub fn with_piece(mut self, piece: Option<u64>) -> CpuBackend {
+        self.piece = piece.filter(|&p| p > 0);
+        self
     }
 
     pub fn threads(&self) -> usize {
@@ -72,7 +81,9 @@ impl Backend for CpuBackend {
         if plan.scenario.uncertainty.is_some() {
             // Each configuration is `samples` evaluations: pieces of about PIECE of them.
             let kernel = MonteCarloKernel::new(plan);
-            let piece = (PIECE / plan.scenario.samples() as u64).max(1);
+            let piece = self
+                .piece
+                .unwrap_or((PIECE / plan.scenario.samples() as u64).max(1));
             return Ok(self.in_pieces(plan, range, piece, progress, |r| kernel.eval_range(plan, r)));
         }
         // The whole grid is walked in the order that makes the least work (its ranges are
@@ -84,7 +95,8 @@ impl Backend for CpuBackend {
             (std::borrow::Cow::Borrowed(plan), StagedKernel::new(plan))
         };
         let plan = walked.as_ref();
-        Ok(self.in_pieces(plan, range, PIECE, progress, |r| kernel.eval_range(plan, r)))
+        let piece = self.piece.unwrap_or(PIECE);
+        Ok(self.in_pieces(plan, range, piece, progress, |r| kernel.eval_range(plan, r)))
     }
 }
 

@@ -550,11 +550,7 @@ fn reduce_rows(plan: &SweepPlan, e: &McEmitted, first: u64, words: &[u32], red: 
         let bin = plan.pareto.bin(mean(fac_q));
         offer(&mut red.pareto[bin], c, &s.objective);
         for (q, m) in e.metrics.iter().enumerate() {
-            let x = mean(q);
-            let st = &mut red.stats[*m as usize];
-            st.min = st.min.min(x);
-            st.max = st.max.max(x);
-            st.sum += x;
+            red.stats[*m as usize].add(mean(q));
         }
     }
 }

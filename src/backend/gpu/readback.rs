@@ -127,12 +127,7 @@ fn decide_band(
         }
         r.feasible += 1;
         for m in Metric::ALL.iter().filter(|m| m.applies(&s.workload)) {
-            let v = ev.metrics[m.index()];
-            r.stats[m.index()].merge(&MetricStats {
-                min: v,
-                max: v,
-                sum: v,
-            });
+            r.stats[m.index()].add(ev.metrics[m.index()]);
         }
         let candidate = Candidate {
             objective: ev.metrics[obj.metric.index()] as f32 as f64,
@@ -180,12 +175,10 @@ pub(super) fn decode_chunk(
             continue;
         }
         for (q, m) in e.metrics.iter().enumerate() {
-            let part = MetricStats {
-                min: f32::from_bits(w[2 + q]) as f64,
-                max: f32::from_bits(w[2 + nm + q]) as f64,
-                sum: f32::from_bits(w[2 + 2 * nm + q]) as f64,
-            };
-            r.stats[m.index()].merge(&part);
+            let st = &mut r.stats[m.index()];
+            st.min = st.min.min(f32::from_bits(w[2 + q]) as f64);
+            st.max = st.max.max(f32::from_bits(w[2 + nm + q]) as f64);
+            st.sum.add(f32::from_bits(w[2 + 2 * nm + q]) as f64);
         }
     }
     if r.invalid + r.feasible > len {
@@ -196,11 +189,9 @@ pub(super) fn decode_chunk(
     }
     if r.feasible > 0 {
         for m in Metric::ALL.iter().filter(|m| !m.applies(&s.workload)) {
-            r.stats[m.index()] = MetricStats {
-                min: f64::INFINITY,
-                max: f64::NEG_INFINITY,
-                sum: f64::NAN,
-            };
+            let mut st = MetricStats::default();
+            st.sum.add(f64::NAN);
+            r.stats[m.index()] = st;
         }
     }
     let slots = e.slots;

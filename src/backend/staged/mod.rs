@@ -658,7 +658,7 @@ metric = "usd_per_eflop"
         assert_eq!(format!("{checked:?}"), format!("{tested:?}"));
         assert_eq!(checked.feasible, feasible);
         assert_eq!(checked.best.map(|b| b.index), best);
-        let sum = checked.stats[Metric::UsdPerEflop as usize].sum;
+        let sum = checked.stats[Metric::UsdPerEflop as usize].sum.value();
         assert!(sum.is_infinite(), "the sum overflows: {sum}");
     }
 

@@ -242,11 +242,7 @@ impl MonteCarloKernel {
                         red.heatmap[h].feasible += 1;
                     }
                     for &(m, _) in &self.metrics {
-                        let x = mean(m);
-                        let stats = &mut red.stats[m];
-                        stats.min = stats.min.min(x);
-                        stats.max = stats.max.max(x);
-                        stats.sum += x;
+                        red.stats[m].add(mean(m));
                     }
                 }
             }

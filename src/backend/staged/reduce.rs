@@ -6,15 +6,39 @@
 use super::{StagedKernel, State, W};
 use crate::backend::tape::trace::Traced;
 use crate::backend::tape::{Mask, Slot, Step, TapeOp, Val};
+use crate::exact_sum::{window_sum, window_sum_any, WindowSum};
 use crate::model::Op;
 use crate::model::{Metric, METRIC_COUNT};
 use crate::plan::SweepPlan;
-use crate::reduce::{offer, Candidate, MetricStats, Reductions};
+use crate::reduce::{offer, Candidate, Reductions};
+
+/// Min, max and sum of a column over a window's mask: the sum in `f64` (`sum`, which is
+/// finite only if every value is) and exactly (`exact`, what goes into [`Reductions`]).
+#[derive(Clone, Debug)]
+pub(super) struct WindowStats {
+    pub(super) min: f64,
+    pub(super) max: f64,
+    pub(super) sum: f64,
+    pub(super) exact: WindowSum,
+}
+
+impl Default for WindowStats {
+    fn default() -> Self {
+        WindowStats {
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sum: 0.0,
+            exact: WindowSum::default(),
+        }
+    }
+}
 
 /// A column metric `base * s` or `base / s` (`s` a positive scalar) that nothing else
 /// reads. Rounding is monotone, so over any mask `min(base * s) = min(base) * s` and the
-/// same for the maximum, exactly; the sum is `sum(base) * s` to within a few units in the
-/// last place (tests hold sums to 1e-9 relative). So the column itself is never computed:
+/// same for the maximum, exactly. The sum is the exact sum of `base * c` (`c` = `s`, or
+/// `1 / s` for a division), each product exact: within a unit in the last place or two of
+/// each term of the column's sum, and the same whatever windows the grid was cut into
+/// (the terms depend on the configuration alone). So the column itself is never computed:
 /// on the default scenario this is the cost per FLOP, a division per configuration saved.
 /// Where `s` is not positive and finite, or the base has a negative or infinite value
 /// among the feasible configurations, the step runs and the statistics are taken from the
@@ -40,6 +64,17 @@ impl Derived {
         } else {
             base * scalar
         }
+    }
+
+    /// What the sum of the base is multiplied by: `s`, or `1 / s` for a division; `None`
+    /// where that is not finite (the sum is then the column's).
+    #[inline]
+    fn factor(&self, scalar: f64) -> Option<f64> {
+        let c = match self.step.op {
+            TapeOp::Arith(Op::Mul) => scalar,
+            _ => 1.0 / scalar,
+        };
+        c.is_finite().then_some(c)
     }
 
     pub(super) fn step_out(&self) -> Val {
@@ -123,14 +158,14 @@ pub(super) struct ReduceCache {
     pub(super) valid_col_count: usize,
     pub(super) feasible_col_count: usize,
     /// Statistics of each column metric over the feasibility column mask.
-    pub(super) col_stats: [MetricStats; METRIC_COUNT],
+    pub(super) col_stats: [WindowStats; METRIC_COUNT],
     /// The offset in the window of the window's best feasible configuration.
     pub(super) best_offset: usize,
     /// Statistics of each derived metric's base column over the feasibility mask.
-    pub(super) base_stats: [MetricStats; METRIC_COUNT],
+    pub(super) base_stats: [WindowStats; METRIC_COUNT],
     /// Per derived metric: whether this window computed its column (the derivation does
     /// not hold), and then the column's statistics.
-    pub(super) derived_own: [Option<MetricStats>; METRIC_COUNT],
+    pub(super) derived_own: [Option<WindowStats>; METRIC_COUNT],
     /// Bit `m` set where metric `m` (a column or derived metric) is not finite somewhere
     /// inside the mask of the statistics: read from them when they are computed.
     pub(super) not_finite: u64,
@@ -146,10 +181,10 @@ impl Default for ReduceCache {
             stats_stale: u64::MAX,
             valid_col_count: 0,
             feasible_col_count: 0,
-            col_stats: [MetricStats::default(); METRIC_COUNT],
+            col_stats: std::array::from_fn(|_| WindowStats::default()),
             best_offset: 0,
-            base_stats: [MetricStats::default(); METRIC_COUNT],
-            derived_own: [None; METRIC_COUNT],
+            base_stats: std::array::from_fn(|_| WindowStats::default()),
+            derived_own: std::array::from_fn(|_| None),
             not_finite: 0,
             masked: [vec![0.0; W], vec![0.0; W], vec![0.0; W]],
         }
@@ -213,11 +248,16 @@ impl StagedKernel {
                     column_stats(column_of(&st.cols, d.base, n), fmask, &mut st.cache.masked);
             }
             let s = st.scalars[d.scale as usize];
-            let b = st.cache.base_stats[d.metric];
+            let b = &st.cache.base_stats[d.metric];
             // A non-negative base keeps the sum's error within about n ulps (no
             // cancellation); every base the model has today is non-negative when valid.
             let bit = 1u64 << d.metric;
-            if s > 0.0 && s.is_finite() && b.min >= 0.0 && b.max.is_finite() {
+            if s > 0.0
+                && s.is_finite()
+                && b.min >= 0.0
+                && b.max.is_finite()
+                && d.factor(s).is_some()
+            {
                 st.cache.derived_own[d.metric] = None;
                 let finite = b.sum.is_finite() && d.apply(b.max, s).is_finite();
                 st.cache.not_finite = st.cache.not_finite & !bit | if finite { 0 } else { bit };
@@ -230,8 +270,8 @@ impl StagedKernel {
                 fmask,
                 &mut st.cache.masked,
             );
-            st.cache.derived_own[d.metric] = Some(own);
             let finite = own.sum.is_finite();
+            st.cache.derived_own[d.metric] = Some(own);
             st.cache.not_finite = st.cache.not_finite & !bit | if finite { 0 } else { bit };
         }
         let cols = &st.cols;
@@ -240,9 +280,9 @@ impl StagedKernel {
             if (m.deps | fdeps | FIRST) & stale != 0 {
                 let fmask = fcol.map(|c| column_of(cols, c, n));
                 let stats = column_stats(column_of(cols, m, n), fmask, &mut cache.masked);
-                cache.col_stats[mi] = stats;
                 let bit = 1u64 << mi;
                 let finite = stats.sum.is_finite();
+                cache.col_stats[mi] = stats;
                 cache.not_finite = cache.not_finite & !bit | if finite { 0 } else { bit };
             }
         }
@@ -370,15 +410,25 @@ impl StagedKernel {
         self.refresh_stats(plan, st, j0, n, feasible);
         for d in &self.derived {
             let stats = &mut red.stats[d.metric];
-            match st.cache.derived_own[d.metric] {
-                Some(own) => stats.merge(&own),
+            let s = st.scalars[d.scale as usize];
+            let b = &st.cache.base_stats[d.metric];
+            let own = &st.cache.derived_own[d.metric];
+            match own {
+                Some(own) => {
+                    stats.min = stats.min.min(own.min);
+                    stats.max = stats.max.max(own.max);
+                }
                 None => {
-                    let s = st.scalars[d.scale as usize];
-                    let b = st.cache.base_stats[d.metric];
                     stats.min = stats.min.min(d.apply(b.min, s));
                     stats.max = stats.max.max(d.apply(b.max, s));
-                    stats.sum += d.apply(b.sum, s);
                 }
+            }
+            // The sum's terms depend on the configuration alone (not on whether this
+            // window computed the column), so any split of the grid sums the same terms.
+            match (d.factor(s), own) {
+                (Some(c), _) => b.exact.add_times_to(c, &mut stats.sum),
+                (None, Some(own)) => own.exact.add_to(&mut stats.sum),
+                (None, None) => unreachable!("a derived metric without a finite factor runs"),
             }
         }
         let cols = &st.cols;
@@ -399,10 +449,13 @@ impl StagedKernel {
                 s.min = s.min.min(x);
                 s.max = s.max.max(x);
             }
-            s.sum += x * nf as f64;
+            s.sum.add_times(x, nf as u64);
         }
         for &(mi, _) in &self.column_metrics {
-            red.stats[mi].merge(&cache.col_stats[mi]);
+            let (s, w) = (&mut red.stats[mi], &cache.col_stats[mi]);
+            s.min = s.min.min(w.min);
+            s.max = s.max.max(w.max);
+            w.exact.add_to(&mut s.sum);
         }
 
         // The window's best feasible configuration (ties: lowest index).
@@ -549,38 +602,39 @@ pub(super) fn column_of(cols: &[Vec<f64>], v: Val, n: usize) -> &[f64] {
     }
 }
 
-/// Min, max and sum of a column where the mask is non-zero (all of it without a mask).
-/// Element `i` goes to lane `i % 4` of four independent accumulators; a masked-out value
-/// is first replaced by +inf, -inf or 0 in a separate pass, so every loop is branch-free.
+/// Min, max and sum (in `f64` and exactly) of a column where the mask is non-zero (all of
+/// it without a mask). Element `i` goes to lane `i % 4` of four independent accumulators; a
+/// masked-out value is first replaced by +inf, -inf or 0 in a separate pass, so every loop
+/// is branch-free. The exact sum is [`window_sum`]'s, a few more branch-free passes.
 #[inline(always)]
 pub(super) fn column_stats(
     xs: &[f64],
     mask: Option<&[f64]>,
     buf: &mut [Vec<f64>; 3],
-) -> MetricStats {
+) -> WindowStats {
+    let n = xs.len();
+    let [lo_buf, hi_buf, sum_buf] = buf;
+    if let Some(ms) = mask {
+        for (((l, h), s), (&x, &m)) in lo_buf[..n]
+            .iter_mut()
+            .zip(&mut hi_buf[..n])
+            .zip(&mut sum_buf[..n])
+            .zip(xs.iter().zip(ms))
+        {
+            let keep = m != 0.0;
+            *l = if keep { x } else { f64::INFINITY };
+            *h = if keep { x } else { f64::NEG_INFINITY };
+            *s = if keep { x } else { 0.0 };
+        }
+    }
     let (lo_in, hi_in, sum_in): (&[f64], &[f64], &[f64]) = match mask {
         None => (xs, xs, xs),
-        Some(ms) => {
-            let n = xs.len();
-            let [lo, hi, sum] = buf;
-            for (((l, h), s), (&x, &m)) in lo[..n]
-                .iter_mut()
-                .zip(&mut hi[..n])
-                .zip(&mut sum[..n])
-                .zip(xs.iter().zip(ms))
-            {
-                let keep = m != 0.0;
-                *l = if keep { x } else { f64::INFINITY };
-                *h = if keep { x } else { f64::NEG_INFINITY };
-                *s = if keep { x } else { 0.0 };
-            }
-            (&buf[0][..n], &buf[1][..n], &buf[2][..n])
-        }
+        Some(_) => (&lo_buf[..n], &hi_buf[..n], &sum_buf[..n]),
     };
     let mut lo = [f64::INFINITY; 4];
     let mut hi = [f64::NEG_INFINITY; 4];
     let mut sum = [0.0f64; 4];
-    let whole = xs.len() / 4 * 4;
+    let whole = n / 4 * 4;
     for ((l4, h4), s4) in lo_in[..whole]
         .chunks_exact(4)
         .zip(hi_in[..whole].chunks_exact(4))
@@ -592,17 +646,24 @@ pub(super) fn column_stats(
             sum[l] += s4[l];
         }
     }
-    for i in whole..xs.len() {
+    for i in whole..n {
         let l = i % 4;
         lo[l] = if lo_in[i] < lo[l] { lo_in[i] } else { lo[l] };
         hi[l] = if hi_in[i] > hi[l] { hi_in[i] } else { hi[l] };
         sum[l] += sum_in[i];
     }
-    let mut st = MetricStats::default();
+    let mut st = WindowStats::default();
     for l in 0..4 {
         st.min = st.min.min(lo[l]);
         st.max = st.max.max(hi[l]);
     }
     st.sum = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+    // The low and high buffers are free again: scratch for the exact sum.
+    let rem = &mut lo_buf[..n];
+    st.exact = if st.min.is_finite() && st.max.is_finite() && st.sum.is_finite() {
+        window_sum(sum_in, st.min.abs().max(st.max.abs()), rem)
+    } else {
+        window_sum_any(sum_in, rem)
+    };
     st
 }

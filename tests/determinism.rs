@@ -1,0 +1,263 @@
+//! Determinism (issue 12 item 7): the same scenario gives byte-identical summary JSON once
+//! the `run` object (date, build, backend, timing, notices) is removed, whatever the thread
+//! count, the CPU piece size (`--chunk`), the shard count (parts merged with `clustersweep
+//! merge`), checkpoint segments and interruptions, or the run. Metric means included: sums
+//! are exact (`src/exact_sum.rs`), so no split of the grid changes a bit. A deterministic
+//! scenario and an uncertain one (`configs/scenarios/1gw-robust.toml` on a small grid), each
+//! with a grid whose size is no multiple of anything convenient.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+
+mod common;
+use common::{run, without_run, write};
+
+/// 3 x 37 x 11 x 13 x 7 = 111,111 configurations: constraints, invalid configurations
+/// (power_frac below some accelerators' minimum), groups and a heatmap.
+const PLAIN: &str = r#"
+name = "determinism"
+[axes]
+accelerator = ["H100-SXM", "B200", "MI300X"]
+gpu_count = { from = 1000, to = 200000, steps = 37, scale = "log" }
+power_frac = { from = 0.2, to = 1.0, steps = 11 }
+utilization = { from = 0.25, to = 0.6, steps = 13 }
+pue = { from = 1.05, to = 1.6, steps = 7 }
+[fixed]
+cost_model = "own"
+years = 4
+[workload]
+train_flop = 1e25
+[constraints]
+max_facility_mw = 120
+[objective]
+metric = "usd_per_eflop"
+"#;
+
+/// `configs/scenarios/1gw-robust.toml` on 3 x 7 x 11 = 231 configurations of 37 draws.
+fn uncertain() -> String {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios/1gw-robust.toml"),
+    )
+    .unwrap();
+    let replaced = text
+        .replace(
+            r#"accelerator = ["H100-SXM", "H200-SXM", "B200", "GB200", "GB300", "MI355X"]"#,
+            r#"accelerator = ["H100-SXM", "B200", "MI355X"]"#,
+        )
+        .replace(
+            "power_frac = { from = 0.4, to = 1.0, steps = 13 }",
+            "power_frac = { from = 0.4, to = 1.0, steps = 7 }",
+        )
+        .replace(
+            r#"gpu_count = { from = 200000, to = 1200000, steps = 60, scale = "log" }"#,
+            r#"gpu_count = { from = 200000, to = 1200000, steps = 11, scale = "log" }"#,
+        )
+        .replace("samples = 1000", "samples = 37");
+    assert_eq!(
+        replaced.matches("steps = 7").count(),
+        1,
+        "the scenario changed"
+    );
+    assert!(replaced.contains("steps = 11") && replaced.contains("samples = 37"));
+    replaced
+}
+
+#[track_caller]
+fn ok(out: &Output, what: &str) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "{what}: exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout.clone()
+}
+
+/// The summary text without `run` (serde_json keeps the document's key order).
+fn determined(json: &[u8]) -> String {
+    let v: Value = serde_json::from_slice(json).unwrap();
+    let v = without_run(v);
+    assert!(
+        v["stats"].as_object().is_some_and(|s| !s.is_empty()),
+        "statistics are compared"
+    );
+    serde_json::to_string_pretty(&v).unwrap()
+}
+
+/// `sweep SCENARIO --backend cpu --json` with `extra` arguments; the summary without `run`.
+fn sweep(scenario: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "sweep",
+        scenario.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--json",
+        "--quiet",
+    ];
+    args.extend(extra);
+    determined(&ok(&run(&args), &format!("sweep {extra:?}")))
+}
+
+/// The scenario in `n` shards, merged.
+fn sharded(dir: &Path, scenario: &Path, n: u64, extra: &[&str]) -> String {
+    let parts = dir.join(format!("parts-{n}"));
+    std::fs::create_dir_all(&parts).unwrap();
+    let mut files = Vec::new();
+    for i in 0..n {
+        let f = parts.join(format!("{i}.json"));
+        let shard = format!("{i}/{n}");
+        let mut args = vec![
+            "sweep",
+            scenario.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--quiet",
+            "--shard",
+            &shard,
+            "--partial",
+            f.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        ok(&run(&args), &format!("shard {shard}"));
+        files.push(f.to_str().unwrap().to_string());
+    }
+    // Parts in an order other than the grid's.
+    files.rotate_left(n as usize / 2);
+    let mut args = vec!["merge", "--json", "--quiet"];
+    args.extend(files.iter().map(String::as_str));
+    determined(&ok(&run(&args), &format!("merge of {n}")))
+}
+
+/// A checkpointed run stopped after `stops[0]` segments, resumed and stopped after
+/// `stops[1]` more, ..., then resumed to the end.
+fn checkpointed(dir: &Path, scenario: &Path, stops: &[u64], extra: &[&str]) -> String {
+    let ck = dir.join("run.checkpoint");
+    let ck = ck.to_str().unwrap();
+    let base = |more: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            scenario.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--json",
+            "--quiet",
+            "--checkpoint",
+            ck,
+            "--checkpoint-every",
+            "0",
+        ];
+        args.extend(extra);
+        args.extend(more);
+        run(&args)
+    };
+    for &k in stops {
+        let out = base(&["--stop-after-segments", &k.to_string()]);
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "stopped after {k} segments: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(Path::new(ck).exists());
+    }
+    let text = determined(&ok(&base(&[]), "resumed"));
+    assert!(!Path::new(ck).exists());
+    text
+}
+
+#[track_caller]
+fn same(reference: &str, other: &str, what: &str) {
+    if reference != other {
+        let diff: Vec<String> = reference
+            .lines()
+            .zip(other.lines())
+            .filter(|(a, b)| a != b)
+            .take(6)
+            .map(|(a, b)| format!("  {a}\n  {b}"))
+            .collect();
+        panic!("{what}: the summary differs:\n{}", diff.join("\n"));
+    }
+}
+
+fn scenario(dir: &Path, which: &str) -> std::path::PathBuf {
+    match which {
+        "plain" => write(dir, "plain.toml", PLAIN),
+        _ => write(dir, "robust.toml", &uncertain()),
+    }
+}
+
+#[test]
+fn thread_counts_and_runs_give_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    for which in ["plain", "robust"] {
+        let sc = scenario(dir.path(), which);
+        let reference = sweep(&sc, &["--threads", "1"]);
+        same(&reference, &sweep(&sc, &["--threads", "1"]), "a second run");
+        for t in ["2", "3"] {
+            same(
+                &reference,
+                &sweep(&sc, &["--threads", t]),
+                &format!("{which}: --threads {t}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn piece_sizes_give_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    for which in ["plain", "robust"] {
+        let sc = scenario(dir.path(), which);
+        let reference = sweep(&sc, &["--threads", "2"]);
+        for chunk in ["1", "97", "4096", "65537"] {
+            for t in ["1", "3"] {
+                same(
+                    &reference,
+                    &sweep(&sc, &["--threads", t, "--chunk", chunk]),
+                    &format!("{which}: --chunk {chunk} --threads {t}"),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn merged_shards_give_the_bytes_of_an_unsharded_run() {
+    let dir = tempfile::tempdir().unwrap();
+    for which in ["plain", "robust"] {
+        let sc = scenario(dir.path(), which);
+        let reference = sweep(&sc, &[]);
+        for n in [2u64, 3, 7] {
+            let sub = dir.path().join(format!("{which}-{n}"));
+            same(
+                &reference,
+                &sharded(&sub, &sc, n, &["--threads", "2"]),
+                &format!("{which}: {n} shards"),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_resumed_checkpointed_run_gives_the_bytes_of_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    for which in ["plain", "robust"] {
+        let sc = scenario(dir.path(), which);
+        let reference = sweep(&sc, &[]);
+        // Segments of a checkpointed run are sized by time; `--chunk` fixes them, small
+        // enough that the grid takes many and every stop lands inside it.
+        let chunk = if which == "plain" { "997" } else { "17" };
+        let extra = ["--chunk", chunk];
+        same(
+            &reference,
+            &checkpointed(dir.path(), &sc, &[], &extra),
+            &format!("{which}: checkpointed, not stopped"),
+        );
+        same(
+            &reference,
+            &checkpointed(dir.path(), &sc, &[1, 2, 3], &extra),
+            &format!("{which}: checkpointed, stopped three times"),
+        );
+    }
+}
