@@ -8,8 +8,10 @@
 //! is saved, and the caller exits 130 or 143.
 //!
 //! Segments merge in index order, so a resumed run ends with the counts, best index,
-//! leaders, Pareto and heatmap of an uninterrupted one; metric sums (hence means) may differ
-//! in the last bits by floating-point summation order, as between shards.
+//! leaders, Pareto and heatmap of an uninterrupted one, and with its metric sums to the last
+//! bit (they are exact, [`crate::exact_sum`]): the summary is byte-identical outside `run`.
+//! `Saving::segment` and `Saving::stop_after_segments` (hidden `--chunk` and
+//! `--stop-after-segments`) fix the segments and stop after some, for tests.
 
 use crate::backend::{Backend, BackendError, BackendInfo};
 use crate::output::OutputError;

@@ -5,9 +5,10 @@
 //!
 //! A partial carries the scenario and catalog text it was run from (so `merge` needs nothing
 //! else) with their SHA-256, the tool version, the range and every mergeable reduction
-//! ([`Reductions`], serialized as a whole). Parts merge in range order; counts, best indices,
-//! group and Pareto leaders are then exactly those of an unsharded run, and metric sums
-//! (hence means) differ at most by floating-point summation order.
+//! ([`Reductions`], serialized as a whole, metric sums exactly). Parts merge in range order;
+//! counts, best indices, group and Pareto leaders and metric sums (exact, hence means) are
+//! then exactly those of an unsharded run: the merged summary is byte-identical outside
+//! `run` (CPU; tests/determinism.rs).
 
 use crate::backend::BackendInfo;
 use crate::catalog::Catalog;
