@@ -4,7 +4,8 @@
 //! merge`), checkpoint segments and interruptions, or the run. Metric means included: sums
 //! are exact (`src/exact_sum.rs`), so no split of the grid changes a bit. A deterministic
 //! scenario and an uncertain one (`configs/scenarios/1gw-robust.toml` on a small grid), each
-//! with a grid whose size is no multiple of anything convenient.
+//! with a grid whose size is no multiple of anything convenient. On the GPU (f32): uncertain
+//! scenarios whatever the chunk size, plain ones for one fixed chunk size.
 
 use serde_json::Value;
 use std::path::Path;
@@ -260,4 +261,57 @@ fn a_resumed_checkpointed_run_gives_the_bytes_of_an_uninterrupted_one() {
             &format!("{which}: checkpointed, stopped three times"),
         );
     }
+}
+
+/// `sweep SCENARIO --backend gpu --chunk CHUNK --json`: the summary without `run`, or `None`
+/// (with the reason printed) where no GPU adapter opens, unless `CLUSTERSWEEP_REQUIRE_GPU=1`.
+fn gpu_sweep(scenario: &Path, chunk: &str) -> Option<String> {
+    let out = run(&[
+        "sweep",
+        scenario.to_str().unwrap(),
+        "--backend",
+        "gpu",
+        "--json",
+        "--quiet",
+        "--chunk",
+        chunk,
+    ]);
+    if out.status.code() == Some(3) {
+        let why = String::from_utf8_lossy(&out.stderr);
+        if std::env::var("CLUSTERSWEEP_REQUIRE_GPU").as_deref() == Ok("1") {
+            panic!("CLUSTERSWEEP_REQUIRE_GPU=1 but the GPU backend failed: {why}");
+        }
+        eprintln!("no GPU ({why}); GPU determinism not tested");
+        return None;
+    }
+    Some(determined(&ok(&out, &format!("gpu --chunk {chunk}"))))
+}
+
+/// On the GPU (lavapipe in CI): an uncertain scenario's rows are added on the host exactly,
+/// one configuration at a time, so the chunk size does not change a byte; a plain
+/// scenario's metric sums are f32 partial sums per chunk (docs/reliability.md), so only the
+/// same fixed chunk size gives the same bytes again.
+#[test]
+fn gpu_summaries_repeat_and_uncertain_ones_ignore_the_chunk_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let robust = scenario(dir.path(), "robust");
+    let Some(reference) = gpu_sweep(&robust, "17") else {
+        return;
+    };
+    for chunk in ["50", "231"] {
+        let other = gpu_sweep(&robust, chunk).expect("the GPU opened before");
+        same(
+            &reference,
+            &other,
+            &format!("robust on the GPU: --chunk {chunk}"),
+        );
+    }
+    let plain = scenario(dir.path(), "plain");
+    let first = gpu_sweep(&plain, "4096").expect("the GPU opened before");
+    let again = gpu_sweep(&plain, "4096").expect("the GPU opened before");
+    same(
+        &first,
+        &again,
+        "plain on the GPU: the same chunk size again",
+    );
 }
