@@ -385,8 +385,10 @@ impl<'de> Deserialize<'de> for ExactSum {
                     "an exact sum's digit {i} is out of order or range"
                 )));
             }
+            // Normalised digits are in 0 .. 2^32, the top one (signed) too in magnitude: any
+            // number of parts can then be merged without overflow.
             let top = i == DIGITS - 1;
-            if !top && !(0..1i64 << DIGIT).contains(&v) || top && v.unsigned_abs() >> 62 != 0 {
+            if !top && !(0..1i64 << DIGIT).contains(&v) || top && v.unsigned_abs() >> DIGIT != 0 {
                 return Err(D::Error::custom(format!(
                     "an exact sum's digit {i} is out of range ({v})"
                 )));
