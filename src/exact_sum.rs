@@ -192,9 +192,26 @@ impl ExactSum {
             return;
         }
         let (nc, mc, ec) = decompose(c);
-        for (i, d) in o.normalised() {
-            let e = BASE + i as i32 * DIGIT as i32 + ec;
-            self.add_int((d < 0) != nc, d.unsigned_abs() as u128 * mc as u128, e);
+        // Scale the magnitude: a negative sum's carried digits are non-negative below a
+        // negative top digit, whose product with `c` would reach past the last digit and
+        // be cut. Negated and carried again, every digit of |o| is non-negative.
+        let mut magnitude = o.clone();
+        magnitude.carry();
+        let negative = magnitude
+            .digits
+            .iter()
+            .rev()
+            .find(|&&d| d != 0)
+            .is_some_and(|&d| d < 0);
+        if negative {
+            magnitude.digits.iter_mut().for_each(|d| *d = -*d);
+            magnitude.carry();
+        }
+        for (i, &d) in magnitude.digits.iter().enumerate() {
+            if d != 0 {
+                let e = BASE + i as i32 * DIGIT as i32 + ec;
+                self.add_int(negative != nc, d.unsigned_abs() as u128 * mc as u128, e);
+            }
         }
     }
 
