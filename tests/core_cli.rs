@@ -384,10 +384,19 @@ fn best_is_null_when_nothing_is_feasible() {
     let file: Value =
         serde_json::from_slice(&std::fs::read(out_dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(file, doc);
-    for name in ["best_by.csv", "pareto.csv"] {
+    // No frontier; every group is listed in best_by.csv with nothing feasible (count 0, no
+    // configuration), as in the JSON's `empty_groups`.
+    let groups = doc["empty_groups"].as_array().map_or(0, Vec::len);
+    for (name, rows) in [("best_by.csv", groups), ("pareto.csv", 0)] {
         let mut r = csv::Reader::from_path(out_dir.join(name)).unwrap();
         assert!(r.headers().unwrap().iter().any(|h| h == "index"), "{name}");
-        assert_eq!(r.records().count(), 0, "{name}");
+        let records: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+        assert_eq!(records.len(), rows, "{name}");
+        for row in records {
+            let at = |col: &str| r.headers().unwrap().iter().position(|h| h == col).unwrap();
+            assert_eq!(&row[at("feasible")], "0", "{name}");
+            assert_eq!(&row[at("index")], "", "{name}");
+        }
     }
     // Human output works too.
     let text = ok(
