@@ -106,8 +106,7 @@ pub fn rows_of(file: &str, doc: &BenchReport) -> Vec<CollectRow> {
     doc.results
         .iter()
         .map(|r| {
-            let wall =
-                crate::timing_stats::timing_stats(&r.wall_s).unwrap_or_else(|| r.wall.clone());
+            let wall = crate::bench_compare::wall_stats(r);
             let configs = r.configs as f64;
             CollectRow {
                 file: file.to_string(),
@@ -178,15 +177,9 @@ pub fn collect(dir: &Path) -> Result<Collected, CollectError> {
 
 /// One bench/2 document, or why the file is not one (one line, without the file name).
 fn read_bench(path: &Path) -> Result<BenchReport, String> {
-    let size = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read it: {e}"))?
-        .len();
-    if size > MAX_BENCH_BYTES {
-        return Err(format!(
-            "{size} bytes, more than a bench document's {MAX_BENCH_BYTES}"
-        ));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
+    // The shared reader: regular files only (a FIFO named `*.json` would block), bounded.
+    let text = crate::input::read_text_file(path, "a bench document", MAX_BENCH_BYTES)
+        .map_err(|e| e.reason)?;
     let doc = crate::bench_compare::parse(&text)?;
     if doc.results.is_empty() {
         return Err("it has no results".into());

@@ -98,12 +98,15 @@ pub struct BenchComparison {
     pub regressed: bool,
 }
 
-/// Wall time per configuration: the statistics recomputed from the repetition times
+/// Wall time of a repetition: the statistics recomputed from the repetition times
 /// (`wall_s`), the document's `wall` where it lists none.
+pub fn wall_stats(r: &BenchResult) -> TimingStats {
+    crate::timing_stats::timing_stats(&r.wall_s).unwrap_or_else(|| r.wall.clone())
+}
+
+/// Wall time per configuration ([`wall_stats`] over the configurations timed).
 fn per_config(r: &BenchResult) -> TimingStats {
-    crate::timing_stats::timing_stats(&r.wall_s)
-        .unwrap_or_else(|| r.wall.clone())
-        .scaled(r.configs as f64)
+    wall_stats(r).scaled(r.configs as f64)
 }
 
 /// The index in A of B's result `i`: the same kind and name; else the result of the same

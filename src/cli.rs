@@ -81,6 +81,15 @@ impl From<clustersweep::output::OutputError> for CliError {
     }
 }
 
+/// The error of writing the file of option `flag`: a closed stdout ends the command
+/// quietly, any other failure is a run-time failure naming the option.
+fn write_error(flag: &str) -> impl FnOnce(clustersweep::output::OutputError) -> CliError + '_ {
+    move |e| match e {
+        clustersweep::output::OutputError::BrokenPipe => CliError::from(e),
+        e => CliError::runtime(format!("{flag}: {e}")),
+    }
+}
+
 /// Check an `--out` folder before any work: a path that is not a folder is bad input (2);
 /// one that cannot be created or written is a run-time failure (1).
 fn check_out_dir(dir: &std::path::Path) -> Result<(), CliError> {
@@ -1320,10 +1329,7 @@ fn append_markdown(
     quiet: bool,
 ) -> Result<(), CliError> {
     let text = clustersweep::format::printable(section);
-    clustersweep::output::append_file(path, text.as_bytes()).map_err(|e| match e {
-        clustersweep::output::OutputError::BrokenPipe => CliError::from(e),
-        e => CliError::runtime(format!("--markdown: {e}")),
-    })?;
+    clustersweep::output::append_file(path, text.as_bytes()).map_err(write_error("--markdown"))?;
     if !quiet && !clustersweep::output::is_stdout(path) {
         eprintln_escaped!(
             "clustersweep: appended the markdown summary of {scenario} to {}",
@@ -1381,10 +1387,7 @@ fn sweep_shard(
     let mut text =
         serde_json::to_vec_pretty(&partial).map_err(|e| CliError::runtime(e.to_string()))?;
     text.push(b'\n');
-    clustersweep::output::write_file(&shard.partial, &text).map_err(|e| match e {
-        clustersweep::output::OutputError::BrokenPipe => CliError::from(e),
-        e => CliError::runtime(format!("--partial: {e}")),
-    })?;
+    clustersweep::output::write_file(&shard.partial, &text).map_err(write_error("--partial"))?;
     if !quiet && !clustersweep::output::is_stdout(&shard.partial) {
         eprintln_escaped!(
             "clustersweep: wrote {} (shard {}/{}, configurations {}..{})",
@@ -1803,10 +1806,7 @@ fn bench(opts: BenchCommandOptions) -> Result<i32, CliError> {
         ("--markdown", markdown, markdown_text.into_bytes()),
     ] {
         let Some(path) = path else { continue };
-        clustersweep::output::write_file(&path, &text).map_err(|e| match e {
-            clustersweep::output::OutputError::BrokenPipe => CliError::from(e),
-            e => CliError::runtime(format!("{flag}: {e}")),
-        })?;
+        clustersweep::output::write_file(&path, &text).map_err(write_error(flag))?;
         if !clustersweep::output::is_stdout(&path) {
             eprintln_escaped!("clustersweep: wrote {}", path.display());
         }
@@ -1860,14 +1860,13 @@ fn bench_collect(
     markdown: Option<PathBuf>,
     svg: Option<PathBuf>,
 ) -> Result<i32, CliError> {
-    use clustersweep::output::{is_stdout, write_file, OutputError};
+    use clustersweep::output::{is_stdout, write_file};
     let outputs = [("--csv", &csv), ("--markdown", &markdown), ("--svg", &svg)];
-    if outputs
+    let to_stdout = outputs
         .iter()
         .filter(|(_, p)| p.as_deref().is_some_and(is_stdout))
-        .count()
-        > 1
-    {
+        .count();
+    if to_stdout > 1 {
         return Err(CliError::input(
             "bench collect: only one of --csv, --markdown, --svg can be `-` (stdout)",
         ));
@@ -1886,10 +1885,7 @@ fn bench_collect(
         .map_err(|e| CliError::input(e.to_string()))?;
     let rows = &collected.rows;
     let table = report::bench_collect::markdown(rows);
-    if !outputs
-        .iter()
-        .any(|(_, p)| p.as_deref().is_some_and(is_stdout))
-    {
+    if to_stdout == 0 {
         emit(&table)?;
     }
     for (flag, path) in outputs {
@@ -1904,10 +1900,7 @@ fn bench_collect(
                 .into_owned()
                 .into_bytes(),
         };
-        write_file(path, &bytes).map_err(|e| match e {
-            OutputError::BrokenPipe => CliError::from(e),
-            e => CliError::runtime(format!("{flag}: {e}")),
-        })?;
+        write_file(path, &bytes).map_err(write_error(flag))?;
         if !is_stdout(path) {
             eprintln_escaped!("clustersweep: wrote {}", path.display());
         }

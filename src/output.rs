@@ -114,12 +114,7 @@ pub fn write_file(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
         return stdout_write(contents);
     }
     match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => {
-            return Err(OutputError::NotUsable {
-                path: path.to_path_buf(),
-                reason: "is a folder".into(),
-            })
-        }
+        Ok(m) if m.is_dir() => return Err(is_a_folder(path)),
         Ok(m) if !m.is_file() => return write_through(path, contents),
         _ => {}
     }
@@ -157,32 +152,15 @@ pub fn append_file(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
     let mut options = OpenOptions::new();
     options.append(true);
     match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_dir() => {
-            return Err(OutputError::NotUsable {
-                path: path.to_path_buf(),
-                reason: "is a folder".into(),
-            })
-        }
-        Ok(m) if m.is_file() => {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.custom_flags(libc::O_NOFOLLOW);
-            }
-        }
+        Ok(m) if m.is_dir() => return Err(is_a_folder(path)),
+        Ok(m) if m.is_file() => no_follow(&mut options),
         Ok(_) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             // Exclusive creation; another process creating it meanwhile makes this an
             // append to that file (still never through a symbolic link).
             match OpenOptions::new().append(true).create_new(true).open(path) {
                 Ok(f) => return finish_write(path, f, contents),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    #[cfg(unix)]
-                    {
-                        use std::os::unix::fs::OpenOptionsExt;
-                        options.custom_flags(libc::O_NOFOLLOW);
-                    }
-                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => no_follow(&mut options),
                 Err(e) => return Err(OutputError::file(path, e)),
             }
         }
@@ -205,14 +183,31 @@ fn finish_write(path: &Path, mut f: File, contents: &[u8]) -> Result<(), OutputE
 
 /// Open an existing non-regular file (FIFO, device) or a symbolic link and write to it.
 fn write_through(path: &Path, contents: &[u8]) -> Result<(), OutputError> {
-    let mut f = OpenOptions::new()
+    let f = OpenOptions::new()
         .write(true)
         .truncate(true)
         .open(path)
         .map_err(|e| OutputError::file(path, e))?;
-    f.write_all(contents)
-        .and_then(|_| f.flush())
-        .map_err(|e| OutputError::file(path, e))
+    finish_write(path, f, contents)
+}
+
+/// An output path that is a folder.
+fn is_a_folder(path: &Path) -> OutputError {
+    OutputError::NotUsable {
+        path: path.to_path_buf(),
+        reason: "is a folder".into(),
+    }
+}
+
+/// Refuse to follow a symbolic link at the last component (`O_NOFOLLOW`; Unix only).
+fn no_follow(options: &mut OpenOptions) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    #[cfg(not(unix))]
+    let _ = options;
 }
 
 /// Create `path` exclusively (never through a symbolic link), write and sync it.
@@ -266,10 +261,7 @@ pub fn write_set(dir: &Path, files: &[(&str, &[u8])]) -> Result<(), OutputError>
         let target = dir.join(name);
         if let Ok(m) = std::fs::symlink_metadata(&target) {
             if m.is_dir() {
-                return Err(OutputError::NotUsable {
-                    path: target,
-                    reason: "is a folder".into(),
-                });
+                return Err(is_a_folder(&target));
             }
         }
     }

@@ -3,13 +3,14 @@
 //! and as an SVG bar chart of the median rate per row with the 95% interval as error bars
 //! (plotters, set in the embedded font like the report's plots).
 
+use super::markdown::cell;
 use super::plots::{register_font, short, Coord, Scale, FAMILY, LINE};
 use crate::bench_collect::CollectRow;
 use plotters::prelude::*;
 use std::fmt::Write;
 
 /// The CSV columns, units in the names.
-pub const CSV_HEADER: [&str; 20] = [
+const CSV_HEADER: [&str; 20] = [
     "file",
     "cpu_model",
     "cpu_threads",
@@ -32,14 +33,6 @@ pub const CSV_HEADER: [&str; 20] = [
     "mean_configs_per_s",
 ];
 
-/// Text safe inside a markdown table cell.
-fn cell(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('|', "\\|")
-}
-
 /// A rate with five significant digits, as `bench` prints configurations/s.
 fn rate(x: f64) -> String {
     format!("{x:.4e}")
@@ -55,12 +48,12 @@ fn commit_text(r: &CollectRow) -> String {
 }
 
 /// The machine cell: CPU model and logical threads.
-pub fn machine_text(r: &CollectRow) -> String {
+fn machine_text(r: &CollectRow) -> String {
     format!("{}, {} threads", r.cpu_model, r.cpu_threads)
 }
 
 /// The adapter cell: name, `vendor:device` ids (hex), type and API; `-` for the CPU.
-pub fn adapter_text(r: &CollectRow) -> String {
+fn adapter_text(r: &CollectRow) -> String {
     match &r.adapter {
         Some(a) => format!(
             "{} ({:04x}:{:04x}, {}, {})",
@@ -71,7 +64,7 @@ pub fn adapter_text(r: &CollectRow) -> String {
 }
 
 /// The backend cell: `cpu, N threads` or `gpu`.
-pub fn backend_text(r: &CollectRow) -> String {
+fn backend_text(r: &CollectRow) -> String {
     match r.threads_used {
         Some(1) => format!("{}, 1 thread", r.backend),
         Some(n) => format!("{}, {n} threads", r.backend),
@@ -80,7 +73,7 @@ pub fn backend_text(r: &CollectRow) -> String {
 }
 
 /// The 95% interval cell: `low – high`, or `-` with one repetition.
-pub fn interval_text(r: &CollectRow) -> String {
+fn interval_text(r: &CollectRow) -> String {
     r.interval.map_or("-".into(), |[lo, hi]| {
         format!("{} – {}", rate(lo), rate(hi))
     })
@@ -156,9 +149,6 @@ fn bar_label(rows: &[CollectRow], r: &CollectRow) -> String {
     }
 }
 
-/// Bars of the SVG chart (the error bars are drawn in black over them).
-pub const BAR_COLOUR: RGBColor = LINE;
-
 /// The SVG bar chart: a bar per row at its median rate, the 95% interval as an error bar;
 /// a log axis when the rates span more than a factor of 30 (a GPU beside a CPU), else a
 /// linear axis from 0.
@@ -231,7 +221,7 @@ pub fn svg(rows: &[CollectRow]) -> Result<String, String> {
                 let x = i as f64;
                 Rectangle::new(
                     [(x - 0.3, base), (x + 0.3, ys.to(r.median_rate))],
-                    BAR_COLOUR.filled(),
+                    LINE.filled(),
                 )
             }))?;
             chart.draw_series(rows.iter().enumerate().filter_map(|(i, r)| {

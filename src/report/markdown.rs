@@ -10,7 +10,7 @@ use crate::summary::{Reported, Summary};
 use std::fmt::Write;
 
 /// Text safe inside a table cell (pipes escaped, no line breaks).
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     text.split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
