@@ -21,15 +21,13 @@ pub struct Traced {
     pub feasible: Mask,
     /// [`Traced::feasible`] without the finiteness tests: its gate is the product of the
     /// same tests as `feasible`'s but those of scalars' finiteness (a product of its own),
-    /// and `feasible`'s column is this mask's times [`Traced::finite_col`]. The CPU kernel
+    /// and `feasible`'s column is this mask's times the product of the column finiteness
+    /// tests. The CPU kernel
     /// reduces over this mask, reads the finiteness of scalar metrics from their values,
     /// and runs the column finiteness tests only in the windows where a metric's
     /// statistics over it are not finite (`backend::staged::reduce`); the GPU and Monte
     /// Carlo kernels use `feasible`, whose steps are those they had before this mask.
     pub feasible_unless_finite: Mask,
-    /// The product of the finiteness tests of column values (None when every tested value
-    /// is a scalar).
-    pub finite_col: Option<Val>,
     /// Per metric (None where it does not apply).
     pub metrics: [Option<Val>; METRIC_COUNT],
     /// The constant slot of each constraint's bound, and whether it is an upper bound.
@@ -45,6 +43,8 @@ struct Tracing<'p> {
     acc: Val,
     /// The draw index column of a Monte Carlo trace ([`trace_draws`]).
     draw: Option<Val>,
+    /// Per drawn parameter: its draw step, pushed once however many formulas read it.
+    drawn: [Option<Val>; PARAM_COUNT],
 }
 
 impl Tracing<'_> {
@@ -99,12 +99,17 @@ impl Numeric for Tracing<'_> {
                         .collect();
                     return self.t.lookup(table, 1, self.acc, ZERO);
                 }
-                return self.t.push(
+                if let Some(v) = self.drawn[p.index()] {
+                    return v;
+                }
+                let v = self.t.push(
                     TapeOp::Draw {
                         param: p.index() as u32,
                     },
                     [self.acc, k, self.acc],
                 );
+                self.drawn[p.index()] = Some(v);
+                return v;
             }
         }
         match s.sources[p.index()] {
@@ -245,6 +250,7 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
         axis,
         acc,
         draw,
+        drawn: [None; PARAM_COUNT],
     };
     let out = formulas(&mut tracing);
     let mut t = tracing.t;
@@ -295,14 +301,11 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
     }
     let with_scalar_tests = t.all(&tests);
     let finite_col = t.all(&finite_cols).col;
-    let feasible = match (with_scalar_tests.col, finite_col) {
-        (Some(c), Some(f)) => Mask {
-            gate: with_scalar_tests.gate,
-            col: Some(t.mul(c, f)),
-        },
-        (c, f) => Mask {
-            gate: with_scalar_tests.gate,
-            col: c.or(f),
+    let feasible = Mask {
+        gate: with_scalar_tests.gate,
+        col: match (with_scalar_tests.col, finite_col) {
+            (Some(c), Some(f)) => Some(t.mul(c, f)),
+            (c, f) => c.or(f),
         },
     };
     // The gate again without the scalars' finiteness tests: a product of its own, so that
@@ -330,7 +333,6 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
         valid,
         feasible,
         feasible_unless_finite,
-        finite_col,
         metrics: out.metrics,
         bounds,
     }
