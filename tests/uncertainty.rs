@@ -349,6 +349,7 @@ fn the_cli_reports_uncertain_sweeps_and_single_configurations() {
 /// for tables too large for the device).
 #[test]
 fn the_gpu_kernel_agrees_with_the_cpu_kernel() {
+    let mut gpus = Vec::new();
     for table in [u64::MAX, 0] {
         let Some(g) = common::gpu(clustersweep::backend::gpu::GpuOptions {
             mc_draw_table_bytes: table,
@@ -356,52 +357,53 @@ fn the_gpu_kernel_agrees_with_the_cpu_kernel() {
         }) else {
             return;
         };
-        for statistic in [
-            "",
-            "statistic = \"p10\"",
-            "statistic = \"p90\"\nsense = \"min\"",
-        ] {
+        gpus.push((table, g));
+    }
+    let counts = |s: &Summary| {
+        let leaders: Vec<(u64, u64)> = s
+            .best_by
+            .iter()
+            .map(|g| (g.best.index, g.feasible))
+            .collect();
+        (leaders, s.empty_groups.clone())
+    };
+    let best = |s: &Summary| s.best.as_ref().map(|b| b.index);
+    let lead = |s: &Summary| s.best_by.iter().map(|g| g.best.index).collect::<Vec<_>>();
+    for statistic in [
+        "",
+        "statistic = \"p10\"",
+        "statistic = \"p90\"\nsense = \"min\"",
+    ] {
+        // The CPU side once per statistic; each GPU path against it.
+        let plan = plan_of(&UNCERTAIN.replace("STATISTIC", statistic));
+        let cpu = cpu_sweep(&plan);
+        // Per-group feasible counts (by p_feasible >= confidence over the draws), with
+        // groups that have nothing feasible, grouped by the fleet size.
+        let by_fleet =
+            SweepPlan::new(plan.scenario.clone(), Some(&["gpu_count".to_string()])).expect("plan");
+        let cpu_groups = cpu_sweep(&by_fleet);
+        let (leaders, empty) = counts(&cpu_groups);
+        assert!(
+            !leaders.is_empty() && !empty.is_empty(),
+            "{statistic}: the test wants groups with and without feasible configurations"
+        );
+        for (table, g) in &gpus {
             let ctx = format!("{statistic} (draw table bytes {table})");
-            let plan = plan_of(&UNCERTAIN.replace("STATISTIC", statistic));
-            let cpu = cpu_sweep(&plan);
-            let on_gpu = run_sweep(&plan, &g, None, &|_| {}).expect("gpu sweep");
+            let on_gpu = run_sweep(&plan, g, None, &|_| {}).expect("gpu sweep");
             assert_eq!(on_gpu.backend.kind, "gpu", "{ctx}");
             assert_eq!(
                 (on_gpu.invalid, on_gpu.feasible),
                 (cpu.invalid, cpu.feasible),
                 "{ctx}"
             );
-            let best = |s: &Summary| s.best.as_ref().map(|b| b.index);
             assert_eq!(best(&on_gpu), best(&cpu), "{ctx}");
-            let lead = |s: &Summary| s.best_by.iter().map(|g| g.best.index).collect::<Vec<_>>();
             assert_eq!(lead(&on_gpu), lead(&cpu), "{ctx}");
-            // Per-group feasible counts (by p_feasible >= confidence over the draws), with
-            // groups that have nothing feasible, grouped by the fleet size.
-            let by_fleet = {
-                let s = Scenario::parse(
-                    "test.toml",
-                    &UNCERTAIN.replace("STATISTIC", statistic),
-                    &catalog(),
-                )
-                .expect("scenario parses");
-                SweepPlan::new(s, Some(&["gpu_count".to_string()])).expect("plan")
-            };
-            let cpu_groups = cpu_sweep(&by_fleet);
-            let gpu_groups = run_sweep(&by_fleet, &g, None, &|_| {}).expect("gpu sweep");
-            let counts = |s: &Summary| {
-                let leaders: Vec<(u64, u64)> = s
-                    .best_by
-                    .iter()
-                    .map(|g| (g.best.index, g.feasible))
-                    .collect();
-                (leaders, s.empty_groups.clone())
-            };
-            let (leaders, empty) = counts(&cpu_groups);
-            assert!(
-                !leaders.is_empty() && !empty.is_empty(),
-                "{ctx}: the test wants groups with and without feasible configurations"
+            let gpu_groups = run_sweep(&by_fleet, g, None, &|_| {}).expect("gpu sweep");
+            assert_eq!(
+                counts(&gpu_groups),
+                (leaders.clone(), empty.clone()),
+                "{ctx}"
             );
-            assert_eq!(counts(&gpu_groups), (leaders, empty), "{ctx}");
             for (x, y) in on_gpu.stats.iter().zip(&cpu.stats) {
                 for (u, v) in [(x.min, y.min), (x.max, y.max), (x.mean, y.mean)] {
                     assert!(

@@ -205,7 +205,7 @@ max_facility_mw = 20
 /// A small uncertain scenario (50 draws) whose TCO cap leaves some fleet sizes with
 /// nothing feasible: for the Monte Carlo reductions (groups, heatmap).
 pub const UNCERTAIN_SMALL: &str = r#"
-name = "uncertain-small"
+name = "uncertain-fleet"
 [axes]
 accelerator = ["H100-SXM", "B200"]
 gpu_count = { from = 1000, to = 20000, steps = 5 }
