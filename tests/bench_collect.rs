@@ -228,3 +228,38 @@ fn dash_is_stdout_and_an_empty_folder_is_bad_input() {
         &["nope", "cannot read the folder"],
     );
 }
+
+/// A FIFO named `*.json` in the folder is skipped as not a regular file; before the shared
+/// reader, opening it blocked `bench collect` until a writer came (forever).
+#[cfg(unix)]
+#[test]
+fn a_fifo_in_the_folder_is_skipped_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let mut child = std::process::Command::new(common::BIN)
+        .args(["bench", "collect", dir.path().to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("bench collect is still waiting on the FIFO after 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("skipped pipe.json: cannot read a bench document: not a regular file"),
+        "{err}"
+    );
+}
