@@ -143,13 +143,13 @@ impl ExactSum {
         }
         let d = &mut self.digits[k..k + 5];
         let sign = if neg { -1i64 } else { 1 };
-        if m >> 96 == 0 {
-            // The common case (a value, or a value times a count): four digits.
+        if m >> 64 == 0 {
+            // The common case (a value, or a value times a count: m < 2^64): shifted by
+            // less than 32, three digits.
             let v = m << sh;
             d[0] += sign * (v as u32) as i64;
             d[1] += sign * ((v >> 32) as u32) as i64;
             d[2] += sign * ((v >> 64) as u32) as i64;
-            d[3] += sign * ((v >> 96) as u32) as i64;
         } else {
             // A product: m < 2^117 shifted by less than 32 spans five digits.
             let lo = m << sh;
@@ -164,6 +164,19 @@ impl ExactSum {
         if self.adds >= ADDS_BEFORE_CARRY {
             self.carry();
         }
+    }
+
+    /// Whether the sum is negative, and its absolute value carried (every digit
+    /// non-negative, all but the top one below 2^32).
+    fn magnitude(&self) -> (bool, ExactSum) {
+        let mut s = self.clone();
+        s.carry();
+        let negative = s.digits[DIGITS - 1] < 0;
+        if negative {
+            s.digits.iter_mut().for_each(|d| *d = -*d);
+            s.carry();
+        }
+        (negative, s)
     }
 
     /// Propagate carries: every digit but the top one in 0 .. 2^32, the top one signed.
@@ -194,19 +207,8 @@ impl ExactSum {
         let (nc, mc, ec) = decompose(c);
         // Scale the magnitude: a negative sum's carried digits are non-negative below a
         // negative top digit, whose product with `c` would reach past the last digit and
-        // be cut. Negated and carried again, every digit of |o| is non-negative.
-        let mut magnitude = o.clone();
-        magnitude.carry();
-        let negative = magnitude
-            .digits
-            .iter()
-            .rev()
-            .find(|&&d| d != 0)
-            .is_some_and(|&d| d < 0);
-        if negative {
-            magnitude.digits.iter_mut().for_each(|d| *d = -*d);
-            magnitude.carry();
-        }
+        // be cut; every digit of |o| is non-negative.
+        let (negative, magnitude) = o.magnitude();
         for (i, &d) in magnitude.digits.iter().enumerate() {
             if d != 0 {
                 let e = BASE + i as i32 * DIGIT as i32 + ec;
@@ -246,15 +248,7 @@ impl ExactSum {
         if self.neg_inf {
             return f64::NEG_INFINITY;
         }
-        let mut s = self.clone();
-        s.carry();
-        let neg = s.digits[DIGITS - 1] < 0;
-        if neg {
-            for d in s.digits.iter_mut() {
-                *d = -*d;
-            }
-            s.carry();
-        }
+        let (neg, s) = self.magnitude();
         let d = &s.digits;
         let Some(h) = (0..DIGITS).rev().find(|&i| d[i] != 0) else {
             return 0.0;
@@ -422,12 +416,12 @@ impl<'de> Deserialize<'de> for ExactSum {
 /// [`ExactSum`].
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WindowSum {
-    pub levels: [f64; LEVELS],
-    pub spill: Option<Box<ExactSum>>,
+    levels: [f64; LEVELS],
+    spill: Option<ExactSum>,
 }
 
 /// Levels a window's sum is split into before it spills into an [`ExactSum`].
-pub const LEVELS: usize = 4;
+const LEVELS: usize = 4;
 
 impl WindowSum {
     /// Add the window's sum to `total`.
@@ -466,6 +460,19 @@ fn sigma_for(bound: f64, m: i32) -> Option<f64> {
     (k <= 1022).then(|| 1.5 * pow2(k))
 }
 
+/// One value of the two-level pass of [`window_sum`]: its parts on the grids of `s1` and
+/// `s2` added to the lane's sums, the magnitude of what is left kept when it is larger.
+#[inline(always)]
+fn extract2(x: f64, s1: f64, s2: f64, sum1: &mut f64, sum2: &mut f64, left: &mut f64) {
+    let q1 = (s1 + x) - s1;
+    let r1 = x - q1;
+    let q2 = (s2 + r1) - s2;
+    let r2 = r1 - q2;
+    *sum1 += q1;
+    *sum2 += q2;
+    *left = if r2.abs() > *left { r2.abs() } else { *left };
+}
+
 /// The exact sum of `xs` (every value finite, each at most `absmax` in magnitude), with
 /// `rem` (at least as long as `xs`) as scratch.
 pub fn window_sum(xs: &[f64], absmax: f64, rem: &mut [f64]) -> WindowSum {
@@ -488,28 +495,11 @@ pub fn window_sum(xs: &[f64], absmax: f64, rem: &mut [f64]) -> WindowSum {
             let mut x4s = xs.chunks_exact(4);
             for x4 in &mut x4s {
                 for l in 0..4 {
-                    let x = x4[l];
-                    let q1 = (s1 + x) - s1;
-                    let r1 = x - q1;
-                    let q2 = (s2 + r1) - s2;
-                    let r2 = r1 - q2;
-                    sum1[l] += q1;
-                    sum2[l] += q2;
-                    left[l] = if r2.abs() > left[l] {
-                        r2.abs()
-                    } else {
-                        left[l]
-                    };
+                    extract2(x4[l], s1, s2, &mut sum1[l], &mut sum2[l], &mut left[l]);
                 }
             }
             for (l, &x) in x4s.remainder().iter().enumerate() {
-                let q1 = (s1 + x) - s1;
-                let r1 = x - q1;
-                let q2 = (s2 + r1) - s2;
-                let r2 = r1 - q2;
-                sum1[l] += q1;
-                sum2[l] += q2;
-                left[l] = left[l].max(r2.abs());
+                extract2(x, s1, s2, &mut sum1[l], &mut sum2[l], &mut left[l]);
             }
             if left.iter().all(|&r| r == 0.0) {
                 out.levels[0] = (sum1[0] + sum1[1]) + (sum1[2] + sum1[3]);
@@ -547,7 +537,7 @@ pub fn window_sum(xs: &[f64], absmax: f64, rem: &mut [f64]) -> WindowSum {
     for &x in rem.iter() {
         spill.add(x);
     }
-    out.spill = Some(Box::new(spill));
+    out.spill = Some(spill);
     out
 }
 
@@ -569,7 +559,7 @@ pub fn window_sum_any(xs: &[f64], rem: &mut [f64]) -> WindowSum {
     }
     WindowSum {
         levels: [0.0; LEVELS],
-        spill: Some(Box::new(spill)),
+        spill: Some(spill),
     }
 }
 

@@ -121,7 +121,7 @@ impl Reductions {
             best_by: vec![None; plan.group_count],
             group_feasible: vec![0; plan.group_count],
             pareto: vec![None; plan.pareto.count],
-            stats: (0..METRIC_COUNT).map(|_| MetricStats::default()).collect(),
+            stats: vec![MetricStats::default(); METRIC_COUNT],
             heatmap: vec![HeatCell::default(); plan.heatmap_cells()],
             on_cpu: 0,
         }

@@ -475,9 +475,9 @@ pub fn evaluation_order(plan: &SweepPlan) -> Vec<usize> {
     let n = lens.len();
     let traced = trace(plan, n, &value_ok(plan));
     // The steps of the metrics, the validity mask and `feasible`: with every axis outer,
-    // the finiteness tests are all in `feasible`'s gate, and counting them keeps the order
-    // (so the order in which the statistics are summed, so the summaries) of the kernel
-    // that ran them in every window. `feasible_unless_finite`'s own gate is not counted.
+    // the finiteness tests are all in `feasible`'s gate, and counting them keeps the walk
+    // order of the kernel that ran them in every window (the summaries no longer depend on
+    // it: sums are exact). `feasible_unless_finite`'s own gate is not counted.
     let t = &traced.tracer;
     let counted = read_by(&traced, traced.feasible);
     let readers = |k: usize| {

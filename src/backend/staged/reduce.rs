@@ -70,10 +70,7 @@ impl Derived {
     /// where that is not finite (the sum is then the column's).
     #[inline]
     fn factor(&self, scalar: f64) -> Option<f64> {
-        let c = match self.step.op {
-            TapeOp::Arith(Op::Mul) => scalar,
-            _ => 1.0 / scalar,
-        };
+        let c = if self.divides { 1.0 / scalar } else { scalar };
         c.is_finite().then_some(c)
     }
 
@@ -192,6 +189,13 @@ impl Default for ReduceCache {
 }
 
 impl ReduceCache {
+    /// Record whether column metric `m`'s statistics over the window are finite.
+    #[inline(always)]
+    fn set_finite(&mut self, m: usize, finite: bool) {
+        let bit = 1u64 << m;
+        self.not_finite = self.not_finite & !bit | if finite { 0 } else { bit };
+    }
+
     /// Nothing cached is re-used: the next reductions compute everything (after a window
     /// reduced over another mask).
     fn stale_all(&mut self) {
@@ -251,7 +255,6 @@ impl StagedKernel {
             let b = &st.cache.base_stats[d.metric];
             // A non-negative base keeps the sum's error within about n ulps (no
             // cancellation); every base the model has today is non-negative when valid.
-            let bit = 1u64 << d.metric;
             if s > 0.0
                 && s.is_finite()
                 && b.min >= 0.0
@@ -260,7 +263,7 @@ impl StagedKernel {
             {
                 st.cache.derived_own[d.metric] = None;
                 let finite = b.sum.is_finite() && d.apply(b.max, s).is_finite();
-                st.cache.not_finite = st.cache.not_finite & !bit | if finite { 0 } else { bit };
+                st.cache.set_finite(d.metric, finite);
                 continue;
             }
             self.run_column(plan, st, &d.step, j0, n);
@@ -272,7 +275,7 @@ impl StagedKernel {
             );
             let finite = own.sum.is_finite();
             st.cache.derived_own[d.metric] = Some(own);
-            st.cache.not_finite = st.cache.not_finite & !bit | if finite { 0 } else { bit };
+            st.cache.set_finite(d.metric, finite);
         }
         let cols = &st.cols;
         let cache = &mut st.cache;
@@ -280,10 +283,9 @@ impl StagedKernel {
             if (m.deps | fdeps | FIRST) & stale != 0 {
                 let fmask = fcol.map(|c| column_of(cols, c, n));
                 let stats = column_stats(column_of(cols, m, n), fmask, &mut cache.masked);
-                let bit = 1u64 << mi;
                 let finite = stats.sum.is_finite();
                 cache.col_stats[mi] = stats;
-                cache.not_finite = cache.not_finite & !bit | if finite { 0 } else { bit };
+                cache.set_finite(mi, finite);
             }
         }
         cache.stats_stale = 0;
