@@ -9,10 +9,9 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::Output;
 
 mod common;
-use common::{run, without_run, write};
+use common::{run, stdout_ok, without_run, write};
 
 /// 3 x 37 x 11 x 13 x 7 = 111,111 configurations: constraints, invalid configurations
 /// (power_frac below some accelerators' minimum), groups and a heatmap.
@@ -64,20 +63,9 @@ fn uncertain() -> String {
     replaced
 }
 
-#[track_caller]
-fn ok(out: &Output, what: &str) -> Vec<u8> {
-    assert!(
-        out.status.success(),
-        "{what}: exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout.clone()
-}
-
 /// The summary text without `run` (serde_json keeps the document's key order).
-fn determined(json: &[u8]) -> String {
-    let v: Value = serde_json::from_slice(json).unwrap();
+fn determined(json: &str) -> String {
+    let v: Value = serde_json::from_str(json).unwrap();
     let v = without_run(v);
     assert!(
         v["stats"].as_object().is_some_and(|s| !s.is_empty()),
@@ -97,7 +85,7 @@ fn sweep(scenario: &Path, extra: &[&str]) -> String {
         "--quiet",
     ];
     args.extend(extra);
-    determined(&ok(&run(&args), &format!("sweep {extra:?}")))
+    determined(&stdout_ok(&run(&args), &format!("sweep {extra:?}")))
 }
 
 /// The scenario in `n` shards, merged.
@@ -120,14 +108,14 @@ fn sharded(dir: &Path, scenario: &Path, n: u64, extra: &[&str]) -> String {
             f.to_str().unwrap(),
         ];
         args.extend(extra);
-        ok(&run(&args), &format!("shard {shard}"));
+        stdout_ok(&run(&args), &format!("shard {shard}"));
         files.push(f.to_str().unwrap().to_string());
     }
     // Parts in an order other than the grid's.
     files.rotate_left(n as usize / 2);
     let mut args = vec!["merge", "--json", "--quiet"];
     args.extend(files.iter().map(String::as_str));
-    determined(&ok(&run(&args), &format!("merge of {n}")))
+    determined(&stdout_ok(&run(&args), &format!("merge of {n}")))
 }
 
 /// A checkpointed run stopped after `stops[0]` segments, resumed and stopped after
@@ -162,7 +150,7 @@ fn checkpointed(dir: &Path, scenario: &Path, stops: &[u64], extra: &[&str]) -> S
         );
         assert!(Path::new(ck).exists());
     }
-    let text = determined(&ok(&base(&[]), "resumed"));
+    let text = determined(&stdout_ok(&base(&[]), "resumed"));
     assert!(!Path::new(ck).exists());
     text
 }
@@ -284,7 +272,10 @@ fn gpu_sweep(scenario: &Path, chunk: &str) -> Option<String> {
         eprintln!("no GPU ({why}); GPU determinism not tested");
         return None;
     }
-    Some(determined(&ok(&out, &format!("gpu --chunk {chunk}"))))
+    Some(determined(&stdout_ok(
+        &out,
+        &format!("gpu --chunk {chunk}"),
+    )))
 }
 
 /// On the GPU (lavapipe in CI): an uncertain scenario's rows are added on the host exactly,
