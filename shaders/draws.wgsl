@@ -1,7 +1,12 @@
 // The draws of uncertain inputs, generated on the device: the counter-based generator and
-// the quantile functions of src/uncertain.rs (the f64 reference) in f32. Placed before the
-// Monte Carlo kernel by src/backend/gpu/montecarlo.rs when its tape draws; the records are
-// built by src/backend/gpu/draws.rs, which also tests this file against the f64 reference.
+// the quantile functions of src/uncertain.rs (the f64 reference) in f32. When the Monte Carlo
+// tape draws, src/backend/gpu/montecarlo.rs places this file before shaders/draw_table.wgsl,
+// whose kernel generates every draw once per sweep into the draw table that the Monte Carlo
+// kernel reads; only where that table would exceed the device's largest storage binding (or
+// GpuOptions::mc_draw_table_bytes) is it placed before the Monte Carlo kernel itself, which
+// then computes each draw where its tape has a Draw step (one per drawn parameter). The
+// records are built by src/backend/gpu/draws.rs, which also tests this file against the f64
+// reference.
 //
 // `draw_words`: the seed's low and high halves (words 0 and 1), then one record of 8 words
 // per drawn parameter and accelerator:
@@ -99,8 +104,9 @@ fn draw_f(r: u32, i: u32) -> f32 {
     return bitcast<f32>(draw_words[r + i]);
 }
 
-// The hash of the record's stream under the seed: what keyed_bits hashes k with. The kernel
-// computes it once per configuration.
+// The hash of the record's stream under the seed: what keyed_bits hashes k with. The
+// per-draw Monte Carlo kernel computes it once per configuration and drawn parameter; the
+// draw table kernel once per table entry.
 fn draw_key(r: u32) -> u32 {
     return mix32(draw_words[r + 1u] ^ mix32(draw_words[1] ^ mix32(draw_words[0])));
 }
@@ -145,9 +151,10 @@ fn round_away(x: f32) -> f32 {
     return select(t, t + sign(x), abs(x - t) >= 0.5);
 }
 
-// Draw k of the record at word r whose stream key is `key`, of any kind: the kernel calls
-// it where a parameter's records have several drawn kinds, and calls its kind's quantile
-// directly where they have one (see src/backend/gpu/montecarlo.rs).
+// Draw k of the record at word r whose stream key is `key`, of any kind: the draw table
+// kernel (shaders/draw_table.wgsl) calls it for every entry; the per-draw Monte Carlo kernel
+// calls it where a parameter's records have several drawn kinds, and calls its kind's
+// quantile directly where they have one (see src/backend/gpu/draws.rs, DrawnParam::wgsl).
 fn draw(r: u32, key: u32, k: u32) -> f32 {
     let kind = draw_words[r];
     let m = keyed_bits(key, k);

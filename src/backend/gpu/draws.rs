@@ -3,8 +3,15 @@
 //! scenario: the seed, and per drawn parameter and accelerator one record with the
 //! distribution's parameters (derived in f64, stored as f32), its stream, whether the
 //! parameter is an integer (rounded per draw) and the `times` scale; a choice's values with
-//! the integer bounds of the random bits that select them. The Monte Carlo kernel calls
-//! `draw(record, k)` where its tape has a `Draw` step, so no table of draws is uploaded.
+//! the integer bounds of the random bits that select them. Only these words are uploaded,
+//! never draws: the draw table kernel (`shaders/draw_table.wgsl`, placed after
+//! `draws.wgsl` by `montecarlo`) generates every draw once per sweep on the device and the
+//! Monte Carlo kernel reads it from that table. Where the table would exceed the device's
+//! largest storage binding (or `GpuOptions::mc_draw_table_bytes`), the Monte Carlo kernel
+//! includes `draws.wgsl` and computes each draw where its tape has a `Draw` step (one per
+//! drawn parameter, however many formulas read it): the parameter's own quantile, or the
+//! generic `draw(record, key, k)` where its accelerators have several kinds
+//! (`DrawnParam::wgsl`).
 
 use crate::params::{Param, ParamKind};
 use crate::scenario::Scenario;
