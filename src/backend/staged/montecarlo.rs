@@ -1,7 +1,10 @@
 //! The CPU Monte Carlo kernel: the tape of [`trace_draws`] run per configuration over its
 //! draws. Every axis is outer, so each configuration's draw-independent steps are scalars,
 //! re-run only when an axis they depend on changed (as in the deterministic kernel); the
-//! steps that read an uncertain parameter are columns over blocks of draws. Each
+//! steps that read an uncertain parameter are columns over the draws, which keep their values
+//! from one configuration to the next (up to [`WHOLE_COLUMNS_MAX`] draws), so that a column
+//! step, too, runs only when an axis it depends on changed; they run strip by strip of
+//! [`STRIP`] draws, which stay in the first-level cache. Each
 //! configuration's draws reduce to its statistics (per-metric means over valid draws, the
 //! objective's statistic, `p_feasible`), which then feed the grid reductions like one
 //! deterministic configuration: best, best per group, Pareto bins over the mean facility
@@ -18,8 +21,17 @@ use crate::reduce::{offer, Candidate, Reductions};
 use crate::uncertain::{percentile, Statistic};
 use std::ops::Range;
 
-/// Draws per block (the length of the columns).
-const BLOCK: usize = 1024;
+/// Up to this many draws, each column holds every draw of the configuration: a column step
+/// runs again only when an axis it depends on changed (the others keep the last
+/// configuration's draws), in strips of [`STRIP`] draws. Above it (memory: columns x samples
+/// x 8 bytes per thread) the columns hold one strip and every column step runs for every
+/// strip.
+const WHOLE_COLUMNS_MAX: usize = 4096;
+
+/// Draws per strip: every column step runs over one strip before the next strip starts, so
+/// the strip's operands stay in the first-level cache. A multiple of [`LANES`], so that draw
+/// `j` goes to partial sum `j % LANES` whatever the strip.
+const STRIP: usize = 128;
 
 /// The Monte Carlo kernel of one plan: traced once, shared by every thread.
 pub struct MonteCarloKernel {
@@ -29,12 +41,13 @@ pub struct MonteCarloKernel {
     tables: Vec<Vec<f64>>,
     samples: usize,
     /// Per first changed axis `k` (`axes` = none, the first configuration uses 0): the
-    /// scalar steps to run, and the column steps to run when every draw fits one block.
+    /// scalar steps to run, and the column steps to run when the columns hold every draw.
     scalar_runs: Vec<Vec<ScalarStep>>,
     column_runs: Vec<Vec<Step>>,
     /// Every scalar step (the first configuration of a range).
     scalar_all: Vec<ScalarStep>,
-    /// Every column step (several blocks: each block re-runs them all).
+    /// Every column step (the first configuration of a range, and every strip when the
+    /// columns hold one strip).
     columns: Vec<Step>,
     /// Applicable metrics and their values.
     metrics: Vec<(usize, Val)>,
@@ -47,11 +60,13 @@ struct State {
     scalars: Vec<f64>,
     cols: Vec<Vec<f64>>,
     digits: Vec<u64>,
-    /// Per block: whether each draw is valid / feasible.
-    valid: Vec<bool>,
-    /// Per metric: the sum over valid draws of its difference from `shift` (the value in
-    /// the configuration's first valid draw), so that equal draws give that value exactly.
-    sums: [f64; METRIC_COUNT],
+    /// Per strip: each draw's validity as a bit mask (all ones when valid, else zero), so
+    /// that sums over the valid draws select with an `and` instead of a branch.
+    valid: Vec<u64>,
+    /// Per metric: the partial sums ([`add_shifted`]) over valid draws of its difference
+    /// from `shift` (the value in the configuration's first valid draw), so that equal draws
+    /// give that value exactly.
+    sums: [[f64; LANES]; METRIC_COUNT],
     shift: [f64; METRIC_COUNT],
     /// The objective over valid draws (percentile statistics).
     objective_values: Vec<f64>,
@@ -144,20 +159,40 @@ impl MonteCarloKernel {
         }
     }
 
-    /// Evaluate and reduce the configurations of one contiguous range of flat indices.
+    /// Evaluate and reduce the configurations of one contiguous range of flat indices (with
+    /// AVX2 where the processor has it: the same operations, so the same results).
     pub fn eval_range(&self, plan: &SweepPlan, range: Range<u64>) -> Reductions {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor supports AVX2 (checked just above).
+            return unsafe { self.eval_avx2(plan, range) };
+        }
+        self.eval(plan, range)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn eval_avx2(&self, plan: &SweepPlan, range: Range<u64>) -> Reductions {
+        self.eval(plan, range)
+    }
+
+    #[inline(always)]
+    fn eval(&self, plan: &SweepPlan, range: Range<u64>) -> Reductions {
         let s = &plan.scenario;
         let grid = &plan.grid;
         let axes = s.axes.len();
         let n = self.samples;
-        let block = n.min(BLOCK);
+        let whole = n <= WHOLE_COLUMNS_MAX;
         let mut red = Reductions::empty(plan);
         let mut st = State {
             scalars: self.traced.tracer.scalars.clone(),
-            cols: vec![vec![0.0; block]; self.traced.tracer.columns as usize],
+            cols: vec![
+                vec![0.0; if whole { n } else { STRIP }];
+                self.traced.tracer.columns as usize
+            ],
             digits: vec![0; axes],
-            valid: vec![false; block],
-            sums: [0.0; METRIC_COUNT],
+            valid: vec![0; STRIP],
+            sums: [[0.0; LANES]; METRIC_COUNT],
             shift: [f64::NAN; METRIC_COUNT],
             objective_values: Vec::with_capacity(n),
         };
@@ -183,25 +218,26 @@ impl MonteCarloKernel {
             for step in scalars {
                 scalar_step(&self.tables, &mut st.scalars, step);
             }
-            st.sums = [0.0; METRIC_COUNT];
+            st.sums = [[0.0; LANES]; METRIC_COUNT];
             st.shift = [f64::NAN; METRIC_COUNT];
             st.objective_values.clear();
             let (mut nv, mut nf) = (0usize, 0usize);
-            let mut d0 = 0usize;
-            while d0 < n {
-                let len = block.min(n - d0);
-                let steps = if n == block && !first {
-                    &self.column_runs[k]
-                } else {
-                    &self.columns
-                };
+            let steps = if whole && !first {
+                &self.column_runs[k]
+            } else {
+                &self.columns
+            };
+            for d0 in (0..n).step_by(STRIP) {
+                let len = STRIP.min(n - d0);
+                // The strip's entries in the columns: its draws' own, or the first `len`.
+                let at = if whole { d0..d0 + len } else { 0..len };
                 for step in steps {
                     column_step(
                         &self.tables,
                         &st.scalars,
                         &mut st.cols,
                         step,
-                        len,
+                        at.clone(),
                         |_, _, out| {
                             for (j, o) in out.iter_mut().enumerate() {
                                 *o = (d0 + j) as f64;
@@ -209,16 +245,15 @@ impl MonteCarloKernel {
                         },
                     );
                 }
-                let (v, f) = self.reduce_block(&mut st, len, percentile_q.is_some());
+                let (v, f) = self.reduce_strip(&mut st, at, percentile_q.is_some());
                 nv += v;
                 nf += f;
-                d0 += len;
             }
             red.evaluated += 1;
             if nv == 0 {
                 red.invalid += 1;
             } else {
-                let mean = |m: usize| st.shift[m] + st.sums[m] / nv as f64;
+                let mean = |m: usize| st.shift[m] + lane_total(&st.sums[m]) / nv as f64;
                 let statistic = match percentile_q {
                     None => mean(self.objective),
                     Some(q) => percentile(&mut st.objective_values, q),
@@ -253,25 +288,31 @@ impl MonteCarloKernel {
         red
     }
 
-    /// Add one block of draws to the configuration's sums; returns its valid and feasible
-    /// counts.
+    /// Add the draws of one strip (entries `at` of the columns) to the configuration's sums;
+    /// returns its valid and feasible counts.
     #[inline(always)]
-    fn reduce_block(&self, st: &mut State, len: usize, keep_objective: bool) -> (usize, usize) {
+    fn reduce_strip(
+        &self,
+        st: &mut State,
+        at: Range<usize>,
+        keep_objective: bool,
+    ) -> (usize, usize) {
+        let len = at.len();
         let t = &self.traced;
         let scalar = |v: Val, st: &State| match v.slot {
             Slot::Scalar(i) => st.scalars[i as usize],
             Slot::Column(_) => unreachable!("a gate is a scalar"),
         };
-        let count = |gate: f64, col: Option<Val>, st: &State, out: Option<&mut [bool]>| {
+        let count = |gate: f64, col: Option<Val>, st: &State, out: Option<&mut [u64]>| {
             let mut c = 0usize;
             match (gate != 0.0, col, out) {
                 (false, _, Some(out)) => {
-                    out[..len].fill(false);
+                    out[..len].fill(0);
                 }
                 (false, _, None) => {}
                 (true, None, out) => {
                     if let Some(out) = out {
-                        out[..len].fill(true);
+                        out[..len].fill(u64::MAX);
                     }
                     c = len;
                 }
@@ -279,12 +320,12 @@ impl MonteCarloKernel {
                     let Slot::Column(ci) = v.slot else {
                         unreachable!("a mask column")
                     };
-                    let xs = &st.cols[ci as usize][..len];
+                    let xs = &st.cols[ci as usize][at.clone()];
                     match out {
                         Some(out) => {
                             for (o, &x) in out[..len].iter_mut().zip(xs) {
-                                *o = x != 0.0;
-                                c += *o as usize;
+                                *o = 0u64.wrapping_sub((x != 0.0) as u64);
+                                c += (x != 0.0) as usize;
                             }
                         }
                         None => c = xs.iter().filter(|&&x| x != 0.0).count(),
@@ -297,29 +338,25 @@ impl MonteCarloKernel {
         let nv = count(scalar(t.valid.gate, st), t.valid.col, st, Some(&mut valid));
         let nf = count(scalar(t.feasible.gate, st), t.feasible.col, st, None);
         if nv > 0 {
-            let first = valid[..len].iter().position(|&ok| ok).unwrap_or(0);
+            let first = valid[..len].iter().position(|&ok| ok != 0).unwrap_or(0);
+            // Every draw of the strip valid (the usual case): no mask to apply.
+            let keep = (nv < len).then_some(&valid[..len]);
             for &(m, v) in &self.metrics {
-                let sum = match v.slot {
+                match v.slot {
+                    // The same value in every draw: its own shift, so its sum stays 0.
                     Slot::Scalar(i) => {
-                        let x = st.scalars[i as usize];
                         if st.shift[m].is_nan() {
-                            st.shift[m] = x;
+                            st.shift[m] = st.scalars[i as usize];
                         }
-                        (x - st.shift[m]) * nv as f64
                     }
                     Slot::Column(c) => {
-                        let xs = &st.cols[c as usize][..len];
+                        let xs = &st.cols[c as usize][at.clone()];
                         if st.shift[m].is_nan() {
                             st.shift[m] = xs[first];
                         }
-                        let shift = st.shift[m];
-                        xs.iter()
-                            .zip(&valid[..len])
-                            .map(|(&x, &ok)| if ok { x - shift } else { 0.0 })
-                            .sum()
+                        add_shifted(&mut st.sums[m], xs, st.shift[m], keep);
                     }
-                };
-                st.sums[m] += sum;
+                }
                 if keep_objective && m == self.objective {
                     match v.slot {
                         Slot::Scalar(i) => {
@@ -327,10 +364,10 @@ impl MonteCarloKernel {
                             st.objective_values.extend(std::iter::repeat_n(x, nv));
                         }
                         Slot::Column(c) => st.objective_values.extend(
-                            st.cols[c as usize][..len]
+                            st.cols[c as usize][at.clone()]
                                 .iter()
                                 .zip(&valid[..len])
-                                .filter(|(_, &ok)| ok)
+                                .filter(|(_, &ok)| ok != 0)
                                 .map(|(&x, _)| x),
                         ),
                     }
@@ -340,4 +377,48 @@ impl MonteCarloKernel {
         st.valid = valid;
         (nv, nf)
     }
+}
+
+/// Partial sums of [`add_shifted`]: independent accumulators, so the additions of a strip
+/// pipeline and vectorise instead of waiting on each other.
+const LANES: usize = 8;
+
+/// Add `x - shift` of the draws `keep` selects (all when `None`; a selected draw's mask is
+/// all ones, a left-out one's zero, so a left-out NaN or infinity adds +0) to the partial
+/// sums: the strip's draw `j` to `lanes[j % LANES]` (strips start at multiples of `LANES`,
+/// so each partial sum adds the same draws in the same order whatever the strip length).
+#[inline(always)]
+fn add_shifted(lanes: &mut [f64; LANES], xs: &[f64], shift: f64, keep: Option<&[u64]>) {
+    match keep {
+        None => {
+            let mut chunks = xs.chunks_exact(LANES);
+            for chunk in &mut chunks {
+                for (a, &x) in lanes.iter_mut().zip(chunk) {
+                    *a += x - shift;
+                }
+            }
+            for (a, &x) in lanes.iter_mut().zip(chunks.remainder()) {
+                *a += x - shift;
+            }
+        }
+        Some(keep) => {
+            let masked = |x: f64, k: u64| f64::from_bits((x - shift).to_bits() & k);
+            let mut chunks = xs.chunks_exact(LANES).zip(keep.chunks_exact(LANES));
+            for (chunk, ks) in &mut chunks {
+                for ((a, &x), &k) in lanes.iter_mut().zip(chunk).zip(ks) {
+                    *a += masked(x, k);
+                }
+            }
+            let tail = xs.len() - xs.len() % LANES;
+            for ((a, &x), &k) in lanes.iter_mut().zip(&xs[tail..]).zip(&keep[tail..]) {
+                *a += masked(x, k);
+            }
+        }
+    }
+}
+
+/// The sum of the partial sums, added in a fixed tree.
+fn lane_total(lanes: &[f64; LANES]) -> f64 {
+    ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6]))
+        + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
 }

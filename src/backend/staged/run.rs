@@ -5,6 +5,7 @@ use super::{StagedKernel, State, W};
 use crate::backend::tape::{Slot, Step, TapeOp};
 use crate::model::Op;
 use crate::plan::SweepPlan;
+use std::ops::Range;
 
 /// `match $op`: each arithmetic op binds `$f` to a closure `(x, y) -> f64` specialised to
 /// it and evaluates `$body` (one jump, then straight-line or vectorised code); any other
@@ -138,7 +139,7 @@ impl StagedKernel {
             &st.scalars,
             &mut st.cols,
             step,
-            n,
+            0..n,
             |ax, ok, out| {
                 let ax = ax as usize;
                 let values = if ok {
@@ -172,15 +173,15 @@ pub(super) fn scalar_step(tables: &[Vec<f64>], scalars: &mut [f64], step: &Scala
     });
 }
 
-/// Run a column step over the first `n` entries of its output column; `fill(ax, ok, out)`
-/// writes a `Fill` step's column.
+/// Run a column step over the entries `at` of its output column (reading the same entries of
+/// its operand columns); `fill(ax, ok, out)` writes a `Fill` step's entries.
 #[inline(always)]
 pub(super) fn column_step(
     tables: &[Vec<f64>],
     scalars: &[f64],
     cols: &mut [Vec<f64>],
     step: &Step,
-    n: usize,
+    at: Range<usize>,
     fill: impl Fn(u32, bool, &mut [f64]),
 ) {
     let Slot::Column(o) = step.out else {
@@ -192,9 +193,9 @@ pub(super) fn column_step(
         let cols = &*cols;
         let src = |s: Slot| match s {
             Slot::Scalar(i) => Src::Scalar(scalars[i as usize]),
-            Slot::Column(i) => Src::Column(&cols[i as usize][..n]),
+            Slot::Column(i) => Src::Column(&cols[i as usize][at.clone()]),
         };
-        let out = &mut out[..n];
+        let out = &mut out[at.clone()];
         with_arith!(step.op, |f| zip2(src(step.a), src(step.b), out, f), other => match other {
             TapeOp::Select => {
                 let (m, a, b) = (src(step.a), src(step.b), src(step.c));
