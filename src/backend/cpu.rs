@@ -15,6 +15,11 @@ use std::ops::Range;
 /// Configurations per piece (a unit of parallel work and of progress).
 const PIECE: u64 = 1 << 18;
 
+/// Evaluations (configurations x draws) per piece of a Monte Carlo sweep: about 20 ms of one
+/// thread here, so that each piece's fixed work (its empty reductions, its first
+/// configuration's every step, the merge) stays small beside its draws.
+const MC_PIECE_EVALUATIONS: u64 = 1 << 21;
+
 /// The CPU backend.
 pub struct CpuBackend {
     pool: rayon::ThreadPool,
@@ -83,7 +88,7 @@ impl Backend for CpuBackend {
             let kernel = MonteCarloKernel::new(plan);
             let piece = self
                 .piece
-                .unwrap_or((PIECE / plan.scenario.samples() as u64).max(1));
+                .unwrap_or((MC_PIECE_EVALUATIONS / plan.scenario.samples() as u64).max(1));
             return Ok(self.in_pieces(plan, range, piece, progress, |r| kernel.eval_range(plan, r)));
         }
         // The whole grid is walked in the order that makes the least work (its ranges are
