@@ -1018,6 +1018,14 @@ impl Backends {
         let cpu = CpuBackend::new(threads)
             .map_err(|e| CliError::runtime(e.message))?
             .with_piece(chunk);
+        if threads > 0 {
+            // The f64 re-evaluation of reported configurations runs on rayon's global pool:
+            // as many threads as the CPU backend. Built once per process; a second open (the
+            // same `--threads`) keeps it.
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build_global();
+        }
         let gpu_options = GpuOptions {
             chunk,
             ..GpuOptions::default()

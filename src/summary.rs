@@ -10,6 +10,7 @@ use crate::params::{Param, ParamKind, PARAMS};
 use crate::plan::SweepPlan;
 use crate::reduce::Reductions;
 use crate::scenario::Scenario;
+use rayon::prelude::*;
 
 /// A parameter's value as reported.
 #[derive(Clone, Debug, PartialEq)]
@@ -359,12 +360,10 @@ pub fn summarise(
 /// preferred. Sorted by facility power, ascending.
 fn pareto_front(plan: &SweepPlan, r: &Reductions) -> Vec<Reported> {
     let obj = plan.scenario.objective;
-    let mut points: Vec<Reported> = r
-        .pareto
-        .iter()
-        .flatten()
-        .map(|c| report_index(plan, c.index))
-        .collect();
+    // Each point is re-evaluated in f64 (under uncertainty: every draw), independently: on
+    // rayon's global pool (`--threads` sizes it in the CLI).
+    let indices: Vec<u64> = r.pareto.iter().flatten().map(|c| c.index).collect();
+    let mut points: Vec<Reported> = indices.par_iter().map(|&i| report_index(plan, i)).collect();
     points.sort_by(|a, b| {
         let fa = a.metric(Metric::FacilityMw);
         let fb = b.metric(Metric::FacilityMw);
