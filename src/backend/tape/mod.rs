@@ -117,7 +117,21 @@ impl Tracer {
         }
     }
 
+    /// Append the step `op(ops)`, or, when the tape already has that step (same operation,
+    /// same operand slots), its value: every step is a pure function of its operands, so a
+    /// formula that recurs in the model (e.g. the same sum in two costs) is computed once.
     pub fn push(&mut self, op: TapeOp, ops: [Val; 3]) -> Val {
+        let [a, b, c] = ops.map(|v| v.slot);
+        if let Some(st) = self
+            .steps
+            .iter()
+            .find(|st| st.op == op && st.a == a && st.b == b && st.c == c)
+        {
+            return Val {
+                slot: st.out,
+                deps: st.deps,
+            };
+        }
         let deps = ops[0].deps | ops[1].deps | ops[2].deps;
         let column = ops.iter().any(|v| matches!(v.slot, Slot::Column(_)));
         let out = self.out_slot(column);
@@ -195,6 +209,14 @@ impl Tracer {
             }
         }
         Mask { gate, col }
+    }
+
+    /// The product of two optional mask columns (absent: all ones).
+    pub fn both(&mut self, a: Option<Val>, b: Option<Val>) -> Option<Val> {
+        match (a, b) {
+            (Some(a), Some(b)) => Some(self.mul(a, b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The indices of the steps that the roots read, directly or through other steps.

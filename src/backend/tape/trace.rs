@@ -269,16 +269,28 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
             finite_of.push(v);
         }
     }
+    // Under uncertainty every metric's column is computed anyway (for its sums): the test
+    // reads it rather than repeat its product or quotient (`finite_test`).
     let finite: Vec<Val> = finite_of
         .into_iter()
-        .map(|v| finite_test(&mut t, v))
+        .map(|v| {
+            if draws {
+                t.bin(Op::IsFinite, v, v)
+            } else {
+                finite_test(&mut t, v)
+            }
+        })
         .collect();
     if draws {
         // Under uncertainty the draws that enter the metric statistics are the valid ones
         // whose every metric is finite (`draws::over_draws`): the mask of "valid" draws
-        // includes the finiteness tests.
-        let counted: Vec<Val> = tests.iter().chain(&finite).copied().collect();
-        valid = t.all(&counted);
+        // includes the finiteness tests. Their product is the same steps as in `feasible`
+        // below (computed once); products of 0/1 tests are exact in any order.
+        let all_finite = t.all(&finite);
+        valid = Mask {
+            gate: t.mul(valid.gate, all_finite.gate),
+            col: t.both(valid.col, all_finite.col),
+        };
     }
     tests.push(t.bin(Op::Gt, metric(Metric::ThroughputPflops), ZERO));
     // The tests of scalars join the gate; those of columns form `finite_col`.
@@ -303,10 +315,7 @@ fn trace_with(plan: &SweepPlan, inner: usize, value_ok: &[Vec<f64>], draws: bool
     let finite_col = t.all(&finite_cols).col;
     let feasible = Mask {
         gate: with_scalar_tests.gate,
-        col: match (with_scalar_tests.col, finite_col) {
-            (Some(c), Some(f)) => Some(t.mul(c, f)),
-            (c, f) => c.or(f),
-        },
+        col: t.both(with_scalar_tests.col, finite_col),
     };
     // The gate again without the scalars' finiteness tests: a product of its own, so that
     // `feasible`'s steps stay those of the tape before (the GPU's code, the CPU kernel's
