@@ -127,6 +127,47 @@ fn statistics_of_the_grid_are_over_per_configuration_means() {
     }
 }
 
+/// Above 4,096 draws the CPU kernel's columns hold one strip of draws and every step runs
+/// for each strip (`backend::staged::montecarlo`, `WHOLE_COLUMNS_MAX`); 4,100 draws end in a
+/// strip of 4. Counts, best and the per-configuration means (through the grid statistics)
+/// against the brute-force f64 evaluation.
+#[test]
+fn the_cpu_kernel_agrees_with_brute_force_beyond_4096_draws() {
+    for statistic in ["", "statistic = \"p10\""] {
+        let text = UNCERTAIN
+            .replace("samples = 300", "samples = 4100")
+            .replace("steps = 8", "steps = 3")
+            .replace("steps = 4", "steps = 2")
+            .replace("STATISTIC", statistic);
+        let plan = plan_of(&text);
+        let sum = cpu_sweep(&plan);
+        let (invalid, feasible, best) = brute_force(&plan);
+        assert_eq!(
+            (sum.invalid, sum.feasible),
+            (invalid, feasible),
+            "{statistic}"
+        );
+        assert!(feasible > 0, "{statistic}");
+        assert_eq!(sum.best.as_ref().map(|b| b.index), best, "{statistic}");
+        let s = &plan.scenario;
+        let means: Vec<f64> = (0..plan.grid.size)
+            .map(|i| over_draws(s, &plan.values_at(i), None))
+            .filter(|d| d.feasible(s))
+            .map(|d| d.metric(Metric::ThroughputPflops).expect("applies").mean)
+            .collect();
+        let row = sum
+            .stats
+            .iter()
+            .find(|r| r.metric == Metric::ThroughputPflops)
+            .expect("throughput stats");
+        let min = means.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        for (got, want) in [(row.min, min), (row.max, max)] {
+            assert!((got - want).abs() <= 1e-12 * want.abs(), "{got} vs {want}");
+        }
+    }
+}
+
 /// A distribution with lo = hi gives the deterministic sweep's answer exactly.
 #[test]
 fn degenerate_distributions_reproduce_the_deterministic_sweep() {
