@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::process::Output;
 
 mod common;
-use common::{run, write};
+use common::{run, stderr, write};
 
 /// 2 accelerators x 5 sizes; a 30 MW cap leaves some feasible.
 const SMALL: &str = r#"
@@ -19,10 +19,6 @@ cost_model = "own"
 [constraints]
 max_facility_mw = 30
 "#;
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// `sweep FILE --backend cpu EXTRA...`.
 fn sweep_cpu(file: &str, extra: &[&str]) -> Output {

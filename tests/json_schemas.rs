@@ -10,6 +10,7 @@ mod common;
 use common::{run, stdout_ok, write};
 use serde_json::{json, Value};
 use std::path::Path;
+use std::process::Output;
 
 fn schema(name: &str) -> Value {
     let text = stdout_ok(&run(&["schema", name]), &format!("schema {name}"));
@@ -211,7 +212,15 @@ fn tornado_diff_and_bench_documents_satisfy_their_schemas() {
     assert_valid(&schema("diff"), &d, "diff --json");
 
     let bench = dir.path().join("bench.json");
-    let out = run(&[
+    let out = bench_once(&bench);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&bench).unwrap()).unwrap();
+    assert_valid(&schema("bench"), &doc, "bench --json");
+}
+
+/// `bench` on the CPU over 20,000 configurations, one repetition, its JSON into `file`.
+fn bench_once(file: &Path) -> Output {
+    run(&[
         "bench",
         "--backend",
         "cpu",
@@ -220,11 +229,8 @@ fn tornado_diff_and_bench_documents_satisfy_their_schemas() {
         "--repeats",
         "1",
         "--json",
-        path(&bench),
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let doc: Value = serde_json::from_slice(&std::fs::read(&bench).unwrap()).unwrap();
-    assert_valid(&schema("bench"), &doc, "bench --json");
+        path(file),
+    ])
 }
 
 /// A change to a document, for the schema to catch.
@@ -273,17 +279,7 @@ fn a_bench_comparison_satisfies_its_schema() {
         .collect();
     // A third run of one repetition: no interval, a warning that the repeats differ.
     let one = dir.path().join("one.json");
-    let out = run(&[
-        "bench",
-        "--backend",
-        "cpu",
-        "--configs",
-        "20000",
-        "--repeats",
-        "1",
-        "--json",
-        path(&one),
-    ]);
+    let out = bench_once(&one);
     stdout_ok(&out, "bench --repeats 1");
     let c = json_of(
         &[

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Output;
 
 mod common;
-use common::{run, write};
+use common::{run, stderr, write};
 
 /// 2 accelerators x 5 sizes under a facility cap of `{cap}` MW.
 fn scenario(cap: u32) -> String {
@@ -24,10 +24,6 @@ cost_model = "own"
 max_facility_mw = {cap}
 "#
     )
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn stdout(o: &Output) -> String {

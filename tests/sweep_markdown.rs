@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{input_error, run, stdout_ok, write};
+use common::{input_error, run, stderr, stdout_ok, write};
 use std::path::Path;
 use std::process::Output;
 
@@ -38,10 +38,6 @@ fn sweep(files: &[&Path], extra: &[&str]) -> Output {
     args.extend(["--backend", "cpu"]);
     args.extend_from_slice(extra);
     run(&args)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// The sections of a markdown text, split at the `## clustersweep: ` headings.
