@@ -43,6 +43,14 @@ metric = "throughput_pflops"
 STATISTIC
 "#;
 
+/// The `[objective]` lines the tests run `UNCERTAIN` with: the mean, a p10 to maximise, a
+/// p90 to minimise.
+const STATISTICS: [&str; 3] = [
+    "",
+    "statistic = \"p10\"",
+    "statistic = \"p90\"\nsense = \"min\"",
+];
+
 fn catalog() -> Catalog {
     Catalog::builtin().expect("built-in catalog")
 }
@@ -78,23 +86,24 @@ fn brute_force(plan: &SweepPlan) -> (u64, u64, Option<u64>) {
     (invalid, feasible, best.map(|b| b.1))
 }
 
+/// The sweep's invalid and feasible counts and best index are the brute force's; returns
+/// the feasible count (at least one).
+#[track_caller]
+fn assert_brute_force_counts_and_best(plan: &SweepPlan, sum: &Summary, label: &str) -> u64 {
+    let (invalid, feasible, best) = brute_force(plan);
+    assert_eq!((sum.invalid, sum.feasible), (invalid, feasible), "{label}");
+    assert!(feasible > 0, "{label}: nothing feasible");
+    assert_eq!(sum.best.as_ref().map(|b| b.index), best, "{label}");
+    feasible
+}
+
 #[test]
 fn the_cpu_kernel_matches_a_brute_force_f64_evaluation_of_every_draw() {
-    for statistic in [
-        "",
-        "statistic = \"p10\"",
-        "statistic = \"p90\"\nsense = \"min\"",
-    ] {
+    for statistic in STATISTICS {
         let plan = plan_of(&UNCERTAIN.replace("STATISTIC", statistic));
         let sum = cpu_sweep(&plan);
-        let (invalid, feasible, best) = brute_force(&plan);
-        assert_eq!(
-            (sum.invalid, sum.feasible),
-            (invalid, feasible),
-            "{statistic}"
-        );
-        assert!(feasible > 0 && feasible < plan.grid.size, "a binding grid");
-        assert_eq!(sum.best.as_ref().map(|b| b.index), best, "{statistic}");
+        let feasible = assert_brute_force_counts_and_best(&plan, &sum, statistic);
+        assert!(feasible < plan.grid.size, "a binding grid");
         let b = sum.best.expect("best");
         let spread = b.spread.as_ref().expect("spread");
         assert!(spread.feasible(&plan.scenario));
@@ -141,14 +150,7 @@ fn the_cpu_kernel_agrees_with_brute_force_beyond_4096_draws() {
             .replace("STATISTIC", statistic);
         let plan = plan_of(&text);
         let sum = cpu_sweep(&plan);
-        let (invalid, feasible, best) = brute_force(&plan);
-        assert_eq!(
-            (sum.invalid, sum.feasible),
-            (invalid, feasible),
-            "{statistic}"
-        );
-        assert!(feasible > 0, "{statistic}");
-        assert_eq!(sum.best.as_ref().map(|b| b.index), best, "{statistic}");
+        assert_brute_force_counts_and_best(&plan, &sum, statistic);
         let s = &plan.scenario;
         let means: Vec<f64> = (0..plan.grid.size)
             .map(|i| over_draws(s, &plan.values_at(i), None))
@@ -410,11 +412,7 @@ fn the_gpu_kernel_agrees_with_the_cpu_kernel() {
     };
     let best = |s: &Summary| s.best.as_ref().map(|b| b.index);
     let lead = |s: &Summary| s.best_by.iter().map(|g| g.best.index).collect::<Vec<_>>();
-    for statistic in [
-        "",
-        "statistic = \"p10\"",
-        "statistic = \"p90\"\nsense = \"min\"",
-    ] {
+    for statistic in STATISTICS {
         // The CPU side once per statistic; each GPU path against it.
         let plan = plan_of(&UNCERTAIN.replace("STATISTIC", statistic));
         let cpu = cpu_sweep(&plan);
