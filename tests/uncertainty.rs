@@ -12,7 +12,7 @@ use clustersweep::model::{evaluate, Metric, Objective};
 use clustersweep::params::Param;
 use clustersweep::plan::SweepPlan;
 use clustersweep::scenario::Scenario;
-use clustersweep::summary::Summary;
+use clustersweep::summary::{StatRow, Summary};
 use clustersweep::sweep::run_sweep;
 use clustersweep::uncertain::{nearest_rank, uniform};
 
@@ -111,26 +111,35 @@ fn the_cpu_kernel_matches_a_brute_force_f64_evaluation_of_every_draw() {
     }
 }
 
+/// The sweep's grid statistics row of `metric`, and the min, max and mean of that metric's
+/// per-configuration means over the feasible configurations by brute force.
+fn stats_and_brute_force<'a>(
+    plan: &SweepPlan,
+    sum: &'a Summary,
+    metric: Metric,
+) -> (&'a StatRow, (f64, f64, f64)) {
+    let s = &plan.scenario;
+    let means: Vec<f64> = (0..plan.grid.size)
+        .map(|i| over_draws(s, &plan.values_at(i), None))
+        .filter(|d| d.feasible(s))
+        .map(|d| d.metric(metric).expect("applies").mean)
+        .collect();
+    let row = sum
+        .stats
+        .iter()
+        .find(|r| r.metric == metric)
+        .expect("grid statistics");
+    let min = means.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let mean = means.iter().sum::<f64>() / means.len() as f64;
+    (row, (min, max, mean))
+}
+
 #[test]
 fn statistics_of_the_grid_are_over_per_configuration_means() {
     let plan = plan_of(&UNCERTAIN.replace("STATISTIC", ""));
     let sum = cpu_sweep(&plan);
-    let s = &plan.scenario;
-    let mut means: Vec<f64> = Vec::new();
-    for i in 0..plan.grid.size {
-        let d = over_draws(s, &plan.values_at(i), None);
-        if d.feasible(s) {
-            means.push(d.metric(Metric::FacilityMw).expect("applies").mean);
-        }
-    }
-    let row = sum
-        .stats
-        .iter()
-        .find(|r| r.metric == Metric::FacilityMw)
-        .expect("facility stats");
-    let min = means.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mean = means.iter().sum::<f64>() / means.len() as f64;
+    let (row, (min, max, mean)) = stats_and_brute_force(&plan, &sum, Metric::FacilityMw);
     for (got, want) in [(row.min, min), (row.max, max), (row.mean, mean)] {
         assert!((got - want).abs() <= 1e-12 * want.abs(), "{got} vs {want}");
     }
@@ -151,19 +160,7 @@ fn the_cpu_kernel_agrees_with_brute_force_beyond_4096_draws() {
         let plan = plan_of(&text);
         let sum = cpu_sweep(&plan);
         assert_brute_force_counts_and_best(&plan, &sum, statistic);
-        let s = &plan.scenario;
-        let means: Vec<f64> = (0..plan.grid.size)
-            .map(|i| over_draws(s, &plan.values_at(i), None))
-            .filter(|d| d.feasible(s))
-            .map(|d| d.metric(Metric::ThroughputPflops).expect("applies").mean)
-            .collect();
-        let row = sum
-            .stats
-            .iter()
-            .find(|r| r.metric == Metric::ThroughputPflops)
-            .expect("throughput stats");
-        let min = means.iter().copied().fold(f64::INFINITY, f64::min);
-        let max = means.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let (row, (min, max, _)) = stats_and_brute_force(&plan, &sum, Metric::ThroughputPflops);
         for (got, want) in [(row.min, min), (row.max, max)] {
             assert!((got - want).abs() <= 1e-12 * want.abs(), "{got} vs {want}");
         }
