@@ -7,12 +7,12 @@
     // pass divides the width by 256, so after at most 4 passes [lo, hi] holds at most WG
     // keys or one value. Those keys are gathered into workgroup memory and each invocation
     // ranks one of them against the others. The keys are not sorted; nothing is
-    // approximated.
+    // approximated. A configuration that is not feasible skips it (key 0: not read).
     if lid == 0u {
-        w_sel = vec4<u32>(valid_draws, ~atomicLoad(&w_nkmin), atomicLoad(&w_kmax), 0u);
+        w_sel = vec4<u32>(valid_draws, ~atomicLoad(&w_nkmin), atomicLoad(&w_kmax), atomicLoad(&w_feas));
     }
     let head = workgroupUniformLoad(&w_sel);
-    if head.x == 0u {
+    if head.x == 0u || head.w < FEASIBLE_MIN {
         if lid == 0u {
             rows[rb + 2u] = 0u;
         }

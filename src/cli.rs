@@ -1252,27 +1252,33 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
         if let Some(n) = &backends.notice {
             summary.notices.insert(0, n.clone());
         }
-        let mut doc = report::json::summary(&summary);
         let tornado = if sensitivity {
-            let t = make_tornado(&plan.scenario, &backends, quiet)?;
-            if let Some(m) = doc.as_object_mut() {
-                m.insert("sensitivity".into(), report::sensitivity::json(&t));
-            }
-            Some(t)
+            Some(make_tornado(&plan.scenario, &backends, quiet)?)
         } else {
             None
         };
         let set = checks.merged(&plan.scenario.checks);
-        let outcomes = clustersweep::checks::evaluate(&set, &doc)
-            .map_err(|e| CliError::input(e.to_string()))?;
-        if !outcomes.is_empty() {
-            report::json::add_checks(&mut doc, &outcomes);
-        }
         let dir = out
             .as_ref()
             .map(|d| if several { d.join(folder) } else { d.clone() });
-        if let Some(dir) = &dir {
-            write_out(dir, plan, &summary, &doc, Some(&catalog), tornado.as_ref())?;
+        // The JSON summary, built only where something reads it (a large grid's Pareto
+        // front makes it megabytes): JSON on stdout, `--out`, checks.
+        let mut doc = (format == OutputFormat::Json || dir.is_some() || !set.is_empty())
+            .then(|| report::json::summary(&summary));
+        if let (Some(doc), Some(t)) = (doc.as_mut().and_then(|d| d.as_object_mut()), &tornado) {
+            doc.insert("sensitivity".into(), report::sensitivity::json(t));
+        }
+        let outcomes = match &mut doc {
+            Some(doc) if !set.is_empty() => {
+                let outcomes = clustersweep::checks::evaluate(&set, doc)
+                    .map_err(|e| CliError::input(e.to_string()))?;
+                report::json::add_checks(doc, &outcomes);
+                outcomes
+            }
+            _ => Vec::new(),
+        };
+        if let (Some(dir), Some(doc)) = (&dir, &doc) {
+            write_out(dir, plan, &summary, doc, Some(&catalog), tornado.as_ref())?;
             if !quiet {
                 wrote_out(dir);
             }
@@ -1312,7 +1318,7 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
                 table_out(&format!("{line}\n"))?;
             }
         }
-        docs.push(doc);
+        docs.extend(doc);
     }
     if format == OutputFormat::Json {
         if several {

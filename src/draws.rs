@@ -6,8 +6,9 @@
 //! what `eval --samples` and every reported configuration of an uncertain sweep print.
 
 use crate::model::{evaluate, is_feasible, Metric};
+use crate::params::{Param, PARAMS};
 use crate::scenario::{ParamValues, Scenario};
-use crate::uncertain::{nearest_rank, Statistic};
+use crate::uncertain::{nearest_rank, percentile, Statistic};
 
 /// Bins of the objective's histogram.
 pub const HISTOGRAM_BINS: usize = 20;
@@ -41,31 +42,59 @@ impl Spread {
             };
         }
         // Differences from the first value: equal values give that value exactly (as the
-        // kernels compute it).
+        // kernels compute it). The sums run in the draws' order.
         let shift = values[0];
         let mean = shift + values.iter().map(|x| x - shift).sum::<f64>() / n as f64;
-        values.sort_unstable_by(f64::total_cmp);
         let var = values.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
-        let at = |q: f64| values[nearest_rank(q, n)];
+        let (min, max) = extremes(values);
+        // Order statistics by selection (no sort): the median splits the values, the p10
+        // is then among those below it and the p90 among those above.
+        let (r10, r50, r90) = (
+            nearest_rank(10.0, n),
+            nearest_rank(50.0, n),
+            nearest_rank(90.0, n),
+        );
+        let (below, &mut p50, above) = values.select_nth_unstable_by(r50, f64::total_cmp);
+        let p10 = if r10 < r50 {
+            *below.select_nth_unstable_by(r10, f64::total_cmp).1
+        } else {
+            p50
+        };
+        let p90 = if r90 > r50 {
+            *above
+                .select_nth_unstable_by(r90 - r50 - 1, f64::total_cmp)
+                .1
+        } else {
+            p50
+        };
         Spread {
             mean,
             sd: var.sqrt(),
-            min: values[0],
-            p10: at(10.0),
-            p50: at(50.0),
-            p90: at(90.0),
-            max: values[n - 1],
+            min,
+            p10,
+            p50,
+            p90,
+            max,
         }
     }
 
-    /// The named statistic (`mean` or a nearest-rank percentile of `sorted`).
-    fn statistic(&self, s: Statistic, sorted: &[f64]) -> f64 {
+    /// The named statistic (`mean` or a nearest-rank percentile of `values`, reordered).
+    fn statistic(&self, s: Statistic, values: &mut [f64]) -> f64 {
         match s {
             Statistic::Mean => self.mean,
-            Statistic::Percentile(_) if sorted.is_empty() => f64::NAN,
-            Statistic::Percentile(q) => sorted[nearest_rank(q, sorted.len())],
+            Statistic::Percentile(q) => percentile(values, q),
         }
     }
+}
+
+/// The least and the greatest of `values` (non-empty) in `f64::total_cmp`'s order.
+fn extremes(values: &[f64]) -> (f64, f64) {
+    values.iter().fold((values[0], values[0]), |(lo, hi), &x| {
+        (
+            if x.total_cmp(&lo).is_lt() { x } else { lo },
+            if x.total_cmp(&hi).is_gt() { x } else { hi },
+        )
+    })
 }
 
 /// A histogram with fixed bins over `[lo, hi]`.
@@ -77,10 +106,14 @@ pub struct Histogram {
 }
 
 impl Histogram {
-    /// [`HISTOGRAM_BINS`] equal bins from the smallest to the largest of `sorted`.
-    pub fn of(sorted: &[f64]) -> Histogram {
-        let (lo, hi) = match (sorted.first(), sorted.last()) {
-            (Some(&lo), Some(&hi)) if lo.is_finite() && hi.is_finite() => (lo, hi),
+    /// [`HISTOGRAM_BINS`] equal bins from the smallest to the largest of `values`.
+    pub fn of(values: &[f64]) -> Histogram {
+        let (lo, hi) = match values {
+            [] => (f64::NAN, f64::NAN),
+            _ => extremes(values),
+        };
+        let (lo, hi) = match (lo, hi) {
+            (lo, hi) if lo.is_finite() && hi.is_finite() => (lo, hi),
             _ => {
                 return Histogram {
                     lo: f64::NAN,
@@ -91,7 +124,7 @@ impl Histogram {
         };
         let mut counts = vec![0u64; HISTOGRAM_BINS];
         let width = (hi - lo) / HISTOGRAM_BINS as f64;
-        for &x in sorted {
+        for &x in values {
             let b = if width > 0.0 {
                 (((x - lo) / width) as usize).min(HISTOGRAM_BINS - 1)
             } else {
@@ -141,10 +174,27 @@ pub fn over_draws(s: &Scenario, values: &ParamValues, samples: Option<u32>) -> D
         .copied()
         .filter(|m| m.applies(&s.workload))
         .collect();
-    let mut per_metric: Vec<Vec<f64>> = vec![Vec::with_capacity(n as usize); applies.len()];
+    let mut per_metric: Vec<Vec<f64>> = applies
+        .iter()
+        .map(|_| Vec::with_capacity(n as usize))
+        .collect();
     let (mut valid, mut feasible) = (0u32, 0u32);
+    // Resolved once; each draw then sets the parameters drawn on this accelerator
+    // (`Scenario::resolve_draw`).
+    let (resolved, acc) = s.resolve(values);
+    let code = values[Param::Accelerator.index()] as usize;
+    let drawn: Vec<Param> = PARAMS
+        .iter()
+        .map(|info| info.param)
+        .filter(|&p| s.drawn_value(p, code, 0).is_some())
+        .collect();
     for k in 0..n {
-        let (cfg, acc) = s.resolve_draw(values, k);
+        let mut cfg = resolved;
+        for &p in &drawn {
+            if let Some(x) = s.drawn_value(p, code, k) {
+                cfg[p] = x;
+            }
+        }
         let e = evaluate(&cfg, acc, &s.workload);
         if is_feasible(&e, &s.constraints) {
             feasible += 1;

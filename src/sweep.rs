@@ -10,6 +10,7 @@ use crate::model::{evaluate, is_feasible};
 use crate::plan::SweepPlan;
 use crate::reduce::Reductions;
 use crate::summary::{summarise, Summary};
+use rayon::prelude::*;
 use std::time::Instant;
 
 /// What a range of the grid gave: its reductions, the backend that produced them (the exact
@@ -114,22 +115,24 @@ pub fn sweep_range(
 }
 
 /// The first reported configuration (best, group leader, Pareto bin or heatmap cell leader)
-/// that the f64
-/// model finds infeasible, if any.
+/// that the f64 model finds infeasible, if any (checked in parallel on rayon's global pool:
+/// under uncertainty each check evaluates every draw).
 pub fn first_infeasible_candidate(plan: &SweepPlan, r: &Reductions) -> Option<u64> {
     let s = &plan.scenario;
-    r.best
+    let candidates: Vec<u64> = r
+        .best
         .iter()
         .chain(r.best_by.iter().flatten())
         .chain(r.pareto.iter().flatten())
         .chain(r.heatmap.iter().filter_map(|c| c.best.as_ref()))
         .map(|c| c.index)
-        .find(|&i| {
-            let values = plan.values_at(i);
-            if s.uncertainty.is_some() {
-                return !over_draws(s, &values, None).feasible(s);
-            }
-            let (cfg, acc) = s.resolve(&values);
-            !is_feasible(&evaluate(&cfg, acc, &s.workload), &s.constraints)
-        })
+        .collect();
+    candidates.into_par_iter().find_first(|&i| {
+        let values = plan.values_at(i);
+        if s.uncertainty.is_some() {
+            return !over_draws(s, &values, None).feasible(s);
+        }
+        let (cfg, acc) = s.resolve(&values);
+        !is_feasible(&evaluate(&cfg, acc, &s.workload), &s.constraints)
+    })
 }

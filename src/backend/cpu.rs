@@ -89,7 +89,9 @@ impl Backend for CpuBackend {
             let piece = self
                 .piece
                 .unwrap_or((MC_PIECE_EVALUATIONS / plan.scenario.samples() as u64).max(1));
-            return Ok(self.in_pieces(plan, range, piece, progress, |r| kernel.eval_range(plan, r)));
+            return Ok(self.in_pieces(plan, range, piece, progress, |r, known| {
+                kernel.eval_range(plan, r, known)
+            }));
         }
         // The whole grid is walked in the order that makes the least work (its ranges are
         // then not ranges of scenario indices, so a part of the grid keeps the scenario's).
@@ -101,20 +103,23 @@ impl Backend for CpuBackend {
         };
         let plan = walked.as_ref();
         let piece = self.piece.unwrap_or(PIECE);
-        Ok(self.in_pieces(plan, range, piece, progress, |r| kernel.eval_range(plan, r)))
+        Ok(self.in_pieces(plan, range, piece, progress, |r, _| {
+            kernel.eval_range(plan, r)
+        }))
     }
 }
 
 impl CpuBackend {
     /// Evaluate `range` in pieces of `piece` indices on the pool, in waves; each wave's
-    /// reductions are merged in index order.
+    /// reductions are merged in index order. `eval` gets a piece and the reductions of the
+    /// waves before it.
     fn in_pieces(
         &self,
         plan: &SweepPlan,
         range: Range<u64>,
         piece: u64,
         progress: Progress<'_>,
-        eval: impl Fn(Range<u64>) -> Reductions + Sync,
+        eval: impl Fn(Range<u64>, &Reductions) -> Reductions + Sync,
     ) -> Reductions {
         let mut total = Reductions::empty(plan);
         let wave = piece * 4 * self.threads() as u64;
@@ -125,7 +130,7 @@ impl CpuBackend {
                     .into_par_iter()
                     .map(|r| {
                         let n = r.end - r.start;
-                        let red = eval(r);
+                        let red = eval(r, &total);
                         progress(n);
                         red
                     })

@@ -222,8 +222,13 @@ pub fn emit_montecarlo(plan: &SweepPlan, max_table_bytes: u64) -> Result<McEmitt
     }
     let nm = metrics.len() as u64;
     let row = 3 + nm;
+    // The fewest feasible draws that make the configuration feasible (`p_feasible >=
+    // confidence`, decided in f64 as the host does): below it, the select is skipped.
+    let feasible_min = (0..=n)
+        .find(|&c| c as f64 / n as f64 >= s.confidence)
+        .unwrap_or(n + 1);
     let consts = format!(
-        "// Generated for scenario `{}`: draws, the row layout, the nearest ranks' offset.\nconst SAMPLES: u32 = {n}u;\nconst NM: u32 = {nm}u;\nconst MC_ROW: u32 = {row}u;\nconst RANK_OFF: u32 = {rank_off}u;\n",
+        "// Generated for scenario `{}`: draws, the row layout, the nearest ranks' offset, the\n// fewest feasible draws of a feasible configuration.\nconst SAMPLES: u32 = {n}u;\nconst NM: u32 = {nm}u;\nconst MC_ROW: u32 = {row}u;\nconst RANK_OFF: u32 = {rank_off}u;\nconst FEASIBLE_MIN: u32 = {feasible_min}u;\n",
         s.name.replace('\n', " ")
     );
     let body = TEMPLATE
@@ -596,7 +601,8 @@ mod tests {
     /// sorted on the host): continuous objectives, objectives with a few values (many equal
     /// keys: the histogram passes shrink to one value), more draws than one histogram pass
     /// resolves (several passes), few valid draws (no pass), invalid draws, with the draw
-    /// table and with draws generated per draw.
+    /// table and with draws generated per draw. A configuration with too few feasible draws
+    /// skips the select (key 0).
     #[test]
     fn the_device_select_finds_the_exact_nearest_rank_key() {
         let catalog = Catalog::builtin().expect("catalog");
@@ -617,18 +623,22 @@ idle_w = { choice = [80, 120, 700], weights = [2, 2, 1] }
 [objective]
 metric = "throughput_pflops"
 statistic = "STAT"
+CONSTRAINTS
 "#;
         let continuous = "utilization = { triangular = [0.3, 0.4, 0.5] }";
         let few =
             "utilization = { choice = [0.3, 0.4, 0.5] }\nmtbf_hours = { choice = [40000, 90000] }";
+        // Some configurations above 10 MW in more than half their draws.
+        let bound = "[constraints]\nmax_facility_mw = 10\nconfidence = 0.5";
         let cases = [
-            (continuous, 1000, "p10"),
-            (continuous, 20_000, "p50"),
-            (continuous, 50, "p90"),
-            (few, 4000, "p10"),
-            (few, 300, "p99"),
-            (continuous, 3000, "p1"),
+            (continuous, 1000, "p10", bound),
+            (continuous, 20_000, "p50", ""),
+            (continuous, 50, "p90", ""),
+            (few, 4000, "p10", bound),
+            (few, 300, "p99", ""),
+            (continuous, 3000, "p1", ""),
         ];
+        let (mut feasible_seen, mut infeasible_seen) = (0, 0);
         for table in [u64::MAX, 0] {
             let Some(g) = GpuBackend::for_tests(GpuOptions {
                 mc_draw_table_bytes: table,
@@ -636,11 +646,12 @@ statistic = "STAT"
             }) else {
                 return;
             };
-            for (util, samples, stat) in cases {
+            for (util, samples, stat, constraints) in cases {
                 let text = base
                     .replace("SAMPLES", &samples.to_string())
                     .replace("UTILIZATION", util)
-                    .replace("STAT", stat);
+                    .replace("STAT", stat)
+                    .replace("CONSTRAINTS", constraints);
                 let s = Scenario::parse("select.toml", &text, &catalog).expect("scenario");
                 let plan = SweepPlan::new(s, None).expect("plan");
                 let (e, rows, keys) = rows_and_keys(&g, &plan);
@@ -659,10 +670,13 @@ statistic = "STAT"
                     valid.sort_unstable();
                     let ctx = format!("{util} {samples} {stat} table {table}: configuration {c}");
                     assert_eq!(row[0] as usize, valid.len(), "{ctx}");
-                    if valid.is_empty() {
+                    let feasible = row[1] as f64 / samples as f64 >= plan.scenario.confidence;
+                    if valid.is_empty() || !feasible {
                         assert_eq!(row[2], 0, "{ctx}");
+                        infeasible_seen += usize::from(!valid.is_empty());
                         continue;
                     }
+                    feasible_seen += 1;
                     let mut d = valid.clone();
                     d.dedup();
                     distinct_seen = distinct_seen.max(d.len());
@@ -671,5 +685,9 @@ statistic = "STAT"
                 assert!(distinct_seen > 1, "{util} {samples}: keys vary");
             }
         }
+        assert!(
+            feasible_seen > 0 && infeasible_seen > 0,
+            "both kinds of configuration"
+        );
     }
 }

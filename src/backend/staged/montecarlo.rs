@@ -6,7 +6,8 @@
 //! step, too, runs only when an axis it depends on changed; they run strip by strip of
 //! [`STRIP`] draws, which stay in the first-level cache. Each
 //! configuration's draws reduce to its statistics (per-metric means over valid draws, the
-//! objective's statistic, `p_feasible`), which then feed the grid reductions like one
+//! objective's statistic, computed only for a feasible configuration that could still win a
+//! slot, `p_feasible`), which then feed the grid reductions like one
 //! deterministic configuration: best, best per group, Pareto bins over the mean facility
 //! power, and statistics of the per-configuration means.
 
@@ -14,11 +15,11 @@ use super::advance_outer;
 use super::run::{column_step, scalar_step, ScalarStep};
 use crate::backend::tape::trace::{trace_draws, value_ok, Traced};
 use crate::backend::tape::{Slot, Step, TapeOp, Val};
-use crate::model::{Metric, METRIC_COUNT};
+use crate::model::{Metric, Objective, Sense, METRIC_COUNT};
 use crate::params::PARAMS;
 use crate::plan::SweepPlan;
 use crate::reduce::{offer, Candidate, Reductions};
-use crate::uncertain::{percentile, Statistic};
+use crate::uncertain::{nearest_rank, percentile, Statistic};
 use std::ops::Range;
 
 /// Up to this many draws, each column holds every draw of the configuration: a column step
@@ -161,23 +162,36 @@ impl MonteCarloKernel {
 
     /// Evaluate and reduce the configurations of one contiguous range of flat indices (with
     /// AVX2 where the processor has it: the same operations, so the same results).
-    pub fn eval_range(&self, plan: &SweepPlan, range: Range<u64>) -> Reductions {
+    /// `known`: reductions of other ranges that will be merged with this one's (or empty):
+    /// a percentile statistic is not computed for a configuration that loses to them
+    /// ([`percentile_if_it_can_win`]), which changes nothing in the merged result.
+    pub fn eval_range(
+        &self,
+        plan: &SweepPlan,
+        range: Range<u64>,
+        known: &Reductions,
+    ) -> Reductions {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor supports AVX2 (checked just above).
-            return unsafe { self.eval_avx2(plan, range) };
+            return unsafe { self.eval_avx2(plan, range, known) };
         }
-        self.eval(plan, range)
+        self.eval(plan, range, known)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn eval_avx2(&self, plan: &SweepPlan, range: Range<u64>) -> Reductions {
-        self.eval(plan, range)
+    unsafe fn eval_avx2(
+        &self,
+        plan: &SweepPlan,
+        range: Range<u64>,
+        known: &Reductions,
+    ) -> Reductions {
+        self.eval(plan, range, known)
     }
 
     #[inline(always)]
-    fn eval(&self, plan: &SweepPlan, range: Range<u64>) -> Reductions {
+    fn eval(&self, plan: &SweepPlan, range: Range<u64>, known: &Reductions) -> Reductions {
         let s = &plan.scenario;
         let grid = &plan.grid;
         let axes = s.axes.len();
@@ -252,32 +266,58 @@ impl MonteCarloKernel {
             red.evaluated += 1;
             if nv == 0 {
                 red.invalid += 1;
-            } else {
+            } else if nf as f64 / n as f64 >= s.confidence {
+                // Feasible by its draws (the objective's statistic, finite over valid draws,
+                // is then computed only for a configuration that is feasible).
                 let mean = |m: usize| st.shift[m] + lane_total(&st.sums[m]) / nv as f64;
+                let group = plan.group_of(&st.digits);
+                let bin = plan.pareto.bin(mean(Metric::FacilityMw as usize));
+                let cell = plan.heatmap_cell(&st.digits);
                 let statistic = match percentile_q {
-                    None => mean(self.objective),
-                    Some(q) => percentile(&mut st.objective_values, q),
-                };
-                if nf as f64 / n as f64 >= s.confidence && statistic.is_finite() {
-                    red.feasible += 1;
-                    let c = Candidate {
-                        objective: statistic,
-                        index,
-                    };
-                    offer(&mut red.best, c, &s.objective);
-                    let group = plan.group_of(&st.digits);
-                    if let Some(slot) = red.best_by.get_mut(group) {
-                        offer(slot, c, &s.objective);
-                        red.group_feasible[group] += 1;
+                    None => Some(mean(self.objective)),
+                    Some(q) => {
+                        // Each slot as held by this range, else by the known ranges.
+                        let slots = [
+                            red.best.or(known.best),
+                            red.best_by.get(group).copied().flatten().or(known
+                                .best_by
+                                .get(group)
+                                .copied()
+                                .flatten()),
+                            red.pareto[bin].or(known.pareto[bin]),
+                            cell.and_then(|h| red.heatmap[h].best.or(known.heatmap[h].best)),
+                        ];
+                        let wanted = [true, group < red.best_by.len(), true, cell.is_some()];
+                        percentile_if_it_can_win(
+                            &mut st.objective_values,
+                            q,
+                            &slots,
+                            &wanted,
+                            &s.objective,
+                        )
                     }
-                    let bin = plan.pareto.bin(mean(Metric::FacilityMw as usize));
-                    offer(&mut red.pareto[bin], c, &s.objective);
-                    if let Some(h) = plan.heatmap_cell(&st.digits) {
-                        offer(&mut red.heatmap[h].best, c, &s.objective);
+                };
+                if statistic.is_none_or(f64::is_finite) {
+                    red.feasible += 1;
+                    if let Some(group_feasible) = red.group_feasible.get_mut(group) {
+                        *group_feasible += 1;
+                    }
+                    if let Some(h) = cell {
                         red.heatmap[h].feasible += 1;
                     }
                     for &(m, _) in &self.metrics {
                         red.stats[m].add(mean(m));
+                    }
+                }
+                if let Some(objective) = statistic.filter(|x| x.is_finite()) {
+                    let c = Candidate { objective, index };
+                    offer(&mut red.best, c, &s.objective);
+                    if let Some(slot) = red.best_by.get_mut(group) {
+                        offer(slot, c, &s.objective);
+                    }
+                    offer(&mut red.pareto[bin], c, &s.objective);
+                    if let Some(h) = cell {
+                        offer(&mut red.heatmap[h].best, c, &s.objective);
                     }
                 }
             }
@@ -379,6 +419,46 @@ impl MonteCarloKernel {
     }
 }
 
+/// The nearest-rank percentile `q` of a feasible configuration's valid draws `values`
+/// (finite), or `None` when it is certain to lose to every slot it would be offered to
+/// (`slots`, those with `wanted`; all of them held): then fewer values than its rank needs
+/// reach the weakest slot's objective, so the percentile is strictly worse than every slot's
+/// and is not needed. One counting pass instead of a select; an empty slot always needs it.
+fn percentile_if_it_can_win(
+    values: &mut [f64],
+    q: f64,
+    slots: &[Option<Candidate>; 4],
+    wanted: &[bool; 4],
+    objective: &Objective,
+) -> Option<f64> {
+    let n = values.len();
+    let r = nearest_rank(q, n);
+    // The weakest objective among the wanted slots; none while one of them is empty.
+    let mut weakest: Option<f64> = None;
+    for (slot, _) in slots.iter().zip(wanted).filter(|(_, &w)| w) {
+        let Some(c) = slot else {
+            return Some(percentile(values, q));
+        };
+        weakest = Some(match (weakest, objective.sense) {
+            (None, _) => c.objective,
+            (Some(w), Sense::Max) => w.min(c.objective),
+            (Some(w), Sense::Min) => w.max(c.objective),
+        });
+    }
+    if let Some(t) = weakest {
+        let loses = match objective.sense {
+            // The value at rank r has n - r values at or above it: fewer than that reach t.
+            Sense::Max => values.iter().filter(|&&x| x >= t).count() < n - r,
+            // It has r + 1 values at or below it: fewer than that reach t.
+            Sense::Min => values.iter().filter(|&&x| x <= t).count() < r + 1,
+        };
+        if loses {
+            return None;
+        }
+    }
+    Some(percentile(values, q))
+}
+
 /// Partial sums of [`add_shifted`]: independent accumulators, so the additions of a strip
 /// pipeline and vectorise instead of waiting on each other.
 const LANES: usize = 8;
@@ -421,4 +501,74 @@ fn add_shifted(lanes: &mut [f64; LANES], xs: &[f64], shift: f64, keep: Option<&[
 fn lane_total(lanes: &[f64; LANES]) -> f64 {
     ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6]))
         + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whenever the count says a configuration loses, its percentile is strictly worse than
+    /// every wanted slot; otherwise the percentile is returned (both senses, ties, equal
+    /// values, empty slots, slots not wanted).
+    #[test]
+    fn a_percentile_is_skipped_only_when_it_loses_to_every_slot() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        let (mut skipped, mut computed) = (0, 0);
+        for round in 0..4000 {
+            let n = 1 + next(40) as usize;
+            // Few distinct values, so that slots often tie with the percentile.
+            let values: Vec<f64> = (0..n).map(|_| next(12) as f64 - 3.0).collect();
+            let q = [1.0, 10.0, 50.0, 90.0, 99.0][next(5) as usize];
+            let sense = if round % 2 == 0 {
+                Sense::Max
+            } else {
+                Sense::Min
+            };
+            let objective = Objective {
+                metric: Metric::ThroughputPflops,
+                sense,
+            };
+            let slot = |v: u64| {
+                (v < 13).then_some(Candidate {
+                    objective: v as f64 - 3.0,
+                    index: 7,
+                })
+            };
+            let slots = [
+                slot(next(14)),
+                slot(next(14)),
+                slot(next(14)),
+                slot(next(14)),
+            ];
+            let wanted = [true, next(2) == 0, true, next(2) == 0];
+            let exact = percentile(&mut values.clone(), q);
+            match percentile_if_it_can_win(&mut values.clone(), q, &slots, &wanted, &objective) {
+                Some(p) => {
+                    assert_eq!(p, exact);
+                    computed += 1;
+                }
+                None => {
+                    skipped += 1;
+                    for (c, _) in slots.iter().zip(wanted).filter(|(_, w)| *w) {
+                        let c = c.expect("a skip needs every wanted slot held");
+                        let worse = match sense {
+                            Sense::Max => exact < c.objective,
+                            Sense::Min => exact > c.objective,
+                        };
+                        assert!(worse, "{values:?} q {q}: {exact} vs slot {}", c.objective);
+                    }
+                }
+            }
+        }
+        assert!(
+            skipped > 100 && computed > 100,
+            "{skipped} skipped, {computed} computed"
+        );
+    }
 }
