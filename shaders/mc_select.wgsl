@@ -25,12 +25,16 @@
     for (var round = 0u; round < 4u && cnt > WG && lo < hi; round++) {
         // (hi - lo) >> shift < 256.
         let shift = max(firstLeadingBit(hi - lo), 7u) - 7u;
-        for (var b = lid; b < 256u; b += WG) {
-            atomicStore(&w_hist[b], 0u);
+        // The bins start at zero (workgroup memory is zero-initialised); later passes clear
+        // them.
+        if round > 0u {
+            for (var b = lid; b < 256u; b += WG) {
+                atomicStore(&w_hist[b], 0u);
+            }
+            workgroupBarrier();
         }
-        workgroupBarrier();
         for (var k = lid; k < SAMPLES; k += WG) {
-            let key = keys[kb + k];
+            let key = key_load(kb, k);
             if key >= lo && key <= hi {
                 atomicAdd(&w_hist[(key - lo) >> shift], 1u);
             }
@@ -72,7 +76,7 @@
     }
     if lo < hi {
         for (var k = lid; k < SAMPLES; k += WG) {
-            let key = keys[kb + k];
+            let key = key_load(kb, k);
             if key >= lo && key <= hi {
                 let at = atomicAdd(&w_ncand, 1u);
                 if at < WG {

@@ -5,8 +5,10 @@
 // invocation takes draws k = lid, lid + WG, ... ({{DRAW}} per draw). The workgroup reduces
 // its draws into the configuration's row: [valid draws, feasible draws, statistic, sum of
 // each metric over valid draws]. With a percentile statistic each valid draw's objective
-// key goes to `keys`, each invocation keeps the least and greatest of its keys, and the
-// workgroup finds the nearest-rank key exactly (shaders/mc_select.wgsl, {{SELECT}}).
+// key is kept, each invocation keeps the least and greatest of its keys, and the workgroup
+// finds the nearest-rank key exactly (shaders/mc_select.wgsl, {{SELECT}}). The keys are
+// stored with `key_store` and read with `key_load`, emitted before this file: in workgroup
+// memory when the configuration's draws fit, else in binding 3.
 
 struct Chunk {
     // Configurations in this dispatch, and the workgroups per row of the dispatch.
@@ -27,8 +29,6 @@ struct Chunk {
 @group(0) @binding(1) var<storage, read> data_f: array<f32>;
 // Per configuration: MC_ROW words (see above).
 @group(0) @binding(2) var<storage, read_write> rows: array<u32>;
-// Per configuration: the objective's key of each valid draw, 0 for an invalid one.
-@group(0) @binding(3) var<storage, read_write> keys: array<u32>;
 
 const WG: u32 = 64u;
 

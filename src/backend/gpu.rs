@@ -117,6 +117,11 @@ pub struct GpuOptions {
     /// beyond the device's largest storage binding, each draw is generated where the
     /// kernel uses it. 0: always per draw (tests).
     pub mc_draw_table_bytes: u64,
+    /// Workgroup memory (bytes, within the device's limit) that a Monte Carlo kernel with a
+    /// percentile statistic may give its configuration's draw keys; with more draws than
+    /// fit, the keys go through a storage buffer. 0: always the storage buffer (tests
+    /// read the keys back from it).
+    pub mc_workgroup_key_bytes: u64,
 }
 
 impl Default for GpuOptions {
@@ -128,6 +133,7 @@ impl Default for GpuOptions {
             fail_at_chunk: None,
             int64_atomics: true,
             mc_draw_table_bytes: u64::MAX,
+            mc_workgroup_key_bytes: u64::MAX,
         }
     }
 }

@@ -33,6 +33,9 @@ use std::sync::{Arc, Mutex};
 
 const TEMPLATE: &str = include_str!("../../../shaders/montecarlo.wgsl");
 const SELECT: &str = include_str!("../../../shaders/mc_select.wgsl");
+/// A percentile's draw keys in workgroup memory (they fit) or in a storage buffer.
+const KEYS_IN_WORKGROUP: &str = "// The configuration's draw keys, in workgroup memory.\nvar<workgroup> w_keys: array<u32, SAMPLES>;\nfn key_store(kb: u32, k: u32, key: u32) {\n    w_keys[k] = key;\n}\nfn key_load(kb: u32, k: u32) -> u32 {\n    return w_keys[k];\n}\n";
+const KEYS_IN_STORAGE: &str = "// Per configuration: the objective's key of each valid draw, 0 for an invalid one.\n@group(0) @binding(3) var<storage, read_write> keys: array<u32>;\nfn key_store(kb: u32, k: u32, key: u32) {\n    keys[kb + k] = key;\n}\nfn key_load(kb: u32, k: u32) -> u32 {\n    return keys[kb + k];\n}\n";
 const DRAW_TABLE: &str = include_str!("../../../shaders/draw_table.wgsl");
 const COMMON: &str = include_str!("../../../shaders/common.wgsl");
 /// Most configurations per dispatch (one workgroup each).
@@ -55,6 +58,9 @@ pub struct McEmitted {
     pub row: u64,
     /// Whether the statistic is a percentile (keys are kept and selected).
     pub percentile: bool,
+    /// Whether the keys stay in workgroup memory (else binding 3, one row of `samples`
+    /// keys per configuration).
+    pub workgroup_keys: bool,
     pub samples: u64,
 }
 
@@ -66,10 +72,19 @@ pub struct DrawTable {
     pub records: u64,
 }
 
+/// Workgroup memory the Monte Carlo template itself declares (shaders/montecarlo.wgsl), in
+/// 32-bit words: the per-metric sums (`NM * WG`) plus this many.
+const TEMPLATE_WORKGROUP_WORDS: u64 = 2 + 256 + 4 + 1 + 1 + 64 + 1 + 64 + 1;
+
 /// Emit the Monte Carlo kernel for `plan` (a scenario with uncertain inputs), reading its
 /// draws from a table generated once per sweep when that table has at most
-/// `max_table_bytes`, else generating each draw where it is used.
-pub fn emit_montecarlo(plan: &SweepPlan, max_table_bytes: u64) -> Result<McEmitted, Unsupported> {
+/// `max_table_bytes`, else generating each draw where it is used; a percentile's keys stay
+/// in workgroup memory when they fit in `workgroup_bytes` beside the template's own.
+pub fn emit_montecarlo(
+    plan: &SweepPlan,
+    max_table_bytes: u64,
+    workgroup_bytes: u64,
+) -> Result<McEmitted, Unsupported> {
     let s = &plan.scenario;
     let lens = &plan.grid.lens;
     super::emit::check_plan(plan)?;
@@ -212,7 +227,7 @@ pub fn emit_montecarlo(plan: &SweepPlan, max_table_bytes: u64) -> Result<McEmitt
     if percentile.is_some() {
         let _ = writeln!(
             draw,
-            "{pad}    let key = ordered_key({});\n{pad}    keys[kb + k] = key;\n{pad}    kmin = min(kmin, key);\n{pad}    kmax = max(kmax, key);\n{pad}}} else {{\n{pad}    keys[kb + k] = 0u;\n{pad}}}",
+            "{pad}    let key = ordered_key({});\n{pad}    key_store(kb, k, key);\n{pad}    kmin = min(kmin, key);\n{pad}    kmax = max(kmax, key);\n{pad}}} else {{\n{pad}    key_store(kb, k, 0u);\n{pad}}}",
             name(obj.slot)
         );
         range.push_str("    atomicMax(&w_nkmin, ~kmin);\n    atomicMax(&w_kmax, kmax);\n");
@@ -222,6 +237,14 @@ pub fn emit_montecarlo(plan: &SweepPlan, max_table_bytes: u64) -> Result<McEmitt
     }
     let nm = metrics.len() as u64;
     let row = 3 + nm;
+    // Where a percentile's keys live: workgroup memory when they fit, else binding 3.
+    let workgroup_keys =
+        percentile.is_some() && (n + nm * 64 + TEMPLATE_WORKGROUP_WORDS) * 4 <= workgroup_bytes;
+    let keys_module = match (percentile, workgroup_keys) {
+        (None, _) => "",
+        (Some(_), true) => KEYS_IN_WORKGROUP,
+        (Some(_), false) => KEYS_IN_STORAGE,
+    };
     // The fewest feasible draws that make the configuration feasible (`p_feasible >=
     // confidence`, decided in f64 as the host does): below it, the select is skipped.
     let feasible_min = (0..=n)
@@ -244,13 +267,14 @@ pub fn emit_montecarlo(plan: &SweepPlan, max_table_bytes: u64) -> Result<McEmitt
         DRAWS_WGSL
     };
     Ok(McEmitted {
-        source: format!("{consts}{COMMON}{draws_module}{body}"),
+        source: format!("{consts}{COMMON}{draws_module}{keys_module}{body}"),
         data_f,
         draw_words,
         draw_table,
         metrics,
         row,
         percentile: percentile.is_some(),
+        workgroup_keys,
         samples: n,
     })
 }
@@ -263,7 +287,7 @@ struct McKernel {
     chunk_buf: wgpu::Buffer,
     rows: wgpu::Buffer,
     staging: wgpu::Buffer,
-    /// The valid draws' keys (percentile only; read back by tests).
+    /// The valid draws' keys (percentile with keys in storage only; read back by tests).
     #[cfg_attr(not(test), allow(dead_code))]
     keys: wgpu::Buffer,
     cap: u64,
@@ -277,8 +301,18 @@ impl GpuBackend {
             .limits
             .max_buffer_size
             .min(self.limits.max_storage_buffer_binding_size);
-        let e = emit_montecarlo(plan, bytes.min(self.options.mc_draw_table_bytes))?;
-        let per_cfg_keys = if e.percentile { e.samples * 4 } else { 0 };
+        let e = emit_montecarlo(
+            plan,
+            bytes.min(self.options.mc_draw_table_bytes),
+            self.options
+                .mc_workgroup_key_bytes
+                .min(self.limits.max_compute_workgroup_storage_size as u64),
+        )?;
+        let per_cfg_keys = if e.percentile && !e.workgroup_keys {
+            e.samples * 4
+        } else {
+            0
+        };
         let cap = (bytes / (e.row * 4).max(per_cfg_keys))
             .clamp(1, MAX_DISPATCH)
             .min(longest.max(1));
@@ -306,7 +340,11 @@ impl GpuBackend {
                 U::UNIFORM | U::COPY_DST,
             );
             let rows = self.buffer("mc_rows", cap * e.row * 4, U::STORAGE | U::COPY_SRC);
-            let keys = self.buffer("mc_keys", cap * per_cfg_keys, U::STORAGE | U::COPY_SRC);
+            let keys = self.buffer(
+                "mc_keys",
+                (cap * per_cfg_keys).max(4),
+                U::STORAGE | U::COPY_SRC,
+            );
             let staging = self.buffer("mc_staging", cap * e.row * 4, U::MAP_READ | U::COPY_DST);
             let layout = pipeline.get_bind_group_layout(0);
             let draw_buf = (!e.draw_words.is_empty()).then(|| {
@@ -321,7 +359,7 @@ impl GpuBackend {
                 _ => None,
             };
             let mut entries = vec![bind(0, &chunk_buf), bind(1, &f_buf), bind(2, &rows)];
-            if e.percentile {
+            if per_cfg_keys > 0 {
                 entries.push(bind(3, &keys));
             }
             match (&table, &draw_buf) {
@@ -567,7 +605,8 @@ mod tests {
     use crate::catalog::Catalog;
     use crate::scenario::Scenario;
 
-    /// Every configuration's row and valid keys from the device, for the whole grid.
+    /// Every configuration's row and (keys in storage) valid keys from the device, for the
+    /// whole grid.
     fn rows_and_keys(g: &GpuBackend, plan: &SweepPlan) -> (McEmitted, Vec<u32>, Vec<u32>) {
         let n = plan.grid.size;
         let (e, k) = g.mc_kernel(plan, n).expect("kernel");
@@ -592,7 +631,11 @@ mod tests {
             .expect("dispatch")
         };
         let rows = run(&k.rows, n * e.row);
-        let keys = run(&k.keys, n * e.samples);
+        let keys = if e.workgroup_keys {
+            Vec::new()
+        } else {
+            run(&k.keys, n * e.samples)
+        };
         (e, rows, keys)
     }
 
@@ -602,7 +645,7 @@ mod tests {
     /// keys: the histogram passes shrink to one value), more draws than one histogram pass
     /// resolves (several passes), few valid draws (no pass), invalid draws, with the draw
     /// table and with draws generated per draw. A configuration with too few feasible draws
-    /// skips the select (key 0).
+    /// skips the select (key 0). Keys kept in workgroup memory give the same rows.
     #[test]
     fn the_device_select_finds_the_exact_nearest_rank_key() {
         let catalog = Catalog::builtin().expect("catalog");
@@ -639,11 +682,20 @@ CONSTRAINTS
             (continuous, 3000, "p1", ""),
         ];
         let (mut feasible_seen, mut infeasible_seen) = (0, 0);
+        let mut in_workgroup_memory = 0;
         for table in [u64::MAX, 0] {
-            let Some(g) = GpuBackend::for_tests(GpuOptions {
-                mc_draw_table_bytes: table,
-                ..GpuOptions::default()
-            }) else {
+            // Keys read back from storage; and (where they fit) kept in workgroup memory.
+            let (Some(g), Some(gw)) = (
+                GpuBackend::for_tests(GpuOptions {
+                    mc_draw_table_bytes: table,
+                    mc_workgroup_key_bytes: 0,
+                    ..GpuOptions::default()
+                }),
+                GpuBackend::for_tests(GpuOptions {
+                    mc_draw_table_bytes: table,
+                    ..GpuOptions::default()
+                }),
+            ) else {
                 return;
             };
             for (util, samples, stat, constraints) in cases {
@@ -656,6 +708,15 @@ CONSTRAINTS
                 let plan = SweepPlan::new(s, None).expect("plan");
                 let (e, rows, keys) = rows_and_keys(&g, &plan);
                 assert_eq!(e.draw_table.is_some(), table > 0);
+                assert!(!e.workgroup_keys);
+                let (ew, rows_w, _) = rows_and_keys(&gw, &plan);
+                if ew.workgroup_keys {
+                    in_workgroup_memory += 1;
+                }
+                assert_eq!(
+                    rows_w, rows,
+                    "{util} {samples} {stat}: keys in workgroup memory"
+                );
                 let q = match plan.scenario.statistic {
                     Statistic::Percentile(q) => q,
                     Statistic::Mean => unreachable!(),
@@ -689,5 +750,6 @@ CONSTRAINTS
             feasible_seen > 0 && infeasible_seen > 0,
             "both kinds of configuration"
         );
+        assert!(in_workgroup_memory > 0, "some keys fit in workgroup memory");
     }
 }
