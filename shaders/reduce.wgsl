@@ -1,5 +1,7 @@
 // Second reduction stage: each workgroup folds up to RF partial rows of the sweep kernel into
-// one row (counts in u32; min/max/sum in f32 by the tree of stats_tree.wgsl).
+// one row (counts in u32; min/max in f32 by the tree of stats_tree.wgsl). Sums are not
+// folded here (the sum words are written as 0): the host adds the sweep kernel's
+// per-workgroup sums (`wsum`) exactly, so they do not depend on how rows fall into folds.
 
 const RWG: u32 = 64u;
 const_assert RWG == TREE;
@@ -42,7 +44,6 @@ fn reduce(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index
                 for (var m = 0u; m < NM; m++) {
                     mn[m] = min(mn[m], bitcast<f32>(rin[b + R_MIN + m]));
                     mx[m] = max(mx[m], bitcast<f32>(rin[b + R_MAX + m]));
-                    sm[m] = sm[m] + bitcast<f32>(rin[b + R_SUM + m]);
                 }
             }
         }

@@ -3,8 +3,12 @@
 // with the plan's sizes. The grid is walked in tiles: an invocation takes one combination
 // of the outer axes (`o`, computed once: every step that depends on outer axes only runs
 // here) and up to PER consecutive positions of the inner block (the last axes; the steps
-// that depend on them run per configuration). Pass 0 reduces counts and statistics in the
-// workgroup into one partial row; each tile offers its best feasible configuration (key
+// that depend on them run per configuration). TILES (invocations per block) is a power of
+// two, so a workgroup covers whole blocks or a fixed part of one; chunks start on such
+// workgroup boundaries (src/backend/gpu/emit.rs `sum_tile`), so each workgroup's f32 metric
+// sums are the same whatever the chunking. Pass 0 reduces counts, min and max in the
+// workgroup into one partial row and writes the workgroup's sums to `wsum` (the host adds
+// them exactly); each tile offers its best feasible configuration (key
 // and complemented chunk-local index) to its reduction slots through `offer` (slot 0 =
 // best overall, then best_by groups, then Pareto bins), per configuration only for slots
 // that change inside the tile. With 32-bit atomics (slots32.wgsl) pass 0 only raises the
@@ -38,6 +42,8 @@ struct Chunk {
 // Bindings 7 and 8 (the reduction slots) and `offer` come from slots32.wgsl or slots64.wgsl.
 // Which pass (x): a runtime value, not an override, so both passes run the same code.
 @group(0) @binding(9) var<uniform> pass_no: vec4<u32>;
+// Per workgroup, its metric sums (NM f32; zeros where no configuration is feasible).
+@group(0) @binding(10) var<storage, read_write> wsum: array<f32>;
 
 const WG: u32 = 64u;
 const_assert WG == TREE;
@@ -119,12 +125,15 @@ fn sweep(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index)
     }
     let any = workgroupUniformLoad(&w_any);
     if any == 0u {
+        if lid < NM {
+            wsum[wg * NM + lid] = 0.0;
+        }
         return;
     }
     let st = tree_stats(lid, mn, mx, sm);
     if lid < NM {
         rows[rb + R_MIN + lid] = bitcast<u32>(st.x);
         rows[rb + R_MAX + lid] = bitcast<u32>(st.y);
-        rows[rb + R_SUM + lid] = bitcast<u32>(st.z);
+        wsum[wg * NM + lid] = st.z;
     }
 }

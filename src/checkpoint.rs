@@ -286,6 +286,20 @@ fn next_segment(last: u64, took: Duration, left: u64) -> u64 {
     scaled.clamp(1, last.saturating_mul(4).max(1)).min(left)
 }
 
+/// Where the segment that starts at `done` ends: after about `segment` configurations, or,
+/// on an inexact backend (the GPU's f32 sums), on the next multiple of the grid's summation
+/// tile from there ([`crate::backend::gpu::sum_tile`]), so that segments do not split a
+/// workgroup's f32 sums and the summary does not depend on where segments were cut.
+fn segment_end(plan: &SweepPlan, primary: &dyn Backend, done: u64, segment: u64, end: u64) -> u64 {
+    let want = done.saturating_add(segment.max(1)).min(end);
+    if primary.exact() {
+        return want;
+    }
+    let tile = crate::backend::gpu::sum_tile(&plan.grid.lens);
+    let next = (done / tile).saturating_add(1).saturating_mul(tile);
+    (want / tile * tile).max(next).min(end)
+}
+
 /// Where a checkpoint is saved and how often.
 pub struct Saving<'a> {
     pub path: &'a Path,
@@ -342,7 +356,7 @@ pub fn run_checkpointed(
                 total: range.end - range.start,
             });
         }
-        let size = segment.min(range.end - state.done);
+        let size = segment_end(plan, primary, state.done, segment, range.end) - state.done;
         let t = Instant::now();
         let r = sweep_range(
             plan,

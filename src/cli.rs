@@ -697,7 +697,7 @@ impl CheckpointRun {
         }
         let path = checkpoint::check_path(path).map_err(|e| CliError::input(e.to_string()))?;
         let range = match shard {
-            Some(sh) => sh.spec.range(plan.grid.size),
+            Some(sh) => sh.spec.grid_range(plan),
             None => 0..plan.grid.size,
         };
         checkpoint::load(&path, &checkpoint::CheckpointKey::of(plan, &range))
@@ -932,7 +932,7 @@ impl SweepOptions {
         for plan in &plans {
             let configs = match &shard {
                 Some(sh) => {
-                    let r = sh.spec.range(plan.grid.size);
+                    let r = sh.spec.grid_range(plan);
                     r.end - r.start
                 }
                 None => plan.grid.size,
@@ -1363,7 +1363,7 @@ fn sweep_shard(
     quiet: bool,
 ) -> Result<i32, CliError> {
     use clustersweep::shard::{IndexRange, Partial, PARTIAL_SCHEMA};
-    let range = shard.spec.range(plan.grid.size);
+    let range = shard.spec.grid_range(plan);
     let progress = SweepProgress::new(
         range.end - range.start,
         !quiet && std::io::stderr().is_terminal(),

@@ -166,10 +166,29 @@ impl ShardSpec {
     }
 
     /// This shard's contiguous range of `0..size`: the `index`-th of `count` near-equal
-    /// parts (sizes differ by at most one).
-    pub fn range(&self, size: u64) -> Range<u64> {
-        let at = |i: u64| (size as u128 * i as u128 / self.count as u128) as u64;
+    /// parts, each boundary moved to the nearest multiple of `tile` (the grid's summation
+    /// tile, [`crate::backend::gpu::sum_tile`], so that no GPU workgroup's f32 sums are
+    /// split between shards; see [`ShardSpec::grid_range`]), at most `size`. Each boundary
+    /// is within `tile / 2` of the even split; with fewer than `count` tiles in the grid
+    /// some shards are empty.
+    pub fn range(&self, size: u64, tile: u64) -> Range<u64> {
+        let tile = tile.max(1) as u128;
+        let at = |i: u64| {
+            if i == self.count {
+                return size;
+            }
+            let even = size as u128 * i as u128 / self.count as u128;
+            ((even + tile / 2) / tile * tile).min(size as u128) as u64
+        };
         at(self.index)..at(self.index + 1)
+    }
+
+    /// [`ShardSpec::range`] for a plan's grid and its summation tile.
+    pub fn grid_range(&self, plan: &SweepPlan) -> Range<u64> {
+        self.range(
+            plan.grid.size,
+            crate::backend::gpu::sum_tile(&plan.grid.lens),
+        )
     }
 }
 
@@ -427,15 +446,22 @@ mod tests {
 
     #[test]
     fn ranges_tile_the_grid() {
-        for size in [0u64, 1, 7, 1000, u64::MAX] {
+        for size in [0u64, 1, 7, 1000, 111_111, u64::MAX] {
             for count in [1u64, 2, 3, 7, 64] {
-                let mut next = 0;
-                for index in 0..count {
-                    let r = ShardSpec { index, count }.range(size);
-                    assert_eq!(r.start, next);
-                    next = r.end;
+                for tile in [1u64, 64, 16_016] {
+                    let mut next = 0;
+                    for index in 0..count {
+                        let r = ShardSpec { index, count }.range(size, tile);
+                        assert_eq!(r.start, next);
+                        assert!(r.start.is_multiple_of(tile) && r.start <= r.end);
+                        assert!(r.end.is_multiple_of(tile) || r.end == size);
+                        // Near-equal: within half a tile of the even split.
+                        let even = (size as u128 * (index + 1) as u128 / count as u128) as u64;
+                        assert!(r.end.abs_diff(even) <= tile / 2, "{size} {count} {tile}");
+                        next = r.end;
+                    }
+                    assert_eq!(next, size);
                 }
-                assert_eq!(next, size);
             }
         }
     }

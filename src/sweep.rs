@@ -79,7 +79,7 @@ pub fn sweep_range(
     let mut reductions = reductions;
     if reductions.on_cpu > 0 {
         notices.push(format!(
-            "{} configurations in chunks with more than {} configurations within {:.1e} (relative) of a constraint bound were evaluated on the CPU",
+            "{} configurations in GPU summation tiles with more than {} configurations within {:.1e} (relative) of a constraint bound were evaluated on the CPU",
             reductions.on_cpu,
             crate::backend::gpu::BAND_CAP,
             crate::backend::gpu::CONSTRAINT_SLACK

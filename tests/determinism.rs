@@ -89,7 +89,7 @@ fn sweep(scenario: &Path, extra: &[&str]) -> String {
 }
 
 /// The scenario in `n` shards, merged.
-fn sharded(dir: &Path, scenario: &Path, n: u64, extra: &[&str]) -> String {
+fn sharded(dir: &Path, scenario: &Path, backend: &str, n: u64, extra: &[&str]) -> String {
     let parts = dir.join(format!("parts-{n}"));
     std::fs::create_dir_all(&parts).unwrap();
     let mut files = Vec::new();
@@ -100,7 +100,7 @@ fn sharded(dir: &Path, scenario: &Path, n: u64, extra: &[&str]) -> String {
             "sweep",
             scenario.to_str().unwrap(),
             "--backend",
-            "cpu",
+            backend,
             "--quiet",
             "--shard",
             &shard,
@@ -120,7 +120,13 @@ fn sharded(dir: &Path, scenario: &Path, n: u64, extra: &[&str]) -> String {
 
 /// A checkpointed run stopped after `stops[0]` segments, resumed and stopped after
 /// `stops[1]` more, ..., then resumed to the end.
-fn checkpointed(dir: &Path, scenario: &Path, stops: &[u64], extra: &[&str]) -> String {
+fn checkpointed(
+    dir: &Path,
+    scenario: &Path,
+    backend: &str,
+    stops: &[u64],
+    extra: &[&str],
+) -> String {
     let ck = dir.join("run.checkpoint");
     let ck = ck.to_str().unwrap();
     let base = |more: &[&str]| {
@@ -128,7 +134,7 @@ fn checkpointed(dir: &Path, scenario: &Path, stops: &[u64], extra: &[&str]) -> S
             "sweep",
             scenario.to_str().unwrap(),
             "--backend",
-            "cpu",
+            backend,
             "--json",
             "--quiet",
             "--checkpoint",
@@ -221,7 +227,7 @@ fn merged_shards_give_the_bytes_of_an_unsharded_run() {
             let sub = dir.path().join(format!("{which}-{n}"));
             same(
                 &reference,
-                &sharded(&sub, &sc, n, &["--threads", "2"]),
+                &sharded(&sub, &sc, "cpu", n, &["--threads", "2"]),
                 &format!("{which}: {n} shards"),
             );
         }
@@ -240,30 +246,33 @@ fn a_resumed_checkpointed_run_gives_the_bytes_of_an_uninterrupted_one() {
         let extra = ["--chunk", chunk];
         same(
             &reference,
-            &checkpointed(dir.path(), &sc, &[], &extra),
+            &checkpointed(dir.path(), &sc, "cpu", &[], &extra),
             &format!("{which}: checkpointed, not stopped"),
         );
         same(
             &reference,
-            &checkpointed(dir.path(), &sc, &[1, 2, 3], &extra),
+            &checkpointed(dir.path(), &sc, "cpu", &[1, 2, 3], &extra),
             &format!("{which}: checkpointed, stopped three times"),
         );
     }
 }
 
-/// `sweep SCENARIO --backend gpu --chunk CHUNK --json`: the summary without `run`, or `None`
-/// (with the reason printed) where no GPU adapter opens, unless `CLUSTERSWEEP_REQUIRE_GPU=1`.
-fn gpu_sweep(scenario: &Path, chunk: &str) -> Option<String> {
-    let out = run(&[
+/// `sweep SCENARIO --backend gpu --chunk CHUNK --json` ("adaptive": no `--chunk`, the chunk
+/// size follows the time per submission): the whole summary, or `None` (with the reason
+/// printed) where no GPU adapter opens, unless `CLUSTERSWEEP_REQUIRE_GPU=1`.
+fn gpu_summary(scenario: &Path, chunk: &str) -> Option<Value> {
+    let mut args = vec![
         "sweep",
         scenario.to_str().unwrap(),
         "--backend",
         "gpu",
         "--json",
         "--quiet",
-        "--chunk",
-        chunk,
-    ]);
+    ];
+    if chunk != "adaptive" {
+        args.extend(["--chunk", chunk]);
+    }
+    let out = run(&args);
     if out.status.code() == Some(3) {
         let why = String::from_utf8_lossy(&out.stderr);
         if std::env::var("CLUSTERSWEEP_REQUIRE_GPU").as_deref() == Ok("1") {
@@ -272,10 +281,13 @@ fn gpu_sweep(scenario: &Path, chunk: &str) -> Option<String> {
         eprintln!("no GPU ({why}); GPU determinism not tested");
         return None;
     }
-    Some(determined(&stdout_ok(
-        &out,
-        &format!("gpu --chunk {chunk}"),
-    )))
+    let text = stdout_ok(&out, &format!("gpu --chunk {chunk}"));
+    Some(serde_json::from_str(&text).unwrap())
+}
+
+/// [`gpu_summary`] as [`determined`] text (without `run`).
+fn gpu_sweep(scenario: &Path, chunk: &str) -> Option<String> {
+    gpu_summary(scenario, chunk).map(|v| determined(&v.to_string()))
 }
 
 /// On the GPU (lavapipe in CI): an uncertain scenario's rows are added on the host exactly,
@@ -304,5 +316,103 @@ fn gpu_summaries_repeat_and_uncertain_ones_ignore_the_chunk_size() {
         &first,
         &again,
         "plain on the GPU: the same chunk size again",
+    );
+}
+
+/// On the GPU (lavapipe in CI), a plain scenario (constraints with configurations near
+/// their bound decided on the host, invalid configurations, groups, a heatmap; 111,111
+/// configurations, about 7 summation tiles of 16 x 1001): device metric sums are f32 sums
+/// over fixed tiles of the grid and the host adds the tiles exactly, so neither the chunk
+/// size (adaptive, tiny, not a power of two, larger than the grid), nor the shard count,
+/// nor checkpoint segments and interruptions, nor a second run change a byte.
+#[test]
+fn gpu_plain_summaries_ignore_chunks_shards_and_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = scenario(dir.path(), "plain");
+    let Some(reference) = gpu_sweep(&plain, "adaptive") else {
+        return;
+    };
+    for chunk in ["65536", "997", "1000000", "1", "adaptive"] {
+        let other = gpu_sweep(&plain, chunk).expect("the GPU opened before");
+        same(
+            &reference,
+            &other,
+            &format!("plain on the GPU: --chunk {chunk}"),
+        );
+    }
+    for n in [2u64, 3] {
+        let sub = dir.path().join(format!("gpu-{n}"));
+        same(
+            &reference,
+            &sharded(&sub, &plain, "gpu", n, &[]),
+            &format!("plain on the GPU: {n} shards"),
+        );
+    }
+    same(
+        &reference,
+        &checkpointed(dir.path(), &plain, "gpu", &[1, 2], &["--chunk", "20000"]),
+        "plain on the GPU: checkpointed, stopped twice",
+    );
+}
+
+/// A bound on facility power that every configuration with 640 accelerators meets within
+/// the device's slack (power_frac and pue each vary by about 1e-6 relative, less than the
+/// slack of 3.8e-6): those 90,000 of the 3 x 300 x 300 = 270,000 configurations are
+/// decided on the host, far more than the band the device hands over per chunk (4,096).
+/// The facility test reads 270,000 axis combinations, too many to tabulate on the host, so
+/// the device tests it. Inner block 300 (pue), summation tile 32 x 300 = 9,600.
+fn band_scenario() -> String {
+    let catalog = clustersweep::catalog::Catalog::builtin().unwrap();
+    let a = catalog.find("H100-SXM").unwrap();
+    let on = 640.0 * (a.tdp_w + a.host_w) * 1.2 / 1e6;
+    format!(
+        r#"name = "band tiles"
+[axes]
+gpu_count = [639, 640, 641]
+power_frac = {{ from = 0.999999, to = 1.0, steps = 300 }}
+pue = {{ from = 1.2, to = 1.2000015, steps = 300 }}
+[fixed]
+accelerator = "H100-SXM"
+cost_model = "own"
+[constraints]
+max_facility_mw = {on:?}
+"#
+    )
+}
+
+/// With more configurations near a constraint bound than the device's band holds, a chunk
+/// runs again in halves down to single summation tiles, and a tile that still has too many
+/// is evaluated on the CPU: which configurations run on the CPU depends on the tile, not
+/// on the chunking, so chunk sizes and shards give the same bytes, and the notice counts
+/// the same tiles whatever the chunk size: the 10 tiles that hold more than 4,096 of the
+/// configurations near the bound (indices 86,400 to 182,400).
+#[test]
+fn gpu_tiles_near_a_bound_go_to_the_cpu_whatever_the_chunking() {
+    let dir = tempfile::tempdir().unwrap();
+    let sc = write(dir.path(), "band.toml", &band_scenario());
+    let full = |chunk: &str| gpu_summary(&sc, chunk);
+    let Some(reference) = full("adaptive") else {
+        return;
+    };
+    let text = |v: &Value| serde_json::to_string_pretty(&without_run(v.clone())).unwrap();
+    for chunk in ["adaptive", "1", "30000", "1000000"] {
+        let v = full(chunk).expect("the GPU opened before");
+        let notices = v["run"]["notices"].to_string();
+        assert!(
+            notices.contains("96000 configurations in GPU summation tiles"),
+            "--chunk {chunk}: {notices}"
+        );
+        assert_eq!(v["run"]["backend"]["kind"], "gpu", "--chunk {chunk}");
+        same(
+            &text(&reference),
+            &text(&v),
+            &format!("band: --chunk {chunk}"),
+        );
+    }
+    let sub = dir.path().join("band-shards");
+    same(
+        &determined(&text(&reference)),
+        &sharded(&sub, &sc, "gpu", 2, &[]),
+        "band: 2 shards",
     );
 }

@@ -440,7 +440,14 @@ fn gpu_failure_mid_sweep_finishes_on_cpu() {
     let plan = small_default_plan(&catalog);
     let cpu = CpuBackend::new(0).unwrap();
     let err = g.run(&plan, 0..plan.grid.size, &|_| {}).unwrap_err();
-    assert_eq!(err.remaining, 40_000..plan.grid.size);
+    // Chunks are whole summation tiles: 20,000 rounded up to one.
+    let tile = clustersweep::backend::gpu::sum_tile(&plan.grid.lens);
+    let chunk = 20_000u64.div_ceil(tile) * tile;
+    assert!(
+        2 * chunk < plan.grid.size,
+        "tile {tile}: the test needs three chunks"
+    );
+    assert_eq!(err.remaining, 2 * chunk..plan.grid.size);
     assert!(err.message.contains("chunk 2"), "{}", err.message);
     let s = run_sweep(&plan, &g, Some(&cpu), &|_| {}).unwrap();
     assert_eq!(s.notices.len(), 1, "{:?}", s.notices);

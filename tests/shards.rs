@@ -10,7 +10,9 @@ use std::process::{Command, Output};
 mod common;
 use common::{assert_same_summary, run, write, BIN};
 
-/// 3 x 7 x 2 x 3 x 2 = 252 configurations, with groups, a constraint and some invalid ones.
+/// 3 x 7 x 2 x 3 x 2 x 400 = 100,800 configurations, with groups, a constraint and some
+/// invalid ones. Shard boundaries fall on multiples of the summation tile (32 inner blocks
+/// of 400: 12,800 configurations; `backend::gpu::sum_tile`), nearest to the even split.
 const SCENARIO: &str = r#"
 name = "shards"
 [axes]
@@ -19,6 +21,7 @@ gpu_count = { from = 1000, to = 30000, steps = 7, scale = "log" }
 precision = ["bf16", "fp8"]
 power_frac = [0.25, 0.6, 1.0]
 job_gpus = [0, 2048]
+pue = { from = 1.1, to = 1.5, steps = 400 }
 [fixed]
 cost_model = "own"
 years = 4
@@ -111,8 +114,9 @@ fn slurm_example_four_shards_merge_to_the_unsharded_summary() {
     );
     let p1 = read_json(&parts.join("part-1.json"));
     assert_eq!(p1["schema"], "clustersweep.partial/1");
+    // 100,800 / 4 = 25,200, nearest tile multiple 2 x 12,800.
     assert_eq!(p1["range"]["start"], 0);
-    assert_eq!(p1["range"]["end"], 63);
+    assert_eq!(p1["range"]["end"], 25_600);
     assert_eq!(p1["shard"]["count"], 4);
     let results = dir.path().join("results");
     ok(&slurm_merge(dir.path(), &parts, &results));
@@ -248,8 +252,9 @@ fn shard_auto_outside_a_batch_system_is_a_clear_error() {
     ok(&r);
     let p = read_json(&f);
     assert_eq!(p["shard"]["index"], 3);
-    assert_eq!(p["range"]["start"], 189);
-    assert_eq!(p["range"]["end"], 252);
+    // 3 x 100,800 / 4 = 75,600, nearest tile multiple 6 x 12,800.
+    assert_eq!(p["range"]["start"], 76_800);
+    assert_eq!(p["range"]["end"], 100_800);
 }
 
 #[test]
@@ -257,8 +262,8 @@ fn the_summary_does_not_depend_on_the_thread_count() {
     let dir = tempfile::tempdir().unwrap();
     // 1.26 million configurations: several CPU pieces of 2^18, so threads share the work.
     let big = SCENARIO.replace(
-        "job_gpus = [0, 2048]",
-        "job_gpus = [0, 2048]\nutilization = { from = 0.3, to = 0.6, steps = 5000 }",
+        "pue = { from = 1.1, to = 1.5, steps = 400 }",
+        "utilization = { from = 0.3, to = 0.6, steps = 5000 }",
     );
     let sc = write(dir.path(), "plan.toml", &big);
     let runs: Vec<Value> = ["1", "2", "3"]

@@ -40,7 +40,9 @@ pub use adapter::{
     adapters, instance, pick_adapter, summarize, AdapterChoice, AdapterSummary, DeviceRequirement,
 };
 pub use chunks::PreparedSweep;
-pub use emit::{emit, key_value, Emitted, Unsupported, BAND_CAP, CONSTRAINT_SLACK, MAX_AXES};
+pub use emit::{
+    emit, key_value, sum_tile, Emitted, Unsupported, BAND_CAP, CONSTRAINT_SLACK, MAX_AXES,
+};
 pub use montecarlo::{emit_montecarlo, McEmitted};
 
 use super::{Backend, BackendError, BackendInfo, Progress};
@@ -269,11 +271,15 @@ impl GpuBackend {
         longest: u64,
     ) -> Result<PreparedSweep<'a>, GpuError> {
         let k = self.kernels(plan, longest)?;
+        // Whole summation tiles (`max_chunk` is a multiple of the tile).
+        let tile = k.emitted.sum_tile;
         let chunk = self
             .options
             .chunk
             .unwrap_or(FIRST_CHUNK)
-            .clamp(1, k.max_chunk);
+            .clamp(1, k.max_chunk)
+            .div_ceil(tile)
+            * tile;
         Ok(PreparedSweep {
             gpu: self,
             plan,

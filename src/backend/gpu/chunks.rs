@@ -1,7 +1,10 @@
-//! The chunk scheduler: a [`PreparedSweep`] splits a range of flat indices into chunks of
-//! whole tiles, submits each (two in flight, so the host's merge of one overlaps the
-//! device's work on the next), adapts the chunk size to a target time per submission, and
-//! turns a failure into a [`BackendError`] carrying what finished.
+//! The chunk scheduler: a [`PreparedSweep`] splits a range of flat indices into chunks cut
+//! on multiples of the summation tile ([`super::sum_tile`]: whole sweep workgroups at fixed
+//! places in the grid, so the f32 metric sums of each workgroup, added exactly on the host,
+//! do not depend on the chunking), submits each (two in flight, so the host's merge of one
+//! overlaps the device's work on the next), adapts the chunk size (a multiple of the tile)
+//! to a target time per submission, and turns a failure into a [`BackendError`] carrying
+//! what finished.
 
 use super::emit::WG;
 use super::pipelines::{dispatch_dims, Kernels, BAND_BYTES, DEPTH, TS_BYTES};
@@ -35,6 +38,8 @@ pub(super) struct Pending {
     /// Which staging buffer holds its results.
     pub(super) slot: usize,
     pub(super) n_out: u64,
+    /// Sweep workgroups dispatched (each wrote its metric sums to `wsum`).
+    pub(super) n_rows: u64,
     /// Bytes of the staging buffer mapped for reading.
     pub(super) bytes: u64,
     pub(super) index: wgpu::SubmissionIndex,
@@ -69,7 +74,7 @@ impl PreparedSweep<'_> {
         let mut last_done: Option<Instant> = None;
         loop {
             let next = if start < range.end {
-                let len = self.chunk.min(range.end - start);
+                let len = chunk_end(start, self.chunk, self.k.emitted.sum_tile, range.end) - start;
                 let slot = n % DEPTH;
                 let submitted = if self.gpu.options.fail_at_chunk == Some(n) {
                     Err(GpuError::Injected)
@@ -166,14 +171,22 @@ impl PreparedSweep<'_> {
         }
         let dt = seconds.max(1e-4);
         let want = (len as f64 / dt * o.target.as_secs_f64()) as u64;
-        self.chunk = want
-            .min(self.chunk.saturating_mul(8))
-            .max(MIN_CHUNK)
-            .min(self.k.max_chunk);
+        self.chunk = whole_tiles(
+            want.min(self.chunk.saturating_mul(8))
+                .max(MIN_CHUNK)
+                .min(self.k.max_chunk),
+            self.k.emitted.sum_tile,
+        );
     }
 
     /// Encode and submit chunk `[start, start + len)`; its results land in staging `slot`.
-    fn submit(&self, n: usize, slot: usize, start: u64, len: u64) -> Result<Pending, GpuError> {
+    pub(super) fn submit(
+        &self,
+        n: usize,
+        slot: usize,
+        start: u64,
+        len: u64,
+    ) -> Result<Pending, GpuError> {
         let (g, k, plan) = (self.gpu, &self.k, self.plan);
         let e = &k.emitted;
         let span = TileSpan::of(e, start, len);
@@ -196,6 +209,7 @@ impl PreparedSweep<'_> {
         }
         let reduce_params = [n_rows as u32, 0, 0, 0];
         let out_bytes = n_out * e.row * 4;
+        let wsum_bytes = n_rows * e.metrics.len() as u64 * 4;
         let slot_bytes = e.key_words() as u64 * 4;
         let idx_bytes = k.slots * k.idx_stride;
         let staging = &k.staging[slot];
@@ -261,12 +275,21 @@ impl PreparedSweep<'_> {
                 o + out_bytes + slot_bytes + idx_bytes,
                 BAND_BYTES,
             );
+            if wsum_bytes > 0 {
+                enc.copy_buffer_to_buffer(
+                    &k.wsum,
+                    0,
+                    staging,
+                    o + out_bytes + slot_bytes + idx_bytes + BAND_BYTES,
+                    wsum_bytes,
+                );
+            }
             g.queue.submit([enc.finish()])
         })?;
 
         let mapped: Arc<Mutex<Option<Result<(), String>>>> = Arc::new(Mutex::new(None));
         let m2 = mapped.clone();
-        let bytes = TS_BYTES + out_bytes + slot_bytes + idx_bytes + BAND_BYTES;
+        let bytes = TS_BYTES + out_bytes + slot_bytes + idx_bytes + BAND_BYTES + wsum_bytes;
         staging
             .slice(0..bytes)
             .map_async(wgpu::MapMode::Read, move |r| {
@@ -281,6 +304,7 @@ impl PreparedSweep<'_> {
             span,
             slot,
             n_out,
+            n_rows,
             bytes,
             index,
             mapped,
@@ -323,6 +347,19 @@ impl TileSpan {
     }
 }
 
+/// Where the chunk that starts at `start` ends: after about `chunk` configurations, on a
+/// multiple of the summation tile `tile` (the next one after `start` at least), or at `end`.
+pub(super) fn chunk_end(start: u64, chunk: u64, tile: u64, end: u64) -> u64 {
+    let cut = start.saturating_add(chunk) / tile * tile;
+    let next = (start / tile).saturating_add(1).saturating_mul(tile);
+    cut.max(next).min(end)
+}
+
+/// `chunk` rounded to a whole number of summation tiles (at least one).
+pub(super) fn whole_tiles(chunk: u64, tile: u64) -> u64 {
+    (chunk / tile).max(1) * tile
+}
+
 /// Workgroups for a chunk of at most `len` configurations.
 pub(super) fn workgroups(e: &Emitted, len: u64) -> u64 {
     ((len / e.block + 2) * e.tiles).div_ceil(WG)
@@ -331,5 +368,27 @@ pub(super) fn workgroups(e: &Emitted, len: u64) -> u64 {
 fn add_time(total: &mut Option<f64>, t: Option<f64>) {
     if let (Some(a), Some(b)) = (total.as_mut(), t) {
         *a += b;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chunks end on tile multiples whatever the chunk size asked for, so two chunkings of
+    /// a range cut it on the same grid of tiles.
+    #[test]
+    fn chunks_end_on_tiles() {
+        let tile = 16_016;
+        assert_eq!(chunk_end(0, 1, tile, 111_111), tile);
+        assert_eq!(chunk_end(0, 997, tile, 111_111), tile);
+        assert_eq!(chunk_end(0, 40_000, tile, 111_111), 2 * tile);
+        assert_eq!(chunk_end(5 * tile, 1 << 30, tile, 111_111), 111_111);
+        // A range that starts off the grid of tiles reaches it with its first chunk.
+        assert_eq!(chunk_end(100, 2 * tile, tile, 111_111), 2 * tile);
+        assert_eq!(chunk_end(100, tile, tile, 111_111), tile);
+        assert_eq!(chunk_end(u64::MAX - 5, 10, tile, u64::MAX), u64::MAX);
+        assert_eq!(whole_tiles(1, tile), tile);
+        assert_eq!(whole_tiles(3 * tile + 5, tile), 3 * tile);
     }
 }

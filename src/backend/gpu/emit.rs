@@ -38,6 +38,53 @@ const MAX_TABLE: u64 = 1 << 16;
 /// Largest total of host-decided tables (entries).
 const MAX_TABLES: u64 = 1 << 22;
 
+/// Largest inner block the kernels take (chunk-local indices stay in u32).
+const MAX_BLOCK: u64 = 1 << 28;
+
+/// How the sweep kernel walks a grid: the first inner axis, the inner block (configurations
+/// per outer combination), the invocations per block (`TILES`, a power of two, so that a
+/// workgroup of [`WG`] invocations covers whole blocks or a fixed part of one) and the
+/// inner positions per invocation (`PER`, at most [`PER_MAX`]).
+struct Layout {
+    inner: usize,
+    block: u64,
+    tiles: u64,
+    per: u64,
+}
+
+impl Layout {
+    fn of(lens: &[u64]) -> Layout {
+        let (inner, block) = crate::grid::Grid::inner_block(lens, MIN_BLOCK);
+        let tiles = block
+            .div_ceil(PER_MAX)
+            .checked_next_power_of_two()
+            .unwrap_or(u64::MAX);
+        let per = block.div_ceil(tiles.max(1));
+        Layout {
+            inner,
+            block,
+            tiles,
+            per,
+        }
+    }
+}
+
+/// Configurations per summation tile of a grid with these axis lengths: the sweep kernel
+/// sums each metric in f32 over one workgroup's invocations, and a workgroup covers
+/// `WG / TILES` whole inner blocks (or, with 64 or more invocations per block, a fixed
+/// part of one). A range of flat indices that starts and ends on multiples of this (or at
+/// the grid's end) is made of whole workgroups at fixed places in the grid, so its f32
+/// partial sums do not depend on how it was split: the GPU backend cuts chunks there,
+/// checkpointed GPU runs cut segments there and shards start there (`src/shard.rs`). At
+/// most 16,384, or the inner block when it is larger; 1 for grids the kernels refuse.
+pub fn sum_tile(lens: &[u64]) -> u64 {
+    let l = Layout::of(lens);
+    if l.block > MAX_BLOCK {
+        return 1;
+    }
+    l.block * (WG / l.tiles).max(1)
+}
+
 /// Why a plan cannot run on the GPU kernels (the CPU handles it).
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Unsupported {
@@ -63,6 +110,8 @@ pub struct Emitted {
     /// tiles (invocations) that cover one block.
     pub block: u64,
     pub tiles: u64,
+    /// Configurations per summation tile ([`sum_tile`]): chunks start on multiples of it.
+    pub sum_tile: u64,
     /// The metrics whose statistics the partial rows carry, in row order.
     pub metrics: Vec<Metric>,
     /// u32 words per partial row.
@@ -141,12 +190,15 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
     let s = &plan.scenario;
     let lens = &plan.grid.lens;
     check_plan(plan)?;
-    let (inner, block) = crate::grid::Grid::inner_block(lens, MIN_BLOCK);
-    if block > 1 << 28 {
+    let Layout {
+        inner,
+        block,
+        tiles,
+        per,
+    } = Layout::of(lens);
+    if block > MAX_BLOCK {
         return Err(Unsupported::BlockTooLarge(block));
     }
-    let tiles = block.div_ceil(PER_MAX);
-    let per = block.div_ceil(tiles);
     let ok = value_ok(plan);
     let traced = trace(plan, inner, &ok);
     let inner_bits: u64 = (inner..lens.len()).fold(0, |m, k| m | 1 << k);
@@ -504,6 +556,7 @@ pub fn emit(plan: &SweepPlan) -> Result<Emitted, Unsupported> {
         data_u,
         block,
         tiles,
+        sum_tile: sum_tile(lens),
         metrics,
         row,
         slots: 1 + plan.group_count + plan.pareto.count + plan.heatmap_cells(),

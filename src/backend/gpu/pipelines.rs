@@ -23,9 +23,11 @@ pub(super) struct Kernels {
     pub(super) slot_idx: wgpu::Buffer,
     /// Configurations near a constraint bound: [count, chunk-local index x BAND_CAP].
     pub(super) band: wgpu::Buffer,
+    /// Per sweep workgroup, its f32 metric sums (`NM` each), read back unfolded.
+    pub(super) wsum: wgpu::Buffer,
     /// Read-back buffers, used in turn so that one chunk is read while the next runs:
     /// [timestamps (`TS_BYTES`)][folded partial rows][slot keys, heatmap counts][slot
-    /// indices][band].
+    /// indices][band][per-workgroup sums].
     pub(super) staging: [wgpu::Buffer; 2],
     /// Timestamp queries (begin and end of each pass) and their resolve buffer.
     pub(super) timer: Option<(wgpu::QuerySet, wgpu::Buffer)>,
@@ -118,7 +120,13 @@ impl GpuBackend {
 
     pub(super) fn kernels(&self, plan: &SweepPlan, longest: u64) -> Result<Kernels, GpuError> {
         let e = emit(plan)?;
-        let max_chunk = self.max_chunk(&e).min(longest.max(1));
+        // Chunks are whole summation tiles (but for a range's first and last).
+        let tile = e.sum_tile;
+        let max_chunk = super::chunks::whole_tiles(
+            self.max_chunk(&e)
+                .min(longest.max(1).saturating_add(tile - 1) / tile * tile),
+            tile,
+        );
         self.scoped(|| self.build(e, max_chunk))
     }
 
@@ -149,6 +157,7 @@ impl GpuBackend {
                 storage_entry(7, false),
                 storage_entry(8, false),
                 uniform_entry(9),
+                storage_entry(10, false),
             ],
         });
         let reduce_bgl = d.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
@@ -219,10 +228,17 @@ impl GpuBackend {
             U::STORAGE | U::COPY_SRC | U::COPY_DST,
         );
         let band = self.buffer("band", BAND_BYTES, U::STORAGE | U::COPY_SRC | U::COPY_DST);
+        let wsum_bytes = rows_cap * p.metrics.len() as u64 * 4;
+        let wsum = self.buffer("wsum", wsum_bytes, U::STORAGE | U::COPY_SRC);
         let staging = [0, 1].map(|_| {
             self.buffer(
                 "staging",
-                TS_BYTES + out_cap * row * 4 + key_words * 4 + slots * idx_stride + BAND_BYTES,
+                TS_BYTES
+                    + out_cap * row * 4
+                    + key_words * 4
+                    + slots * idx_stride
+                    + BAND_BYTES
+                    + wsum_bytes,
                 U::MAP_READ | U::COPY_DST,
             )
         });
@@ -254,6 +270,7 @@ impl GpuBackend {
                     bind(7, &slot_key),
                     bind(8, &slot_idx),
                     bind(9, pb),
+                    bind(10, &wsum),
                 ],
             })
         });
@@ -274,6 +291,7 @@ impl GpuBackend {
             slot_key,
             slot_idx,
             band,
+            wsum,
             staging,
             timer,
             passes,

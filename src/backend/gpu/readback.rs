@@ -1,10 +1,14 @@
 //! Reading a chunk's results back: waiting for the submission and mapping its staging
 //! buffer ([`PreparedSweep::finish`]), then decoding the folded partial rows, slot keys and
-//! indices into [`Reductions`] ([`decode_chunk`]), checking that the device's counts and
-//! slots are consistent, and deciding in f64 the configurations the device found too close
-//! to a constraint bound to decide in f32 ([`decide_band`]).
+//! indices into [`Reductions`] ([`decode_chunk`]), adding each sweep workgroup's f32 metric
+//! sums exactly ([`add_workgroup_sums`]), checking that the device's counts and slots are
+//! consistent, and deciding in f64 the configurations the device found too close to a
+//! constraint bound to decide in f32 ([`decide_band`]); a chunk with more of those than
+//! the band holds runs again in halves, down to single summation tiles, and a tile that
+//! still has too many is evaluated on the CPU ([`PreparedSweep::rerun_in_halves`]).
 
 use super::chunks::{Pending, PreparedSweep, TileSpan};
+use super::pipelines::BAND_BYTES;
 use super::pipelines::TS_BYTES;
 use super::{key_value, Emitted, GpuError, BAND_CAP};
 use crate::backend::staged::StagedKernel;
@@ -87,15 +91,63 @@ impl PreparedSweep<'_> {
             + e.slots * self.k.idx_stride as usize / 4;
         let band = &words[band_at..band_at + 1 + BAND_CAP as usize];
         if band[0] as u64 > BAND_CAP {
-            // More configurations near a bound than the buffer holds: the last resort is
-            // the CPU for this chunk.
-            let range = p.start..p.start + p.len;
-            r = StagedKernel::new(self.plan).eval_range(self.plan, range);
-            r.on_cpu = p.len;
-        } else {
-            decide_band(self.plan, &band[1..1 + band[0] as usize], span, &mut r)?;
+            let (r, t) = self.rerun_in_halves(p.n, p.slot, p.start, p.len)?;
+            let kernel = kernel.zip(t).map(|(a, b)| a + b);
+            return Ok((r, kernel, p.len));
         }
+        decide_band(self.plan, &band[1..1 + band[0] as usize], span, &mut r)?;
+        let sums_at = band_at + (BAND_BYTES / 4) as usize;
+        let nm = e.metrics.len();
+        add_workgroup_sums(e, &words[sums_at..sums_at + p.n_rows as usize * nm], &mut r);
         Ok((r, kernel, p.len))
+    }
+
+    /// A chunk with more configurations near a constraint bound than the band holds: each
+    /// half (cut on a summation tile) runs again on its own, and so on down to single
+    /// tiles; a tile that still has too many is evaluated on the CPU (f64). Whether a
+    /// configuration ends up on the CPU then depends on its tile only, not on the chunking.
+    /// Runs synchronously in staging buffer `slot` (free: its results were read).
+    pub(super) fn rerun_in_halves(
+        &self,
+        n: usize,
+        slot: usize,
+        start: u64,
+        len: u64,
+    ) -> Result<(Reductions, Option<f64>), GpuError> {
+        let tile = self.k.emitted.sum_tile;
+        let end = start + len;
+        let first_end = (start / tile + 1).saturating_mul(tile);
+        if end <= first_end {
+            // One tile (or the part of one at a range's edge): the last resort is the CPU.
+            let mut r = StagedKernel::new(self.plan).eval_range(self.plan, start..end);
+            r.on_cpu = len;
+            return Ok((r, self.k.timer.as_ref().map(|_| 0.0)));
+        }
+        let mid = ((start + len / 2) / tile * tile).max(first_end);
+        let mut total = Reductions::empty(self.plan);
+        let mut kernel = self.k.timer.as_ref().map(|_| 0.0);
+        for (s, l) in [(start, mid - start), (mid, end - mid)] {
+            let p = self.submit(n, slot, s, l)?;
+            let (r, t, _) = self.finish(p)?;
+            total.merge(&r, &self.plan.scenario.objective);
+            kernel = kernel.zip(t).map(|(a, b)| a + b);
+        }
+        Ok((total, kernel))
+    }
+}
+
+/// Add each sweep workgroup's f32 metric sums (`NM` per workgroup, in the order of
+/// `e.metrics`) to the reductions' exact sums: a workgroup's sums depend only on the
+/// configurations it covers (fixed by the summation tiles), and exact addition on no order.
+pub(super) fn add_workgroup_sums(e: &Emitted, sums: &[u32], r: &mut Reductions) {
+    let nm = e.metrics.len();
+    if nm == 0 || r.feasible == 0 {
+        return;
+    }
+    for row in sums.chunks_exact(nm) {
+        for (m, &w) in e.metrics.iter().zip(row) {
+            r.stats[m.index()].sum.add(f32::from_bits(w) as f64);
+        }
     }
 }
 
@@ -178,7 +230,6 @@ pub(super) fn decode_chunk(
             let st = &mut r.stats[m.index()];
             st.min = st.min.min(f32::from_bits(w[2 + q]) as f64);
             st.max = st.max.max(f32::from_bits(w[2 + nm + q]) as f64);
-            st.sum.add(f32::from_bits(w[2 + 2 * nm + q]) as f64);
         }
     }
     if r.invalid + r.feasible > len {
