@@ -397,6 +397,7 @@ pub fn run_checkpointed(
             reductions: state.reductions,
             backend,
             notices: state.notices,
+            draws: Default::default(),
         }),
         elapsed_s,
         resumed_from,

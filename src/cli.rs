@@ -30,7 +30,7 @@ use clustersweep::plan::SweepPlan;
 use clustersweep::progress::SweepProgress;
 use clustersweep::report;
 use clustersweep::scenario::Scenario;
-use clustersweep::summary::{describe, summarise};
+use clustersweep::summary::{describe, summarise_known};
 use gpu_select::GpuSelectArgs;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -1243,7 +1243,7 @@ fn sweep(opts: SweepOptions) -> Result<i32, CliError> {
             }
         };
         progress.finish();
-        let mut summary = summarise(plan, &r.reductions, r.backend, elapsed_s);
+        let mut summary = summarise_known(plan, &r.reductions, r.backend, elapsed_s, &r.draws);
         summary.notices = r.notices;
         summary.requested_backend = Some(backend.name().to_string());
         for n in &summary.notices {

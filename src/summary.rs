@@ -164,12 +164,29 @@ impl UncertaintySummary {
     }
 }
 
+/// Reported configurations' draws already evaluated, by flat index.
+pub type KnownDraws = std::collections::HashMap<u64, DrawStats>;
+
 /// Describe one configuration of a scenario given its raw parameter values.
 pub fn describe(s: &Scenario, index: u64, values: &crate::scenario::ParamValues) -> Reported {
+    describe_known(s, index, values, None)
+}
+
+/// [`describe`], with the configuration's draws when they were already evaluated.
+fn describe_known(
+    s: &Scenario,
+    index: u64,
+    values: &crate::scenario::ParamValues,
+    known: Option<&DrawStats>,
+) -> Reported {
     let (cfg, acc) = s.resolve(values);
     let mut e = evaluate(&cfg, acc, &s.workload);
     let mut feasible = is_feasible(&e, &s.constraints);
-    let spread = s.uncertainty.as_ref().map(|_| over_draws(s, values, None));
+    let spread = s.uncertainty.as_ref().map(|_| {
+        known
+            .cloned()
+            .unwrap_or_else(|| over_draws(s, values, None))
+    });
     if let Some(d) = &spread {
         for (m, sp) in &d.metrics {
             e.metrics[*m as usize] = sp.mean;
@@ -240,9 +257,14 @@ fn drawn_as(s: &Scenario, p: Param, acc: usize) -> String {
     }
 }
 
-/// Describe the configuration at a flat index.
-pub fn report_index(plan: &SweepPlan, index: u64) -> Reported {
-    describe(&plan.scenario, index, &plan.values_at(index))
+/// Describe the configuration at a flat index (its draws from `known` where they are).
+fn report_index(plan: &SweepPlan, index: u64, known: &KnownDraws) -> Reported {
+    describe_known(
+        &plan.scenario,
+        index,
+        &plan.values_at(index),
+        known.get(&index),
+    )
 }
 
 /// Turn reductions into a summary (re-evaluating reported configurations in f64).
@@ -252,8 +274,19 @@ pub fn summarise(
     backend: BackendInfo,
     elapsed_s: f64,
 ) -> Summary {
+    summarise_known(plan, r, backend, elapsed_s, &KnownDraws::new())
+}
+
+/// [`summarise`], reusing the draws of reported configurations in `known`.
+pub fn summarise_known(
+    plan: &SweepPlan,
+    r: &Reductions,
+    backend: BackendInfo,
+    elapsed_s: f64,
+    known: &KnownDraws,
+) -> Summary {
     let s = &plan.scenario;
-    let best = r.best.map(|c| report_index(plan, c.index));
+    let best = r.best.map(|c| report_index(plan, c.index, known));
     let group_values = |g: usize| -> Vec<(Param, ParamValue)> {
         plan.group_digits(g)
             .into_iter()
@@ -282,7 +315,7 @@ pub fn summarise(
         .filter_map(|(g, c)| c.map(|c| (g, c)))
         .map(|(g, c)| GroupBest {
             group: group_values(g),
-            best: report_index(plan, c.index),
+            best: report_index(plan, c.index, known),
             feasible: r.group_feasible.get(g).copied().unwrap_or(0),
         })
         .collect();
@@ -294,7 +327,7 @@ pub fn summarise(
         .filter(|(_, c)| c.is_none())
         .map(|(g, _)| group_values(g))
         .collect();
-    let pareto = pareto_front(plan, r);
+    let pareto = pareto_front(plan, r, known);
     let stats = if r.feasible == 0 {
         Vec::new()
     } else {
@@ -358,12 +391,15 @@ pub fn summarise(
 
 /// The non-dominated bin leaders: lower facility power and a better objective are both
 /// preferred. Sorted by facility power, ascending.
-fn pareto_front(plan: &SweepPlan, r: &Reductions) -> Vec<Reported> {
+fn pareto_front(plan: &SweepPlan, r: &Reductions, known: &KnownDraws) -> Vec<Reported> {
     let obj = plan.scenario.objective;
     // Each point is re-evaluated in f64 (under uncertainty: every draw), independently: on
     // rayon's global pool (`--threads` sizes it in the CLI).
     let indices: Vec<u64> = r.pareto.iter().flatten().map(|c| c.index).collect();
-    let mut points: Vec<Reported> = indices.par_iter().map(|&i| report_index(plan, i)).collect();
+    let mut points: Vec<Reported> = indices
+        .par_iter()
+        .map(|&i| report_index(plan, i, known))
+        .collect();
     points.sort_by(|a, b| {
         let fa = a.metric(Metric::FacilityMw);
         let fb = b.metric(Metric::FacilityMw);

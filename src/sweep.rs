@@ -9,16 +9,18 @@ use crate::draws::over_draws;
 use crate::model::{evaluate, is_feasible};
 use crate::plan::SweepPlan;
 use crate::reduce::Reductions;
-use crate::summary::{summarise, Summary};
+use crate::summary::{summarise_known, KnownDraws, Summary};
 use rayon::prelude::*;
 use std::time::Instant;
 
 /// What a range of the grid gave: its reductions, the backend that produced them (the exact
-/// one when the sweep was re-run) and notices about how the run went.
+/// one when the sweep was re-run), notices about how the run went, and the reported
+/// configurations' draws that the f64 re-check already evaluated (for the summary).
 pub struct RangeResult {
     pub reductions: Reductions,
     pub backend: crate::backend::BackendInfo,
     pub notices: Vec<String>,
+    pub draws: KnownDraws,
 }
 
 /// Run `primary` over the whole grid; if it fails part-way and a `fallback` is given, the
@@ -32,7 +34,7 @@ pub fn run_sweep(
     let start = Instant::now();
     let r = sweep_range(plan, 0..plan.grid.size, primary, fallback, progress)?;
     let elapsed_s = start.elapsed().as_secs_f64();
-    let mut summary = summarise(plan, &r.reductions, r.backend, elapsed_s);
+    let mut summary = summarise_known(plan, &r.reductions, r.backend, elapsed_s, &r.draws);
     summary.notices = r.notices;
     Ok(summary)
 }
@@ -85,8 +87,11 @@ pub fn sweep_range(
             crate::backend::gpu::CONSTRAINT_SLACK
         ));
     }
+    let mut draws = KnownDraws::new();
     if !primary.exact() {
-        if let Some(index) = first_infeasible_candidate(plan, &reductions) {
+        let (infeasible, known) = first_infeasible_candidate(plan, &reductions);
+        draws = known;
+        if let Some(index) = infeasible {
             // The device's f32 constraint check admitted a configuration that the f64 model
             // puts just outside a bound: the reductions may then miss the true best, so
             // evaluate the range again exactly.
@@ -111,13 +116,15 @@ pub fn sweep_range(
         reductions,
         backend: info,
         notices,
+        draws,
     })
 }
 
 /// The first reported configuration (best, group leader, Pareto bin or heatmap cell leader)
-/// that the f64 model finds infeasible, if any (checked in parallel on rayon's global pool:
-/// under uncertainty each check evaluates every draw).
-pub fn first_infeasible_candidate(plan: &SweepPlan, r: &Reductions) -> Option<u64> {
+/// that the f64 model finds infeasible, if any (checked in parallel on rayon's global pool),
+/// and, under uncertainty, every candidate's draws (each check evaluates them all; the
+/// summary reuses them).
+pub fn first_infeasible_candidate(plan: &SweepPlan, r: &Reductions) -> (Option<u64>, KnownDraws) {
     let s = &plan.scenario;
     let candidates: Vec<u64> = r
         .best
@@ -127,12 +134,17 @@ pub fn first_infeasible_candidate(plan: &SweepPlan, r: &Reductions) -> Option<u6
         .chain(r.heatmap.iter().filter_map(|c| c.best.as_ref()))
         .map(|c| c.index)
         .collect();
-    candidates.into_par_iter().find_first(|&i| {
-        let values = plan.values_at(i);
-        if s.uncertainty.is_some() {
-            return !over_draws(s, &values, None).feasible(s);
-        }
-        let (cfg, acc) = s.resolve(&values);
+    if s.uncertainty.is_some() {
+        let draws: Vec<(u64, crate::draws::DrawStats)> = candidates
+            .into_par_iter()
+            .map(|i| (i, over_draws(s, &plan.values_at(i), None)))
+            .collect();
+        let first = draws.iter().find(|(_, d)| !d.feasible(s)).map(|(i, _)| *i);
+        return (first, draws.into_iter().collect());
+    }
+    let first = candidates.into_par_iter().find_first(|&i| {
+        let (cfg, acc) = s.resolve(&plan.values_at(i));
         !is_feasible(&evaluate(&cfg, acc, &s.workload), &s.constraints)
-    })
+    });
+    (first, KnownDraws::new())
 }
