@@ -148,6 +148,13 @@ pub fn emit_montecarlo(
     let mut outer = outer_values(lens, lens.len(), &traced.axis_slots, &axis_off, "    ");
     let mut draw = String::new();
     let mut keyed: Vec<u32> = Vec::new();
+    // The device record of a drawn parameter (`Draw` steps read only drawn parameters).
+    let record_of = |param: u32| {
+        records
+            .iter()
+            .find(|d| d.param.index() == param as usize)
+            .expect("a record for every drawn parameter")
+    };
     for st in &t.steps {
         let (a, b, c) = (name(st.a), name(st.b), name(st.c));
         let expr = match st.op {
@@ -160,11 +167,7 @@ pub fn emit_montecarlo(
             TapeOp::Fill { ax, .. } if ax as usize == lens.len() => "f32(k)".into(),
             TapeOp::Draw { param } if draw_table.is_some() => {
                 // The parameter's draws on accelerator a start at record first + a.
-                let d = records
-                    .iter()
-                    .find(|d| d.param.index() == param as usize)
-                    .expect("a record for every drawn parameter");
-                let first = (d.first - 2) / RECORD_WORDS;
+                let first = (record_of(param).first - 2) / RECORD_WORDS;
                 format!(
                     "draw_table[{}u + u32({a}) * {n}u + u32({b})]",
                     first as u64 * n
@@ -173,10 +176,7 @@ pub fn emit_montecarlo(
             TapeOp::Draw { param } => {
                 // The record and the stream key, once per configuration (before the first
                 // draw of the parameter); the quantile per draw.
-                let d = records
-                    .iter()
-                    .find(|d| d.param.index() == param as usize)
-                    .expect("a record for every drawn parameter");
+                let d = record_of(param);
                 let (r, key) = (format!("dr{param}"), format!("dk{param}"));
                 if !keyed.contains(&param) {
                     keyed.push(param);
