@@ -252,7 +252,8 @@ fn a_missing_accelerator_field_is_named() {
 }
 
 /// Reproducer: an escape sequence in a scenario name, an accelerator id or a group value
-/// reached the terminal raw. Human output escapes it; JSON carries it (escaped by JSON).
+/// reached the terminal raw, and a line feed in an accelerator id forged a line of the
+/// table. Human output escapes them; JSON carries them (escaped by JSON).
 #[test]
 fn control_characters_in_names_are_escaped_in_human_output_only() {
     let dir = tempfile::tempdir().unwrap();
@@ -265,8 +266,11 @@ name = "evil\u001b[2J\u0007name"
 [accelerators."X\u001b]0;t\u0007"]
 peak_tflops = {{ bf16 = 5000 }}
 tdp_w = 700
+{NEW_ACCELERATOR}[accelerators."Y\nforged: line"]
+peak_tflops = {{ bf16 = 4000 }}
+tdp_w = 700
 {NEW_ACCELERATOR}[axes]
-accelerator = ["X\u001b]0;t\u0007", "H100-SXM"]
+accelerator = ["X\u001b]0;t\u0007", "H100-SXM", "Y\nforged: line"]
 gpu_count = [1000, 2000]
 "#
         ),
@@ -293,6 +297,10 @@ gpu_count = [1000, 2000]
         );
         assert!(
             text.contains("evil\\u{1b}[2J\\u{7}name"),
+            "{args:?}: {text}"
+        );
+        assert!(
+            !text.lines().any(|l| l.starts_with("forged")),
             "{args:?}: {text}"
         );
     }

@@ -2,7 +2,7 @@
 //! configuration, leaders per group, a Pareto preview) and the `eval` listing. Numbers
 //! follow [`crate::format`]'s one rule for money, counts and quantities.
 
-use crate::format::{fmt_count, fmt_num, fmt_value, COUNT_UNITS};
+use crate::format::{fmt_count, fmt_num, fmt_value, printable_name, COUNT_UNITS};
 use crate::model::{Metric, HOME_KWH_PER_YEAR};
 use crate::params::Param;
 use crate::summary::{ParamValue, Reported, Summary};
@@ -11,21 +11,23 @@ use std::fmt::Write;
 /// Width the scenario description is wrapped to.
 const WRAP_COLUMNS: usize = 88;
 
-/// A parameter's value with its unit, for people.
+/// A parameter's value with its unit, for people (a name with every control character
+/// escaped, line feeds included, so that it stays on its line).
 pub fn param_text(p: Param, v: &ParamValue) -> String {
     let unit = p.info().unit;
     match v {
-        ParamValue::Text(t) if unit.is_empty() => t.clone(),
-        ParamValue::Text(t) => format!("{t} {unit}"),
+        ParamValue::Text(t) if unit.is_empty() => printable_name(t).into_owned(),
+        ParamValue::Text(t) => format!("{} {unit}", printable_name(t)),
         ParamValue::Int(i) => fmt_value(*i as f64, unit),
         ParamValue::Real(x) => fmt_value(*x, unit),
     }
 }
 
-/// A parameter's value without its unit (money keeps `$`), for compact lines.
+/// A parameter's value without its unit (money keeps `$`), for compact lines (names
+/// escaped as in [`param_text`]).
 pub fn param_short(p: Param, v: &ParamValue) -> String {
     match v {
-        ParamValue::Text(t) => t.clone(),
+        ParamValue::Text(t) => printable_name(t).into_owned(),
         ParamValue::Int(i) => short(*i as f64, p.info().unit),
         ParamValue::Real(x) => short(*x, p.info().unit),
     }
